@@ -1,0 +1,53 @@
+// A light client: an authenticated connection to one node, without becoming a
+// cluster member (clusterctl uses it). It proves the cookie exactly as a node
+// does and then sends requests and waits for the answers.
+//
+// Threading: a client is used from one thread at a time. Every call blocks
+// until the answer arrives or `timeout` passes; none waits longer.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/error.hpp"
+#include "cluster/node_info.hpp"
+#include "cluster/node_name.hpp"
+
+namespace cluster {
+
+struct client_options {
+  std::string cookie;
+  std::chrono::milliseconds timeout{5000};  ///< for connecting and for each request
+  std::string label = "client";              ///< how the node's logs name us
+};
+
+class client {
+ public:
+  /// Connects and authenticates. Errors: `unknown_node` (unresolvable host),
+  /// `timeout` (nobody answered), `auth_failed` (cookie mismatch), `rejected`
+  /// (the node at that address has another name), `unsupported_version`.
+  static result<std::unique_ptr<client>> connect(const node_name& node, const client_options& options);
+
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Round trip to the node.
+  result<std::chrono::microseconds> ping();
+  /// The node's connected peer nodes.
+  result<std::vector<peer_node>> nodes();
+  /// The node's identity and vital statistics.
+  result<node_info> info();
+
+  /// The name the node proved it has.
+  const std::string& node() const;
+
+ private:
+  class impl;
+  explicit client(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cluster

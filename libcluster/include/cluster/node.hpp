@@ -1,0 +1,61 @@
+// A cluster node embedded in a program: it listens for peers and clients,
+// authenticates every connection with the cookie, joins its seeds, and keeps a
+// full mesh with every node it learns of. `noded` is a thin shell around it.
+//
+// Threading: `start` spawns one I/O thread that owns all sockets and protocol
+// state. The other member functions are thread-safe; those that return state
+// post a request to the I/O thread and block until it answers (microseconds).
+// Event callbacks run on the I/O thread and must not block.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "cluster/config.hpp"
+#include "cluster/error.hpp"
+#include "cluster/events.hpp"
+#include "cluster/node_info.hpp"
+
+namespace cluster {
+
+/// Counters of the node's links (`clusterctl stats` will grow from these).
+struct node_stats {
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
+  std::uint64_t refused_pending_cap = 0, malformed_frames = 0, send_failures = 0, links_lost = 0;
+  std::uint64_t dropped_from_closed = 0;
+};
+
+class node {
+ public:
+  /// Resolves the host, binds the listener, and starts the I/O thread.
+  /// Errors: `unknown_node` (host does not resolve), `io_error` (port in use),
+  /// `bad_argument` (empty cookie).
+  static result<std::unique_ptr<node>> start(node_config config);
+
+  /// Leaves (peers see a graceful leave, not a failure) and joins the I/O thread.
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Tells peers we are leaving and stops. Idempotent; also done by the destructor.
+  void stop();
+
+  const node_name& name() const;
+  std::uint32_t creation() const;
+  node_info info() const;
+  std::vector<peer_node> nodes() const;
+  node_stats stats() const;
+
+  /// Calls `fn` for every later node event. Returns nothing to unsubscribe
+  /// with yet: subscriptions live as long as the node.
+  void subscribe(std::function<void(const node_event&)> fn);
+
+ private:
+  class impl;
+  explicit node(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace cluster

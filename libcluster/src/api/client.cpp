@@ -1,0 +1,175 @@
+#include "cluster/client.hpp"
+
+#include <deque>
+
+#include "crypto/keys.hpp"
+#include "handshake/handshake.hpp"
+#include "transport/resolve.hpp"
+#include "transport/zmq_transport.hpp"
+#include "wire/codec.hpp"
+
+namespace cluster {
+
+namespace wire = internal::wire;
+using std::chrono::milliseconds;
+
+// One connection, driven synchronously: every call polls the socket until its
+// answer arrives or its deadline passes.
+class client::impl final : public internal::transport_handler {
+ public:
+  impl(client_options options) : options_(std::move(options)), transport_(ctx_) { transport_.set_handler(this); }
+
+  result<void> connect(const node_name& node) {
+    auto ip = internal::resolve_host(node.host);
+    if (!ip) return ip.err();
+    auto c = transport_.connect(*ip, node.port);
+    if (!c) return c.err();
+    conn_ = *c;
+
+    internal::handshake::config hc;
+    hc.self = {wire::peer_kind::client, options_.label, 0, internal::crypto::random_u32(), 0};
+    hc.key = internal::crypto::derive_key(options_.cookie, internal::crypto::key_purpose::handshake);
+    hc.step_timeout = options_.timeout;
+    hc.expected_peer = node.id();
+    wire::message hello;
+    auto hs = internal::handshake::handshake::initiate(hc, clock_.now(), hello);
+    send(hello);
+
+    const time_point deadline = clock_.now() + options_.timeout;
+    for (;;) {
+      auto m = next_message(deadline);
+      if (!m) {
+        if (m.err().code == errc::timeout)
+          return error{errc::timeout, "no answer from " + node.to_string() + " within " +
+                                          std::to_string(options_.timeout.count()) + " ms (is it running?)"};
+        return m.err();
+      }
+      auto step = hs.on_message(*m, clock_.now(), nullptr);
+      if (step.send) send(*step.send);
+      if (step.failure) return *step.failure;
+      if (step.done) break;
+    }
+    node_name_ = hs.peer().name;
+    return {};
+  }
+
+  template <class Reply>
+  result<Reply> request(const wire::message& m, std::uint64_t id) {
+    if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
+    send(m);
+    const time_point deadline = clock_.now() + options_.timeout;
+    for (;;) {
+      auto got = next_message(deadline);
+      if (!got) return got.err();
+      if (auto* reply = std::get_if<Reply>(&*got)) {
+        if (reply->request_id == id) return std::move(*reply);
+      } else if (auto* err = std::get_if<wire::error_reply>(&*got); err && err->request_id == id) {
+        return error{static_cast<errc>(err->code), err->message};
+      } else if (auto* bye = std::get_if<wire::goodbye>(&*got)) {
+        connected_ = false;
+        return error{errc::shutting_down, node_name_ + " is leaving: " + bye->reason};
+      }
+      // anything else (a late reply to an earlier, timed-out request) is skipped
+    }
+  }
+
+  result<std::chrono::microseconds> ping() {
+    if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
+    const std::uint64_t seq = next_request_++;
+    const time_point start = clock_.now();
+    send(wire::ping{seq});
+    const time_point deadline = start + options_.timeout;
+    for (;;) {
+      auto got = next_message(deadline);
+      if (!got) return got.err();
+      if (auto* p = std::get_if<wire::pong>(&*got); p && p->seq == seq)
+        return std::chrono::duration_cast<std::chrono::microseconds>(clock_.now() - start);
+    }
+  }
+
+  std::uint64_t next_request() { return next_request_++; }
+  const std::string& node() const { return node_name_; }
+
+  // transport_handler
+  void on_frame(internal::conn_id, std::span<const std::uint8_t> frame) override {
+    auto decoded = wire::decode_frame(frame, wire::decode_limits{});
+    if (!decoded) {
+      broken_ = decoded.err();
+      return;
+    }
+    for (auto& m : *decoded) inbox_.push_back(std::move(m));
+  }
+  void on_closed(internal::conn_id) override {
+    connected_ = false;
+    broken_ = error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
+  }
+
+ private:
+  void send(const wire::message& m) { (void)transport_.send(conn_, wire::encode(m)); }
+
+  result<wire::message> next_message(time_point deadline) {
+    for (;;) {
+      if (!inbox_.empty()) {
+        wire::message m = std::move(inbox_.front());
+        inbox_.pop_front();
+        return m;
+      }
+      if (broken_) return *broken_;
+      const auto left = std::chrono::ceil<milliseconds>(deadline - clock_.now());
+      if (left <= milliseconds(0)) return error{errc::timeout, "no answer from " + node_name_ + " in time"};
+      transport_.poll(left);
+    }
+  }
+
+  client_options options_;
+  steady_clock clock_;
+  zmq::context_t ctx_{1};
+  internal::zmq_transport transport_;
+  internal::conn_id conn_ = 0;
+  std::deque<wire::message> inbox_;
+  std::optional<error> broken_;
+  bool connected_ = true;
+  std::string node_name_;
+  std::uint64_t next_request_ = 1;
+};
+
+result<std::unique_ptr<client>> client::connect(const node_name& node, const client_options& options) {
+  if (options.cookie.empty()) return error{errc::bad_argument, "the cookie is empty"};
+  auto p = std::make_unique<impl>(options);
+  if (auto ok = p->connect(node); !ok) return ok.err();
+  return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+client::~client() = default;
+
+const std::string& client::node() const { return impl_->node(); }
+
+result<std::chrono::microseconds> client::ping() { return impl_->ping(); }
+
+result<std::vector<peer_node>> client::nodes() {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::nodes_reply>(wire::nodes_request{id}, id);
+  if (!reply) return reply.err();
+  std::vector<peer_node> out;
+  for (const auto& e : reply->nodes) out.push_back({e.name, e.host, e.port, e.creation});
+  return out;
+}
+
+result<node_info> client::info() {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::info_reply>(wire::info_request{id}, id);
+  if (!reply) return reply.err();
+  node_info i;
+  i.name = reply->name;
+  i.host = reply->host;
+  i.port = reply->port;
+  i.creation = reply->creation;
+  i.uptime = milliseconds(reply->uptime_ms);
+  i.version = reply->version;
+  i.process_count = reply->process_count;
+  i.node_count = reply->node_count;
+  return i;
+}
+
+}  // namespace cluster

@@ -1,0 +1,86 @@
+#include "cluster/cookie.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "cluster/log.hpp"
+#include "crypto/keys.hpp"
+
+namespace cluster {
+namespace {
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+result<std::string> read_cookie_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error{errc::io_error, "cannot read cookie file " + path + ": " + std::strerror(errno)};
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string secret = trim(text.str());
+  if (secret.empty()) return error{errc::bad_argument, "cookie file " + path + " is empty"};
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+    log(log_level::warn, "cookie file " + path + " is readable by others; chmod 400 it");
+  return secret;
+}
+
+result<std::string> create_cookie_file(const std::string& path) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const auto random = internal::crypto::random_bytes(32);
+  std::string secret;
+  for (const auto b : random) secret += alphabet[b % (sizeof alphabet - 1)];
+  // O_EXCL: if two processes race to create it, one wins and the other reads it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0400);
+  if (fd < 0) {
+    if (errno == EEXIST) return read_cookie_file(path);
+    return error{errc::io_error, "cannot create cookie file " + path + ": " + std::strerror(errno)};
+  }
+  const std::string line = secret + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) return error{errc::io_error, "cannot write cookie file " + path};
+  return secret;
+}
+
+}  // namespace
+
+std::string default_cookie_path() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.libcluster.cookie";
+}
+
+result<cookie> load_cookie(const cookie_source& source) {
+  if (source.value) {
+    if (source.value->empty()) return error{errc::bad_argument, "the cookie is empty"};
+    return cookie{*source.value, "command line"};
+  }
+  if (source.file) {
+    auto secret = read_cookie_file(*source.file);
+    if (!secret) return secret.err();
+    return cookie{std::move(secret).value(), "file " + *source.file};
+  }
+  if (const char* env = std::getenv("CLUSTER_COOKIE"); env && *env) return cookie{env, "CLUSTER_COOKIE"};
+  const std::string path = default_cookie_path();
+  if (::access(path.c_str(), F_OK) == 0) {
+    auto secret = read_cookie_file(path);
+    if (!secret) return secret.err();
+    return cookie{std::move(secret).value(), "file " + path};
+  }
+  auto secret = create_cookie_file(path);
+  if (!secret) return secret.err();
+  return cookie{std::move(secret).value(), "file " + path + " (created)"};
+}
+
+}  // namespace cluster

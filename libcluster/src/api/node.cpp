@@ -1,0 +1,251 @@
+#include "cluster/node.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "cluster/log.hpp"
+#include "cluster/version.hpp"
+#include "crypto/keys.hpp"
+#include "links/link_manager.hpp"
+#include "transport/resolve.hpp"
+#include "transport/zmq_transport.hpp"
+
+namespace cluster {
+
+using internal::link_info;
+using internal::link_manager;
+namespace wire = internal::wire;
+
+// Everything below runs on the I/O thread except `post`, `call` and the
+// constructor/`start`/`stop` path, which only touch the command queue.
+class node::impl final : public internal::link_listener {
+ public:
+  impl(node_config cfg, std::uint32_t creation, std::string listen_ip)
+      : cfg_(std::move(cfg)),
+        creation_(creation),
+        listen_ip_(std::move(listen_ip)),
+        transport_(ctx_, transport_options(cfg_)),
+        links_(link_config(cfg_, creation_), transport_, clock_, *this),
+        started_(clock_.now()) {}
+
+  ~impl() override { stop(); }
+
+  result<void> start() {
+    if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) return error{errc::io_error, "eventfd failed"};
+    log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
+                             " (creation " + std::to_string(creation_) + ")");
+    thread_ = std::thread([this] { run(); });
+    post([this] {
+      for (const auto& seed : cfg_.join) links_.join(seed);
+    });
+    return {};
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    post([this] {
+      links_.leave("shutdown");
+      stopping_ = true;
+    });
+    thread_.join();
+    ::close(wake_fd_);
+    log(log_level::info, cfg_.name.id() + ": stopped");
+  }
+
+  /// Runs `fn` on the I/O thread.
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(queue_mutex_);
+      queue_.push_back(std::move(fn));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  /// Runs `fn` on the I/O thread and waits for its value.
+  template <class F>
+  auto call(F fn) -> decltype(fn()) {
+    using R = decltype(fn());
+    if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return fn();
+    auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
+    auto answer = task->get_future();
+    post([task] { (*task)(); });
+    return answer.get();
+  }
+
+  node_info info_now() const {
+    node_info i;
+    i.name = cfg_.name.id();
+    i.host = cfg_.name.host;
+    i.port = cfg_.name.port;
+    i.creation = creation_;
+    i.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started_);
+    i.version = std::string(version);
+    i.process_count = 0;  // the process layer is not there yet
+    i.node_count = links_.nodes().size();
+    return i;
+  }
+
+  std::vector<peer_node> nodes_now() const {
+    std::vector<peer_node> out;
+    for (const auto& l : links_.nodes()) out.push_back({l.name, l.host, l.port, l.creation});
+    return out;
+  }
+
+  node_stats stats_now() const {
+    const auto& s = links_.stats();
+    node_stats out;
+    out.frames_in = s.frames_in;
+    out.frames_out = s.frames_out;
+    out.bytes_in = s.bytes_in;
+    out.bytes_out = s.bytes_out;
+    out.handshakes_ok = s.handshakes_ok;
+    out.handshakes_failed = s.handshakes_failed;
+    out.auth_failures = s.auth_failures;
+    out.refused_pending_cap = s.refused_pending_cap;
+    out.malformed_frames = s.malformed_frames;
+    out.send_failures = s.send_failures;
+    out.links_lost = s.links_lost;
+    out.dropped_from_closed = transport_.stats().dropped_from_closed;
+    return out;
+  }
+
+  void subscribe(std::function<void(const node_event&)> fn) { subscribers_.push_back(std::move(fn)); }
+
+  const node_config& config() const { return cfg_; }
+  std::uint32_t creation() const { return creation_; }
+
+  // link_listener
+  void on_link_up(const link_info& peer) override {
+    if (peer.kind == wire::peer_kind::node) publish({node_event::kind::up, peer_of(peer), {errc::ok, ""}});
+  }
+  void on_link_down(const link_info& peer, const error& reason) override {
+    if (peer.kind == wire::peer_kind::node) publish({node_event::kind::down, peer_of(peer), reason});
+  }
+  void on_message(const link_info& from, wire::message&& m) override {
+    std::visit(
+        [&](auto& msg) {
+          using T = std::decay_t<decltype(msg)>;
+          if constexpr (std::is_same_v<T, wire::nodes_request>) {
+            wire::nodes_reply reply{msg.request_id, {}};
+            for (const auto& l : links_.nodes()) reply.nodes.push_back({l.name, l.host, l.port, l.creation});
+            (void)links_.send(from.conn, reply);
+          } else if constexpr (std::is_same_v<T, wire::info_request>) {
+            const node_info i = info_now();
+            (void)links_.send(from.conn, wire::info_reply{msg.request_id, i.name, i.host, i.port, i.creation,
+                                                          static_cast<std::uint64_t>(i.uptime.count()), i.version,
+                                                          i.process_count, i.node_count});
+          } else if constexpr (std::is_same_v<T, wire::pong>) {
+            // an answer to a ping we did not send: nothing to do
+          } else {
+            log(log_level::debug, cfg_.name.id() + ": ignoring an unexpected message from " + from.name);
+          }
+        },
+        m);
+  }
+
+ private:
+  static internal::zmq_transport_options transport_options(const node_config& cfg) {
+    internal::zmq_transport_options o;
+    o.heartbeat_timeout = cfg.heartbeat_timeout;
+    o.max_frame_bytes = static_cast<std::int64_t>(cfg.max_frame_bytes);
+    return o;
+  }
+
+  static internal::link_config link_config(const node_config& cfg, std::uint32_t creation) {
+    internal::link_config lc;
+    lc.self = {wire::peer_kind::node, cfg.name.id(), cfg.name.port, creation, 0};
+    lc.host = cfg.name.host;
+    lc.handshake_key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::handshake);
+    lc.handshake_timeout = cfg.handshake_timeout;
+    lc.max_pending_handshakes = cfg.max_pending_handshakes;
+    lc.retry_interval = cfg.retry_interval;
+    lc.forget_after = cfg.forget_after;
+    lc.limits.max_frame_bytes = cfg.max_frame_bytes;
+    return lc;
+  }
+
+  static peer_node peer_of(const link_info& l) { return {l.name, l.host, l.port, l.creation}; }
+
+  void publish(const node_event& e) {
+    for (const auto& fn : subscribers_) fn(e);
+  }
+
+  void run_commands() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof count);
+    std::deque<std::function<void()>> batch;
+    {
+      std::lock_guard lock(queue_mutex_);
+      batch.swap(queue_);
+    }
+    for (auto& fn : batch) fn();
+  }
+
+  void run() {
+    while (!stopping_) {
+      auto timeout = std::chrono::milliseconds(1000);
+      if (const auto next = links_.next_deadline()) {
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - clock_.now());
+        timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
+      }
+      if (transport_.poll(timeout, wake_fd_)) run_commands();
+      links_.tick();
+    }
+  }
+
+  node_config cfg_;
+  std::uint32_t creation_;
+  std::string listen_ip_;
+  steady_clock clock_;
+  zmq::context_t ctx_{1};
+  internal::zmq_transport transport_;
+  link_manager links_;
+  time_point started_;
+  std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
+
+  std::thread thread_;
+  int wake_fd_ = -1;
+  bool stopping_ = false;  // I/O thread only
+  std::mutex queue_mutex_;  // guards queue_
+  std::deque<std::function<void()>> queue_;
+};
+
+result<std::unique_ptr<node>> node::start(node_config config) {
+  if (config.cookie.empty()) return error{errc::bad_argument, "the cookie is empty"};
+  std::string listen_ip = config.listen_address;
+  if (listen_ip.empty()) {
+    auto resolved = internal::resolve_host(config.name.host);
+    if (!resolved) return resolved.err();
+    listen_ip = std::move(resolved).value();
+  }
+  // A creation of 0 would look like "unknown" in a PID; never use it.
+  std::uint32_t creation = 0;
+  while (creation == 0) creation = internal::crypto::random_u32();
+  auto p = std::make_unique<impl>(std::move(config), creation, std::move(listen_ip));
+  if (auto started = p->start(); !started) return started.err();
+  return std::unique_ptr<node>(new node(std::move(p)));
+}
+
+node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+node::~node() = default;
+
+void node::stop() { impl_->stop(); }
+const node_name& node::name() const { return impl_->config().name; }
+std::uint32_t node::creation() const { return impl_->creation(); }
+node_info node::info() const { return impl_->call([this] { return impl_->info_now(); }); }
+std::vector<peer_node> node::nodes() const { return impl_->call([this] { return impl_->nodes_now(); }); }
+node_stats node::stats() const { return impl_->call([this] { return impl_->stats_now(); }); }
+void node::subscribe(std::function<void(const node_event&)> fn) {
+  impl_->call([this, f = std::move(fn)]() mutable { impl_->subscribe(std::move(f)); });
+}
+
+}  // namespace cluster

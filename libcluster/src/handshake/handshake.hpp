@@ -1,0 +1,107 @@
+// The mutual cookie handshake on one connection, as a pure state machine.
+//
+//   initiator                           acceptor
+//   hello{versions, name, creation, nonce_i} ->
+//                                       admit? (limits, tie-breaks)
+//                   <- challenge{version, name, creation, nonce_a}
+//   challenge_reply{HMAC(k, "initiator" | transcript)} ->
+//                                       verify (constant time)
+//                   <- challenge_ack{HMAC(k, "acceptor" | transcript)}
+//   verify
+//
+// The transcript binds both fresh nonces, both names and creations and the
+// version, so a recorded handshake cannot be replayed and a proof for one
+// direction cannot be reflected as the other. The cookie never crosses the
+// wire; `k` is derived from it. Any side may send `reject` instead of its next
+// step and close. Each step has a deadline (`deadline()`); the owner calls
+// `on_timeout` when it passes. No I/O, no threads, no clock reads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/clock.hpp"
+#include "cluster/error.hpp"
+#include "crypto/keys.hpp"
+#include "wire/codec.hpp"
+
+namespace cluster::internal::handshake {
+
+/// What one side says about itself.
+struct identity {
+  wire::peer_kind kind = wire::peer_kind::node;
+  std::string name;          ///< `name@host` (a node) or a label (a client)
+  std::uint16_t port = 0;    ///< where a node listens; 0 for clients
+  std::uint32_t creation = 0;
+  std::uint64_t flags = 0;
+};
+
+/// The acceptor's verdict on a hello, from whoever owns the connection.
+struct admission {
+  errc code = errc::ok;      ///< ok, or why the hello is refused
+  std::string reason;
+  static admission accept() { return {}; }
+};
+
+using random_source = std::function<std::vector<std::uint8_t>(std::size_t)>;
+using admit_fn = std::function<admission(const identity& peer)>;
+
+struct config {
+  identity self;
+  crypto::key key{};                     ///< the handshake key derived from the cookie
+  duration step_timeout = milliseconds(5000);
+  random_source random;                  ///< nonces; the CSPRNG unless a test seeds one
+  std::optional<std::string> expected_peer;  ///< initiator: the name we meant to reach
+};
+
+enum class state { awaiting_hello, awaiting_challenge, awaiting_reply, awaiting_ack, up, failed };
+
+/// What to do after an input: send `send` (if any), then the link is up
+/// (`done`), or close the connection (`failure`).
+struct step {
+  std::optional<wire::message> send;
+  bool done = false;
+  std::optional<error> failure;
+};
+
+class handshake {
+ public:
+  /// Starts as the connecting side; `hello` is the first message to send.
+  static handshake initiate(config cfg, time_point now, wire::message& hello);
+  /// Starts as the accepting side, waiting for a hello.
+  static handshake accept(config cfg, time_point now);
+
+  step on_message(const wire::message& m, time_point now, const admit_fn& admit);
+  /// Call when `now >= deadline()`; fails the handshake.
+  step on_timeout();
+
+  state current() const { return state_; }
+  time_point deadline() const { return deadline_; }
+  bool initiator() const { return initiator_; }
+  /// The peer's identity, valid once its hello or challenge arrived.
+  const identity& peer() const { return peer_; }
+  std::uint32_t version() const { return version_; }
+
+ private:
+  handshake(config cfg, bool initiator, time_point now);
+  step fail(errc code, std::string reason, bool tell_peer);
+  std::vector<std::uint8_t> transcript(std::string_view label) const;
+  const identity& initiator_identity() const { return initiator_ ? cfg_.self : peer_; }
+  const identity& acceptor_identity() const { return initiator_ ? peer_ : cfg_.self; }
+
+  config cfg_;
+  bool initiator_ = false;
+  state state_ = state::awaiting_hello;
+  time_point deadline_{};
+  identity peer_;
+  std::uint32_t version_ = 0;
+  std::vector<std::uint8_t> nonce_initiator_;
+  std::vector<std::uint8_t> nonce_acceptor_;
+};
+
+std::string_view to_string(state s);
+
+}  // namespace cluster::internal::handshake

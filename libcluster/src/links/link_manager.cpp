@@ -1,0 +1,388 @@
+#include "links/link_manager.hpp"
+
+#include <algorithm>
+
+#include "cluster/log.hpp"
+
+namespace cluster::internal {
+namespace {
+
+std::string host_of(const std::string& name) {
+  const auto at = name.find('@');
+  return at == std::string::npos ? std::string() : name.substr(at + 1);
+}
+
+}  // namespace
+
+link_manager::link_manager(link_config cfg, transport& net, const clock& clk, link_listener& listener)
+    : cfg_(std::move(cfg)), net_(net), clock_(clk), listener_(listener) {
+  if (!cfg_.random) cfg_.random = crypto::random_bytes;
+  net_.set_handler(this);
+}
+
+handshake::config link_manager::handshake_config(std::optional<std::string> expected) const {
+  handshake::config hc;
+  hc.self = cfg_.self;
+  hc.key = cfg_.handshake_key;
+  hc.step_timeout = cfg_.handshake_timeout;
+  hc.random = cfg_.random;
+  hc.expected_peer = std::move(expected);
+  return hc;
+}
+
+void link_manager::join(const node_name& peer) {
+  if (peer.id() == cfg_.self.name) return;
+  wanted_peer& w = wanted_[peer.id()];
+  w.address = peer;
+  w.seed = true;
+  w.forget_at.reset();
+  w.next_attempt = clock_.now();
+  tick();
+}
+
+std::optional<conn_id> link_manager::link_of(const std::string& node) const {
+  const auto it = links_by_name_.find(node);
+  if (it == links_by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool link_manager::connecting_to(const std::string& node) const {
+  return std::any_of(conns_.begin(), conns_.end(), [&](const auto& kv) {
+    const connection& c = kv.second;
+    if (!c.hs) return false;
+    if (c.outbound) return c.target == node;
+    return c.hs->current() == handshake::state::awaiting_reply && c.hs->peer().name == node;
+  });
+}
+
+std::size_t link_manager::pending_handshakes() const {
+  return static_cast<std::size_t>(
+      std::count_if(conns_.begin(), conns_.end(), [](const auto& kv) { return kv.second.hs && !kv.second.outbound; }));
+}
+
+void link_manager::connect_to(const std::string& name, const std::string& host, std::uint16_t port) {
+  auto c = net_.connect(host, port);
+  if (!c) {
+    log(log_level::warn, cfg_.self.name + ": cannot connect to " + name + ": " + c.err().message);
+    return;
+  }
+  log(log_level::debug, cfg_.self.name + ": connecting to " + name + " at " + host + ":" + std::to_string(port));
+  wire::message hello;
+  connection conn;
+  conn.hs = handshake::handshake::initiate(handshake_config(name), clock_.now(), hello);
+  conn.outbound = true;
+  conn.target = name;
+  conns_.insert_or_assign(*c, std::move(conn));
+  send_raw(*c, hello);
+}
+
+void link_manager::send_raw(conn_id c, const wire::message& m) {
+  const wire::bytes frame = wire::encode(m);
+  if (net_.send(c, frame)) {
+    ++stats_.frames_out;
+    stats_.bytes_out += frame.size();
+  } else {
+    ++stats_.send_failures;
+  }
+}
+
+bool link_manager::send(conn_id to, const wire::message& m) {
+  const auto it = conns_.find(to);
+  if (it == conns_.end() || !it->second.link) {
+    ++stats_.send_failures;
+    return false;
+  }
+  send_raw(to, m);
+  return true;
+}
+
+handshake::admission link_manager::admit(conn_id c, const handshake::identity& peer) {
+  if (leaving_) return {errc::shutting_down, cfg_.self.name + " is stopping"};
+  if (peer.kind == wire::peer_kind::client) return handshake::admission::accept();
+  if (peer.name == cfg_.self.name)
+    return {errc::rejected, "a node named " + peer.name + " is already running here (duplicate node name)"};
+  if (const auto existing = link_of(peer.name)) {
+    if (conns_.at(*existing).link->creation == peer.creation)
+      return {errc::already_connected, cfg_.self.name + " is already connected to " + peer.name};
+    return handshake::admission::accept();  // a new incarnation: replaces the old link when it completes
+  }
+  // Simultaneous connect: both sides apply the same rule, so exactly one
+  // connection survives: the one opened by the node with the smaller name.
+  std::vector<conn_id> ours;
+  for (const auto& [id, conn] : conns_)
+    if (id != c && conn.hs && conn.outbound && conn.target == peer.name) ours.push_back(id);
+  if (ours.empty()) return handshake::admission::accept();
+  if (peer.name < cfg_.self.name) {
+    for (const conn_id id : ours) drop(id, error{errc::already_connected, "simultaneous connect lost"}, true);
+    return handshake::admission::accept();
+  }
+  return {errc::already_connected, "simultaneous connect: keeping the connection opened by " + cfg_.self.name};
+}
+
+wire::node_entry link_manager::entry_of(const link_info& l) const {
+  return wire::node_entry{l.name, l.host, l.port, l.creation};
+}
+
+void link_manager::on_handshake_done(conn_id c, connection& conn) {
+  const handshake::identity peer = conn.hs->peer();
+  const bool outbound = conn.outbound;
+  conn.hs.reset();
+  conn.link = link_info{c, peer.kind, peer.name, host_of(peer.name), peer.port, peer.creation, clock_.now()};
+  ++stats_.handshakes_ok;
+  const link_info info = *conn.link;
+  if (peer.kind == wire::peer_kind::client) {
+    log(log_level::debug, cfg_.self.name + ": client " + peer.name + " authenticated");
+    listener_.on_link_up(info);
+    return;
+  }
+
+  if (const auto old = link_of(peer.name); old && *old != c) {
+    const std::uint32_t old_creation = conns_.at(*old).link->creation;
+    if (old_creation != peer.creation) {
+      log(log_level::info, cfg_.self.name + ": " + peer.name + " restarted (creation " + std::to_string(old_creation) +
+                               " -> " + std::to_string(peer.creation) + ")");
+      drop(*old, error{errc::rejected, "replaced by a new incarnation"}, true);
+    } else {
+      // Two links to one incarnation (the connects crossed): keep the one opened
+      // by the smaller name, on both sides alike, without a down/up blip.
+      const std::string& opener = outbound ? cfg_.self.name : peer.name;
+      const std::string& smaller = std::min(cfg_.self.name, peer.name);
+      if (opener != smaller) {
+        send_raw(c, wire::goodbye{"duplicate connection"});
+        conns_.erase(c);
+        net_.close(c);
+        return;
+      }
+      const conn_id previous = *old;
+      links_by_name_[peer.name] = c;
+      send_raw(previous, wire::goodbye{"duplicate connection"});
+      conns_.erase(previous);
+      net_.close(previous);
+      return;
+    }
+  }
+
+  links_by_name_[peer.name] = c;
+  if (auto w = wanted_.find(peer.name); w != wanted_.end()) w->second.forget_at.reset();
+  log(log_level::info, cfg_.self.name + ": node " + peer.name + " up (creation " + std::to_string(peer.creation) + ")");
+  listener_.on_link_up(info);
+
+  // Complete the mesh: the newcomer learns our peers, our peers learn the newcomer.
+  wire::peers for_newcomer;
+  const wire::peers about_newcomer{{entry_of(info)}};
+  for (const auto& [name, id] : links_by_name_) {
+    if (id == c) continue;
+    for_newcomer.nodes.push_back(entry_of(*conns_.at(id).link));
+    send_raw(id, about_newcomer);
+  }
+  if (!for_newcomer.nodes.empty()) send_raw(c, for_newcomer);
+}
+
+void link_manager::learn(const wire::node_entry& e) {
+  if (leaving_ || e.name == cfg_.self.name || link_of(e.name) || connecting_to(e.name)) return;
+  auto parsed = parse_node_name(e.name);
+  if (!parsed) {
+    log(log_level::warn, cfg_.self.name + ": ignoring a peer with a malformed name: " + e.name);
+    return;
+  }
+  node_name address = *parsed;
+  address.port = e.port;
+  wanted_peer& w = wanted_[e.name];
+  if (!w.seed) w.forget_at = clock_.now() + cfg_.forget_after;
+  w.address = address;
+  w.next_attempt = clock_.now() + cfg_.retry_interval;
+  connect_to(e.name, address.host, address.port);
+}
+
+void link_manager::handle_link_message(conn_id c, wire::message&& m) {
+  const link_info info = *conns_.at(c).link;
+  switch (wire::type_of(m)) {
+    case wire::msg_type::ping:
+      send_raw(c, wire::pong{std::get<wire::ping>(m).seq});
+      return;
+    case wire::msg_type::peers:
+      if (info.kind == wire::peer_kind::node)
+        for (const auto& e : std::get<wire::peers>(m).nodes) learn(e);
+      return;
+    case wire::msg_type::goodbye: {
+      const std::string reason = std::get<wire::goodbye>(m).reason;
+      if (reason == "duplicate connection") {  // the peer keeps the other link
+        conns_.erase(c);
+        net_.close(c);
+        return;
+      }
+      if (auto w = wanted_.find(info.name); w != wanted_.end() && !w->second.seed) wanted_.erase(w);
+      log(log_level::info, cfg_.self.name + ": node " + info.name + " left (" + reason + ")");
+      drop(c, error{errc::shutting_down, "left: " + reason}, true);
+      return;
+    }
+    default:
+      if (wire::is_handshake(wire::type_of(m))) {
+        ++stats_.malformed_frames;
+        log(log_level::warn, cfg_.self.name + ": dropping " + info.name + ": handshake message after authentication");
+        drop(c, error{errc::malformed, "handshake message after authentication"}, true);
+        return;
+      }
+      listener_.on_message(info, std::move(m));
+  }
+}
+
+void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
+  auto it = conns_.find(c);
+  if (it == conns_.end()) {
+    if (leaving_) {
+      net_.close(c);
+      return;
+    }
+    if (pending_handshakes() >= cfg_.max_pending_handshakes) {
+      ++stats_.refused_pending_cap;
+      log(log_level::warn, cfg_.self.name + ": refusing a new connection: " + std::to_string(cfg_.max_pending_handshakes) +
+                               " handshakes already pending");
+      net_.close(c);
+      return;
+    }
+    connection conn;
+    conn.hs = handshake::handshake::accept(handshake_config(std::nullopt), clock_.now());
+    it = conns_.emplace(c, std::move(conn)).first;
+  }
+  ++stats_.frames_in;
+  stats_.bytes_in += frame.size();
+
+  const bool authenticated = it->second.link.has_value();
+  auto decoded = wire::decode_frame(frame, authenticated ? cfg_.limits : wire::decode_limits::pre_auth());
+  if (!decoded) {
+    ++stats_.malformed_frames;
+    const std::string who = authenticated ? it->second.link->name : "an unauthenticated peer";
+    log(log_level::warn, cfg_.self.name + ": dropping " + who + ": " + decoded.err().message);
+    if (!authenticated) send_raw(c, wire::reject{static_cast<std::int32_t>(decoded.err().code), decoded.err().message});
+    drop(c, decoded.err(), true);
+    return;
+  }
+  for (wire::message& m : *decoded) {
+    const auto cur = conns_.find(c);
+    if (cur == conns_.end()) return;  // dropped by an earlier message of this frame
+    connection& conn = cur->second;
+    if (!conn.hs) {
+      handle_link_message(c, std::move(m));
+      continue;
+    }
+    handshake::step s = conn.hs->on_message(m, clock_.now(), [&](const handshake::identity& peer) { return admit(c, peer); });
+    if (s.send) send_raw(c, *s.send);
+    if (s.failure) {
+      ++stats_.handshakes_failed;
+      if (s.failure->code == errc::auth_failed) ++stats_.auth_failures;
+      const auto level = s.failure->code == errc::already_connected ? log_level::debug : log_level::warn;
+      const std::string peer = conn.hs->peer().name.empty() ? (conn.outbound ? conn.target : std::string("a new connection"))
+                                                            : conn.hs->peer().name;
+      log(level, cfg_.self.name + ": handshake with " + peer + " failed: " + s.failure->message);
+      drop(c, *s.failure, true);
+      return;
+    }
+    if (s.done) on_handshake_done(c, conn);
+  }
+}
+
+void link_manager::on_closed(conn_id c) { drop(c, error{errc::no_connection, "connection lost"}, false); }
+
+void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
+  const auto it = conns_.find(c);
+  if (it == conns_.end()) return;
+  const connection conn = std::move(it->second);
+  conns_.erase(it);
+  if (close_transport) net_.close(c);
+  if (!conn.link) return;
+  const link_info& info = *conn.link;
+  if (info.kind == wire::peer_kind::client) {
+    listener_.on_link_down(info, reason);
+    return;
+  }
+  const auto l = links_by_name_.find(info.name);
+  if (l == links_by_name_.end() || l->second != c) return;
+  links_by_name_.erase(l);
+  ++stats_.links_lost;
+  if (reason.code != errc::shutting_down) {
+    log(log_level::warn, cfg_.self.name + ": node " + info.name + " down: " + reason.message);
+    if (!leaving_) {
+      // Keep trying for a while: a restarted node comes back with a new creation.
+      wanted_peer& w = wanted_[info.name];
+      auto parsed = parse_node_name(info.name);
+      if (parsed) {
+        w.address = *parsed;
+        w.address.port = info.port;
+        if (!w.seed) w.forget_at = clock_.now() + cfg_.forget_after;
+        w.next_attempt = clock_.now() + cfg_.retry_interval;
+      } else {
+        wanted_.erase(info.name);
+      }
+    }
+  }
+  listener_.on_link_down(info, reason);
+}
+
+void link_manager::leave(const std::string& reason) {
+  if (leaving_) return;
+  leaving_ = true;
+  for (const auto& [name, c] : links_by_name_) send_raw(c, wire::goodbye{reason});
+  std::vector<conn_id> all;
+  for (const auto& [c, conn] : conns_) all.push_back(c);
+  for (const conn_id c : all) net_.close(c);
+  conns_.clear();
+  links_by_name_.clear();
+  wanted_.clear();
+}
+
+void link_manager::tick() {
+  const time_point now = clock_.now();
+  std::vector<conn_id> expired;
+  for (const auto& [c, conn] : conns_)
+    if (conn.hs && conn.hs->deadline() <= now) expired.push_back(c);
+  for (const conn_id c : expired) {
+    auto it = conns_.find(c);
+    if (it == conns_.end() || !it->second.hs) continue;
+    handshake::step s = it->second.hs->on_timeout();
+    ++stats_.handshakes_failed;
+    const std::string peer = it->second.outbound ? it->second.target : std::string("an inbound connection");
+    log(log_level::debug, cfg_.self.name + ": handshake with " + peer + " timed out");
+    if (s.send) send_raw(c, *s.send);
+    drop(c, *s.failure, true);
+  }
+  if (leaving_) return;
+  for (auto it = wanted_.begin(); it != wanted_.end();) {
+    wanted_peer& w = it->second;
+    if (link_of(it->first) || connecting_to(it->first)) {
+      ++it;
+      continue;
+    }
+    if (w.forget_at && now >= *w.forget_at) {
+      log(log_level::info, cfg_.self.name + ": giving up on " + it->first);
+      it = wanted_.erase(it);
+      continue;
+    }
+    if (now >= w.next_attempt) {
+      w.next_attempt = now + cfg_.retry_interval;
+      connect_to(it->first, w.address.host, w.address.port);
+    }
+    ++it;
+  }
+}
+
+std::optional<time_point> link_manager::next_deadline() const {
+  std::optional<time_point> next;
+  auto consider = [&](time_point t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [c, conn] : conns_)
+    if (conn.hs) consider(conn.hs->deadline());
+  if (!leaving_)
+    for (const auto& [name, w] : wanted_)
+      if (!link_of(name) && !connecting_to(name)) consider(w.forget_at ? std::min(w.next_attempt, *w.forget_at) : w.next_attempt);
+  return next;
+}
+
+std::vector<link_info> link_manager::nodes() const {
+  std::vector<link_info> out;
+  for (const auto& [name, c] : links_by_name_) out.push_back(*conns_.at(c).link);
+  return out;
+}
+
+}  // namespace cluster::internal

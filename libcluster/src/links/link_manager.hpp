@@ -1,0 +1,140 @@
+// Authenticated links between this node and its peers (nodes and clients).
+//
+// The link manager owns every connection of a node: it runs the cookie
+// handshake on each (handshake/), admits or refuses newcomers (a cap on
+// unauthenticated connections, tie-breaks for simultaneous connects,
+// readmission of a restarted node with a new creation), keeps at most one link
+// per peer node, completes the full mesh by telling peers about each other,
+// and retries seeds and lost peers. Messages it does not handle itself
+// (requests, later process traffic) go to the `link_listener`.
+//
+// Pure protocol logic: it reads time from a `clock`, talks through a
+// `transport`, and is driven by whoever owns it (the I/O thread in production,
+// a simulation loop in tests) from one thread only: no locks inside.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/clock.hpp"
+#include "cluster/node_name.hpp"
+#include "handshake/handshake.hpp"
+#include "transport/transport.hpp"
+#include "wire/codec.hpp"
+
+namespace cluster::internal {
+
+struct link_config {
+  handshake::identity self;              ///< kind node; name is `name@host`
+  std::string host;                      ///< our host, as others should dial it
+  crypto::key handshake_key{};
+  duration handshake_timeout = milliseconds(5000);  ///< per handshake step
+  std::size_t max_pending_handshakes = 64;          ///< unauthenticated connections at once
+  duration retry_interval = milliseconds(1000);     ///< between attempts to reach a peer
+  duration forget_after = milliseconds(30000);      ///< stop retrying a lost (non-seed) peer
+  wire::decode_limits limits{};                     ///< after authentication
+  handshake::random_source random;                  ///< nonces; CSPRNG unless seeded
+};
+
+/// One authenticated peer as the rest of the node sees it.
+struct link_info {
+  conn_id conn = 0;
+  wire::peer_kind kind = wire::peer_kind::node;
+  std::string name;          ///< `name@host` for nodes, a label for clients
+  std::string host;
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  time_point since{};
+};
+
+/// Counters, for `info`, `stats` and tests. Nothing is dropped uncounted.
+struct link_stats {
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
+  std::uint64_t refused_pending_cap = 0;   ///< newcomers over max_pending_handshakes
+  std::uint64_t malformed_frames = 0;      ///< frames that did not decode (peer dropped)
+  std::uint64_t send_failures = 0;         ///< frames the transport would not take
+  std::uint64_t links_lost = 0;
+};
+
+class link_listener {
+ public:
+  virtual ~link_listener() = default;
+  virtual void on_link_up(const link_info& peer) = 0;
+  /// `reason` says why: `no_connection` (lost), `shutting_down` (the peer left),
+  /// `rejected` (replaced by a newer incarnation), `malformed` (bad bytes).
+  virtual void on_link_down(const link_info& peer, const error& reason) = 0;
+  /// A post-handshake message the link manager does not handle itself.
+  virtual void on_message(const link_info& from, wire::message&& m) = 0;
+};
+
+class link_manager final : public transport_handler {
+ public:
+  link_manager(link_config cfg, transport& net, const clock& clk, link_listener& listener);
+
+  /// Keeps trying to reach `peer` (a seed) until it is linked, and again
+  /// whenever the link is lost. Joining oneself is ignored.
+  void join(const node_name& peer);
+  /// Sends to an authenticated peer; false if it has no link (counted).
+  bool send(conn_id to, const wire::message& m);
+  /// Tells every peer we are leaving, then closes every connection.
+  void leave(const std::string& reason);
+
+  /// Fires expired handshake deadlines and due retries.
+  void tick();
+  /// The earliest time `tick` has work to do.
+  std::optional<time_point> next_deadline() const;
+
+  /// Authenticated peer nodes (not clients), by name.
+  std::vector<link_info> nodes() const;
+  const link_stats& stats() const { return stats_; }
+  std::size_t pending_handshakes() const;
+  const link_config& config() const { return cfg_; }
+
+  // transport_handler
+  void on_frame(conn_id c, std::span<const std::uint8_t> frame) override;
+  void on_closed(conn_id c) override;
+
+ private:
+  struct connection {
+    std::optional<handshake::handshake> hs;  ///< engaged until the link is up
+    std::optional<link_info> link;           ///< engaged once authenticated
+    bool outbound = false;
+    std::string target;                      ///< outbound: the node we meant to reach
+  };
+  struct wanted_peer {
+    node_name address;
+    bool seed = false;
+    time_point next_attempt{};
+    std::optional<time_point> forget_at;     ///< non-seeds are forgotten eventually
+  };
+
+  void connect_to(const std::string& name, const std::string& host, std::uint16_t port);
+  handshake::config handshake_config(std::optional<std::string> expected) const;
+  handshake::admission admit(conn_id c, const handshake::identity& peer);
+  void on_handshake_done(conn_id c, connection& conn);
+  void handle_link_message(conn_id c, wire::message&& m);
+  void send_raw(conn_id c, const wire::message& m);
+  /// Forgets a connection, tells the transport, and reports a lost link.
+  void drop(conn_id c, const error& reason, bool close_transport);
+  std::optional<conn_id> link_of(const std::string& node) const;
+  bool connecting_to(const std::string& node) const;
+  void learn(const wire::node_entry& e);
+  wire::node_entry entry_of(const link_info& l) const;
+
+  link_config cfg_;
+  transport& net_;
+  const clock& clock_;
+  link_listener& listener_;
+  std::unordered_map<conn_id, connection> conns_;
+  std::map<std::string, conn_id> links_by_name_;      ///< authenticated peer nodes
+  std::map<std::string, wanted_peer> wanted_;         ///< peers we keep trying to reach
+  link_stats stats_;
+  bool leaving_ = false;
+};
+
+}  // namespace cluster::internal

@@ -1,0 +1,255 @@
+#include "transport/zmq_transport.hpp"
+
+#include <cstring>
+#include <vector>
+
+namespace cluster::internal {
+namespace {
+
+struct monitor_event {
+  std::uint16_t event = 0;
+  std::int32_t value = 0;  // the file descriptor for connection events
+};
+
+// Reads one event from a monitor socket (two frames: 6-byte header, endpoint).
+std::optional<monitor_event> read_event(zmq::socket_t& monitor) {
+  zmq::message_t header;
+  if (!monitor.recv(header, zmq::recv_flags::dontwait)) return std::nullopt;
+  monitor_event e;
+  if (header.size() >= 6) {
+    std::memcpy(&e.event, header.data(), 2);
+    std::memcpy(&e.value, static_cast<const char*>(header.data()) + 2, 4);
+  }
+  while (header.more()) {
+    zmq::message_t rest;
+    if (!monitor.recv(rest, zmq::recv_flags::dontwait)) break;
+    header.swap(rest);
+  }
+  return e;
+}
+
+std::string endpoint(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+zmq_transport::zmq_transport(zmq::context_t& ctx, zmq_transport_options options)
+    : ctx_(ctx), options_(options) {}
+
+zmq_transport::~zmq_transport() = default;
+
+void zmq_transport::configure(zmq::socket_t& s) const {
+  s.set(zmq::sockopt::linger, 200);  // a final reject or goodbye still gets out
+  s.set(zmq::sockopt::sndhwm, options_.send_high_water_mark);
+  s.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(options_.heartbeat_interval.count()));
+  s.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(options_.heartbeat_timeout.count()));
+  s.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(options_.heartbeat_timeout.count()));
+  s.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
+  s.set(zmq::sockopt::ipv6, 1);
+}
+
+zmq::socket_t zmq_transport::monitor_of(zmq::socket_t& s, int events) {
+  const std::string address = "inproc://cluster-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
+                              "-" + std::to_string(next_monitor_++);
+  if (zmq_socket_monitor(s.handle(), address.c_str(), events) != 0) throw zmq::error_t();
+  zmq::socket_t m(ctx_, zmq::socket_type::pair);
+  m.set(zmq::sockopt::linger, 0);
+  m.connect(address);
+  return m;
+}
+
+result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
+  auto router = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
+  configure(*router);
+  router->set(zmq::sockopt::router_mandatory, 1);
+  try {
+    router->bind(endpoint(ip, port));
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EADDRINUSE)
+      return error{errc::io_error, "port " + std::to_string(port) + " on " + ip + " is already in use"};
+    return error{errc::io_error, "cannot listen on " + ip + ":" + std::to_string(port) + ": " + e.what()};
+  }
+  router_monitor_ = std::make_unique<zmq::socket_t>(monitor_of(*router, ZMQ_EVENT_DISCONNECTED));
+  router_ = std::move(router);
+  return {};
+}
+
+result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t port) {
+  outbound o{zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t()};
+  configure(o.dealer);
+  try {
+    o.dealer.connect(endpoint(host, port));
+  } catch (const zmq::error_t& e) {
+    return error{errc::unknown_node, "cannot dial " + host + ":" + std::to_string(port) + ": " + e.what()};
+  }
+  o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED);
+  const conn_id c = next_id_++;
+  outbound_.emplace(c, std::move(o));
+  return c;
+}
+
+bool zmq_transport::send(conn_id c, std::span<const std::uint8_t> frame) {
+  try {
+    if (const auto it = outbound_.find(c); it != outbound_.end()) {
+      if (it->second.dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait)) return true;
+    } else if (const auto id = routing_id_of_.find(c); id != routing_id_of_.end() && router_) {
+      if (router_->send(zmq::buffer(id->second), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+          router_->send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait))
+        return true;
+    }
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH: the peer is gone (router_mandatory); counted below
+  }
+  ++stats_.send_refused;
+  return false;
+}
+
+void zmq_transport::forget_inbound(conn_id c) {
+  if (const auto id = routing_id_of_.find(c); id != routing_id_of_.end()) {
+    inbound_by_routing_id_.erase(id->second);
+    routing_id_of_.erase(id);
+  }
+  if (const auto fd = fd_of_.find(c); fd != fd_of_.end()) {
+    if (const auto by_fd = inbound_by_fd_.find(fd->second); by_fd != inbound_by_fd_.end() && by_fd->second == c)
+      inbound_by_fd_.erase(by_fd);
+    fd_of_.erase(fd);
+  }
+}
+
+void zmq_transport::close(conn_id c) {
+  if (outbound_.erase(c) > 0) return;
+  // ZeroMQ cannot hang up on one ROUTER peer: ignore it from now on, until its
+  // descriptor disconnects.
+  if (const auto id = routing_id_of_.find(c); id != routing_id_of_.end()) {
+    closed_routing_ids_.insert(id->second);
+    if (const auto fd = fd_of_.find(c); fd != fd_of_.end()) closed_by_fd_[fd->second] = id->second;
+  }
+  forget_inbound(c);
+}
+
+void zmq_transport::read_router() {
+  for (;;) {
+    zmq::message_t id;
+    if (!router_->recv(id, zmq::recv_flags::dontwait)) return;
+    std::vector<zmq::message_t> parts;
+    bool more = id.more();
+    while (more) {
+      zmq::message_t part;
+      if (!router_->recv(part, zmq::recv_flags::dontwait)) break;
+      more = part.more();
+      parts.push_back(std::move(part));
+    }
+    std::string routing_id = id.to_string();
+    if (closed_routing_ids_.count(routing_id) || parts.size() != 1) {
+      ++stats_.dropped_from_closed;
+      continue;
+    }
+    conn_id c;
+    if (const auto it = inbound_by_routing_id_.find(routing_id); it != inbound_by_routing_id_.end()) {
+      c = it->second;
+    } else {
+      c = next_id_++;
+      inbound_by_routing_id_.emplace(routing_id, c);
+      routing_id_of_.emplace(c, std::move(routing_id));
+      const int fd = parts[0].get(ZMQ_SRCFD);
+      if (fd >= 0) {
+        // A stale mapping for a reused descriptor belongs to a dead connection.
+        if (const auto old = inbound_by_fd_.find(fd); old != inbound_by_fd_.end()) fd_of_.erase(old->second);
+        if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
+          closed_routing_ids_.erase(closed->second);  // that connection is gone: the descriptor is new
+          closed_by_fd_.erase(closed);
+        }
+        inbound_by_fd_[fd] = c;
+        fd_of_[c] = fd;
+      }
+    }
+    if (handler_)
+      handler_->on_frame(c, {static_cast<const std::uint8_t*>(parts[0].data()), parts[0].size()});
+  }
+}
+
+void zmq_transport::read_router_monitor() {
+  while (auto e = read_event(*router_monitor_)) {
+    if (e->event != ZMQ_EVENT_DISCONNECTED) continue;
+    ++stats_.disconnects;
+    const int fd = e->value;
+    if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
+      closed_routing_ids_.erase(closed->second);
+      closed_by_fd_.erase(closed);
+      continue;
+    }
+    const auto it = inbound_by_fd_.find(fd);
+    if (it == inbound_by_fd_.end()) continue;
+    const conn_id c = it->second;
+    // Frames the peer sent before it went (a goodbye) are delivered first. The
+    // drain may map a new connection to the reused descriptor; `c` stays the
+    // one that disconnected.
+    read_router();
+    forget_inbound(c);
+    if (handler_) handler_->on_closed(c);
+  }
+}
+
+void zmq_transport::read_dealer(conn_id c) {
+  for (;;) {
+    const auto it = outbound_.find(c);
+    if (it == outbound_.end()) return;  // closed by the handler meanwhile
+    zmq::message_t frame;
+    if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) return;
+    if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(frame.data()), frame.size()});
+  }
+}
+
+bool zmq_transport::read_dealer_monitor(conn_id c) {
+  const auto it = outbound_.find(c);
+  if (it == outbound_.end()) return false;
+  bool lost = false;
+  while (auto e = read_event(it->second.monitor))
+    if (e->event == ZMQ_EVENT_DISCONNECTED) lost = true;
+  if (!lost) return false;
+  ++stats_.disconnects;
+  outbound_.erase(it);
+  if (handler_) handler_->on_closed(c);
+  return true;
+}
+
+bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
+  std::vector<zmq::pollitem_t> items;
+  std::vector<conn_id> owners;  // for dealer and dealer-monitor items
+  if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+  const std::size_t router_at = items.size();
+  if (router_) {
+    items.push_back({router_monitor_->handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({router_->handle(), 0, ZMQ_POLLIN, 0});
+  }
+  const std::size_t dealers_at = items.size();
+  for (auto& [c, o] : outbound_) {
+    items.push_back({o.monitor.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({o.dealer.handle(), 0, ZMQ_POLLIN, 0});
+    owners.push_back(c);
+  }
+  try {
+    zmq::poll(items.data(), items.size(), timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return false;  // a signal: the owner looks at its flags and polls again
+    throw;
+  }
+
+  // Monitors first: a lost connection is known before a new one on a reused
+  // descriptor speaks.
+  if (router_) {
+    if (items[router_at].revents & ZMQ_POLLIN) read_router_monitor();
+    if (items[router_at + 1].revents & ZMQ_POLLIN) read_router();
+  }
+  for (std::size_t i = 0; i < owners.size(); ++i) {
+    const auto& monitor = items[dealers_at + 2 * i];
+    const auto& dealer = items[dealers_at + 2 * i + 1];
+    if (dealer.revents & ZMQ_POLLIN) read_dealer(owners[i]);
+    if (monitor.revents & ZMQ_POLLIN) read_dealer_monitor(owners[i]);
+  }
+  return wake_fd >= 0 && (items[0].revents & ZMQ_POLLIN);
+}
+
+}  // namespace cluster::internal

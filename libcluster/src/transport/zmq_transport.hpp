@@ -1,0 +1,95 @@
+// The ZeroMQ data plane: one ROUTER bound for inbound connections (nodes and
+// clients), one DEALER per outbound connection. A connection is bidirectional:
+// the acceptor answers through the ROUTER to the peer's routing id.
+//
+// Lost connections are reported from ZeroMQ socket monitors: a DEALER's
+// DISCONNECTED event names its connection; on the ROUTER, the event's file
+// descriptor is matched with the descriptor each inbound connection's first
+// frame came from (ZMQ_SRCFD). A DEALER is closed as soon as it disconnects, so
+// ZeroMQ never silently reconnects it to a restarted peer that has not
+// authenticated it. ZMTP heartbeats catch peers that stop answering.
+//
+// Not thread-safe: every call, and `poll`, on the thread that owns it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include <zmq.hpp>
+
+#include "transport/transport.hpp"
+
+namespace cluster::internal {
+
+struct zmq_transport_options {
+  std::chrono::milliseconds heartbeat_interval{1000};  ///< ZMTP PING every...
+  std::chrono::milliseconds heartbeat_timeout{5000};   ///< ...and drop after this long without traffic
+  int send_high_water_mark = 100000;                   ///< frames queued per connection
+  std::int64_t max_frame_bytes = 64 << 20;             ///< ZeroMQ refuses larger frames
+};
+
+/// What the transport has counted, for stats and tests.
+struct zmq_transport_stats {
+  std::uint64_t dropped_from_closed = 0;  ///< frames from connections we had closed
+  std::uint64_t send_refused = 0;         ///< sends to unknown/full connections
+  std::uint64_t disconnects = 0;
+};
+
+class zmq_transport final : public transport {
+ public:
+  explicit zmq_transport(zmq::context_t& ctx, zmq_transport_options options = {});
+  ~zmq_transport() override;
+
+  /// Binds the ROUTER to `ip:port` (an address, not a host name).
+  result<void> bind(const std::string& ip, std::uint16_t port);
+
+  /// Waits up to `timeout` for traffic, delivers it to the handler, and reports
+  /// whether `wake_fd` (if >= 0) became readable.
+  bool poll(std::chrono::milliseconds timeout, int wake_fd = -1);
+
+  const zmq_transport_stats& stats() const { return stats_; }
+
+  // transport
+  void set_handler(transport_handler* h) override { handler_ = h; }
+  result<conn_id> connect(const std::string& host, std::uint16_t port) override;
+  bool send(conn_id c, std::span<const std::uint8_t> frame) override;
+  void close(conn_id c) override;
+
+ private:
+  struct outbound {
+    zmq::socket_t dealer;
+    zmq::socket_t monitor;
+  };
+  void configure(zmq::socket_t& s) const;
+  zmq::socket_t monitor_of(zmq::socket_t& s, int events);
+  void read_router();
+  void read_router_monitor();
+  void read_dealer(conn_id c);
+  bool read_dealer_monitor(conn_id c);  ///< true if the connection was lost
+  void forget_inbound(conn_id c);
+
+  zmq::context_t& ctx_;
+  zmq_transport_options options_;
+  transport_handler* handler_ = nullptr;
+  conn_id next_id_ = 1;
+  std::uint64_t next_monitor_ = 1;
+  zmq_transport_stats stats_;
+
+  std::unique_ptr<zmq::socket_t> router_;
+  std::unique_ptr<zmq::socket_t> router_monitor_;
+  std::map<std::string, conn_id> inbound_by_routing_id_;
+  std::unordered_map<conn_id, std::string> routing_id_of_;
+  std::unordered_map<int, conn_id> inbound_by_fd_;
+  std::unordered_map<conn_id, int> fd_of_;
+  std::set<std::string> closed_routing_ids_;
+  std::unordered_map<int, std::string> closed_by_fd_;  ///< descriptors of closed connections
+
+  std::map<conn_id, outbound> outbound_;
+};
+
+}  // namespace cluster::internal

@@ -1,0 +1,202 @@
+// Every message of the libcluster wire protocol, defined once.
+//
+// On the wire a message is the MessagePack array `[type, [field, ...]]`: the
+// type number below, then the struct's fields in declaration order. A ZeroMQ
+// frame carries one or more such arrays back to back. docs/PROTOCOL.md
+// describes the same bytes for implementers in other languages.
+//
+// ONLY APPEND: the numbers are part of the protocol. New fields go at the end
+// of a struct, and decoders accept (and ignore) extra trailing fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <msgpack.hpp>
+
+#include "wire/term_codec.hpp"
+
+namespace cluster::internal::wire {
+
+/// Version 1: handshake, ping, peers, goodbye, nodes/info requests.
+inline constexpr std::uint32_t protocol_version_min = 1;
+inline constexpr std::uint32_t protocol_version_max = 1;
+
+enum class msg_type : std::uint8_t {
+  // -- handshake: the only messages accepted before authentication --
+  hello = 1,
+  challenge = 2,
+  challenge_reply = 3,
+  challenge_ack = 4,
+  reject = 5,
+  // -- link: between authenticated peers --
+  ping = 16,
+  pong = 17,
+  peers = 18,
+  goodbye = 19,
+  // -- requests from clients (or nodes) and their replies --
+  nodes_request = 32,
+  nodes_reply = 33,
+  info_request = 34,
+  info_reply = 35,
+  error_reply = 36,
+};
+
+/// Who opened a connection: a cluster member or a light client.
+enum class peer_kind : std::uint8_t { node = 0, client = 1 };
+
+/// Length of handshake nonces and digests (HMAC-SHA256).
+inline constexpr std::size_t nonce_size = 32;
+inline constexpr std::size_t digest_size = 32;
+
+/// Initiator -> acceptor, first message on a new connection. `name` is the
+/// initiator's `name@host` (for clients any label), `port` its listening port
+/// (0 for clients) so the acceptor can tell others where to reach it, and
+/// `nonce` a fresh random challenge the acceptor must answer.
+struct hello {
+  std::uint32_t version_min = protocol_version_min;
+  std::uint32_t version_max = protocol_version_max;
+  std::uint8_t kind = 0;  ///< peer_kind
+  std::string name;
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  std::uint64_t flags = 0;
+  std::vector<std::uint8_t> nonce;
+  MSGPACK_DEFINE(version_min, version_max, kind, name, port, creation, flags, nonce)
+};
+
+/// Acceptor -> initiator: the acceptor admits the hello (tie-breaks and limits
+/// passed), names itself, picks the version, and sends its own fresh nonce.
+struct challenge {
+  std::uint32_t version = 0;
+  std::string name;
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  std::uint64_t flags = 0;
+  std::vector<std::uint8_t> nonce;
+  MSGPACK_DEFINE(version, name, port, creation, flags, nonce)
+};
+
+/// Initiator -> acceptor: HMAC-SHA256 over the transcript, proving the cookie.
+struct challenge_reply {
+  std::vector<std::uint8_t> digest;
+  MSGPACK_DEFINE(digest)
+};
+
+/// Acceptor -> initiator: the acceptor's own proof; the link is up.
+struct challenge_ack {
+  std::vector<std::uint8_t> digest;
+  MSGPACK_DEFINE(digest)
+};
+
+/// Either side during the handshake: why the connection is refused (an
+/// `errc` value and a sentence). The sender closes the connection after it.
+struct reject {
+  std::int32_t code = 0;
+  std::string reason;
+  MSGPACK_DEFINE(code, reason)
+};
+
+/// Liveness check; the receiver answers `pong` with the same `seq`.
+struct ping {
+  std::uint64_t seq = 0;
+  MSGPACK_DEFINE(seq)
+};
+
+struct pong {
+  std::uint64_t seq = 0;
+  MSGPACK_DEFINE(seq)
+};
+
+/// One node as known to another: identity, where it listens, which incarnation.
+struct node_entry {
+  std::string name;  ///< name@host
+  std::string host;
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  MSGPACK_DEFINE(name, host, port, creation)
+};
+
+/// Node -> node after the link comes up (and whenever a new peer joins): the
+/// sender's connected nodes, so the receiver can complete the full mesh.
+struct peers {
+  std::vector<node_entry> nodes;
+  MSGPACK_DEFINE(nodes)
+};
+
+/// Node -> peers when it stops on purpose: a leave, not a failure.
+struct goodbye {
+  std::string reason;
+  MSGPACK_DEFINE(reason)
+};
+
+/// Asks for the receiving node's connected nodes.
+struct nodes_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+struct nodes_reply {
+  std::uint64_t request_id = 0;
+  std::vector<node_entry> nodes;
+  MSGPACK_DEFINE(request_id, nodes)
+};
+
+/// Asks for the receiving node's identity and vital statistics.
+struct info_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+struct info_reply {
+  std::uint64_t request_id = 0;
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  std::uint64_t uptime_ms = 0;
+  std::string version;
+  std::uint64_t process_count = 0;
+  std::uint64_t node_count = 0;
+  MSGPACK_DEFINE(request_id, name, host, port, creation, uptime_ms, version, process_count,
+                 node_count)
+};
+
+/// The answer to a request that failed or that the receiver does not know.
+struct error_reply {
+  std::uint64_t request_id = 0;
+  std::int32_t code = 0;  ///< errc
+  std::string message;
+  MSGPACK_DEFINE(request_id, code, message)
+};
+
+/// Any message. The variant's alternatives and `type_of` are kept in step by a
+/// round-trip test over every `msg_type`.
+using message = std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong,
+                             peers, goodbye, nodes_request, nodes_reply, info_request, info_reply,
+                             error_reply>;
+
+/// The wire number of each message struct.
+template <class T> constexpr msg_type type_of();
+template <> constexpr msg_type type_of<hello>() { return msg_type::hello; }
+template <> constexpr msg_type type_of<challenge>() { return msg_type::challenge; }
+template <> constexpr msg_type type_of<challenge_reply>() { return msg_type::challenge_reply; }
+template <> constexpr msg_type type_of<challenge_ack>() { return msg_type::challenge_ack; }
+template <> constexpr msg_type type_of<reject>() { return msg_type::reject; }
+template <> constexpr msg_type type_of<ping>() { return msg_type::ping; }
+template <> constexpr msg_type type_of<pong>() { return msg_type::pong; }
+template <> constexpr msg_type type_of<peers>() { return msg_type::peers; }
+template <> constexpr msg_type type_of<goodbye>() { return msg_type::goodbye; }
+template <> constexpr msg_type type_of<nodes_request>() { return msg_type::nodes_request; }
+template <> constexpr msg_type type_of<nodes_reply>() { return msg_type::nodes_reply; }
+template <> constexpr msg_type type_of<info_request>() { return msg_type::info_request; }
+template <> constexpr msg_type type_of<info_reply>() { return msg_type::info_reply; }
+template <> constexpr msg_type type_of<error_reply>() { return msg_type::error_reply; }
+
+/// True for the handshake messages, the only ones a connection may send
+/// before it is authenticated.
+constexpr bool is_handshake(msg_type t) { return static_cast<int>(t) >= 1 && static_cast<int>(t) <= 5; }
+
+}  // namespace cluster::internal::wire

@@ -1,0 +1,45 @@
+// noded: runs one cluster node until SIGTERM or SIGINT, then leaves gracefully.
+#include <csignal>
+#include <iostream>
+
+#include "cluster/log.hpp"
+#include "cluster/node.hpp"
+#include "options.hpp"
+
+int main(int argc, char** argv) {
+  auto parsed = noded::parse_options(argc, argv);
+  if (auto* done = std::get_if<noded::exit_now>(&parsed)) return done->code;
+  auto& opts = std::get<noded::options>(parsed);
+  cluster::set_log_level(opts.level);
+
+  auto cookie = cluster::load_cookie(opts.cookie);
+  if (!cookie) {
+    std::cerr << "noded: " << cookie.err().message << "\n";
+    return 1;
+  }
+  if (opts.cookie.value)
+    cluster::log(cluster::log_level::warn,
+                 "--cookie is visible to every user in ps; prefer --cookie-file or CLUSTER_COOKIE");
+  cluster::log(cluster::log_level::debug, "cookie from " + cookie->origin);
+  opts.node.cookie = cookie->secret;
+
+  // Block the stop signals in every thread (the node's threads inherit the
+  // mask) and take them synchronously here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto node = cluster::node::start(opts.node);
+  if (!node) {
+    std::cerr << "noded: " << node.err().message << "\n";
+    return 1;
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  cluster::log(cluster::log_level::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                                             ", leaving the cluster");
+  (*node)->stop();
+  return 0;
+}

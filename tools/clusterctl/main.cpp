@@ -1,0 +1,93 @@
+// clusterctl: inspect and drive a libcluster cluster from the shell. It
+// connects to one node as an authenticated client (never a member).
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+
+#include "cluster/cookie.hpp"
+#include "cluster/log.hpp"
+#include "command.hpp"
+#include "json.hpp"
+
+namespace clusterctl {
+
+int report(bool json, const std::string& what, const cluster::error& e) {
+  if (json) {
+    json_writer w;
+    w.begin_object().key("error").value(cluster::to_string(e.code)).key("message").value(e.message).end_object();
+    std::cout << w.str() << "\n";
+  }
+  std::cerr << "clusterctl: " << what << ": " << e.message << "\n";
+  return exit_failed;
+}
+
+}  // namespace clusterctl
+
+int main(int argc, char** argv) {
+  using namespace clusterctl;
+  CLI::App app{"clusterctl: inspect and drive a libcluster cluster."};
+  app.require_subcommand(1, 1);
+  app.fallthrough();
+
+  std::string node_text;
+  std::optional<std::string> cookie, cookie_file;
+  int timeout_ms = 5000;
+  bool json = false;
+  std::string level = "warn";
+  app.add_option("--node", node_text, "the node to talk to: name@host or name@host:port")->required();
+  app.add_option("--cookie", cookie, "the cluster's cookie (visible in ps: prefer --cookie-file)");
+  app.add_option("--cookie-file", cookie_file, "a file holding the cookie (default: $CLUSTER_COOKIE, else " +
+                                                   cluster::default_cookie_path() + ")");
+  app.add_option("--timeout", timeout_ms, "milliseconds to wait for connecting and for each answer")
+      ->check(CLI::Range(1, 3600000));
+  app.add_flag("--json", json, "print results as JSON");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  auto* ping = app.add_subcommand("ping", "check that the node answers, and how fast");
+  auto* nodes = app.add_subcommand("nodes", "list the nodes this node is connected to");
+  auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version and counts");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "clusterctl: " << e.what() << " (see clusterctl --help)\n";
+    return exit_usage;
+  }
+  cluster::set_log_level(*cluster::parse_log_level(level));
+
+  auto node = cluster::parse_node_name(node_text);
+  if (!node) {
+    std::cerr << "clusterctl: --node: " << node.err().message << "\n";
+    return exit_usage;
+  }
+  if (cookie && cookie_file) {
+    std::cerr << "clusterctl: give --cookie or --cookie-file, not both\n";
+    return exit_usage;
+  }
+  auto secret = cluster::load_cookie({cookie, cookie_file});
+  if (!secret) {
+    std::cerr << "clusterctl: " << secret.err().message << "\n";
+    return exit_failed;
+  }
+
+  cluster::client_options options;
+  options.cookie = secret->secret;
+  options.timeout = std::chrono::milliseconds(timeout_ms);
+  options.label = "clusterctl";
+  auto client = cluster::client::connect(*node, options);
+  if (!client) {
+    return report(json, "cannot connect to " + node->to_string(), client.err());
+  }
+
+  context ctx{**client, json};
+  if (*ping) return run_ping(ctx);
+  if (*nodes) return run_nodes(ctx);
+  if (*info) return run_info(ctx);
+  return exit_usage;
+}
