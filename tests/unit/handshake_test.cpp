@@ -1,0 +1,316 @@
+// The cookie handshake, played by hand against each side, and the link
+// manager's admission rules (simultaneous connects in both tie-break orders,
+// duplicates, restarts), with a recording transport and a manual clock.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "cluster/testing/manual_clock.hpp"
+#include "handshake/handshake.hpp"
+#include "links/link_manager.hpp"
+
+using namespace cluster;
+using namespace cluster::internal;
+namespace hs = cluster::internal::handshake;
+
+namespace {
+
+hs::config make_config(const std::string& name, const std::string& cookie, std::uint32_t creation,
+                       wire::peer_kind kind = wire::peer_kind::node) {
+  hs::config c;
+  c.self = {kind, name, 4370, creation, 0};
+  c.key = crypto::derive_key(cookie, crypto::key_purpose::handshake);
+  c.step_timeout = milliseconds(1000);
+  return c;
+}
+
+struct played {
+  std::optional<error> initiator_failure, acceptor_failure;
+  bool initiator_up = false, acceptor_up = false;
+  std::vector<wire::message> transcript;
+};
+
+// Runs a full exchange between the two machines, recording every message.
+played play(hs::config initiator_cfg, hs::config acceptor_cfg, const hs::admit_fn& admit = nullptr) {
+  testing::manual_clock clock;
+  played out;
+  wire::message first;
+  auto i = hs::handshake::initiate(std::move(initiator_cfg), clock.now(), first);
+  auto a = hs::handshake::accept(std::move(acceptor_cfg), clock.now());
+  std::optional<wire::message> to_acceptor = first, to_initiator;
+  for (int round = 0; round < 4 && (to_acceptor || to_initiator); ++round) {
+    if (to_acceptor) {
+      out.transcript.push_back(*to_acceptor);
+      auto s = a.on_message(*to_acceptor, clock.now(), admit);
+      to_acceptor.reset();
+      to_initiator = s.send;
+      out.acceptor_up = s.done;
+      if (s.failure) out.acceptor_failure = s.failure;
+    }
+    if (to_initiator) {
+      out.transcript.push_back(*to_initiator);
+      auto s = i.on_message(*to_initiator, clock.now(), nullptr);
+      to_initiator.reset();
+      to_acceptor = s.send;
+      out.initiator_up = out.initiator_up || s.done;
+      if (s.failure) out.initiator_failure = s.failure;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("two sides with the same cookie authenticate each other") {
+  auto r = play(make_config("a@h", "secret", 1), make_config("b@h", "secret", 2));
+  CHECK(r.initiator_up);
+  CHECK(r.acceptor_up);
+  CHECK_FALSE(r.initiator_failure);
+  CHECK_FALSE(r.acceptor_failure);
+  CHECK(r.transcript.size() == 4);  // hello, challenge, reply, ack
+}
+
+TEST_CASE("the cookie never appears on the wire") {
+  const std::string cookie = "a-very-distinctive-cookie-value";
+  auto r = play(make_config("a@h", cookie, 1), make_config("b@h", cookie, 2));
+  for (const auto& m : r.transcript) {
+    const auto bytes = wire::encode(m);
+    const std::string text(bytes.begin(), bytes.end());
+    CHECK(text.find(cookie) == std::string::npos);
+  }
+}
+
+TEST_CASE("a wrong cookie is refused by the acceptor, and the initiator is told why") {
+  auto r = play(make_config("a@h", "right", 1), make_config("b@h", "wrong", 2));
+  CHECK_FALSE(r.acceptor_up);
+  CHECK_FALSE(r.initiator_up);
+  REQUIRE(r.acceptor_failure);
+  CHECK(r.acceptor_failure->code == errc::auth_failed);
+  CHECK(r.acceptor_failure->message.find("cookie mismatch") != std::string::npos);
+  REQUIRE(r.initiator_failure);
+  CHECK(r.initiator_failure->code == errc::auth_failed);
+  CHECK(std::holds_alternative<wire::reject>(r.transcript.back()));
+}
+
+TEST_CASE("a recorded challenge_reply cannot be replayed against a fresh challenge") {
+  auto recorded = play(make_config("a@h", "secret", 1), make_config("b@h", "secret", 2));
+  REQUIRE(recorded.acceptor_up);
+  // An eavesdropper replays the recorded hello and reply to a new acceptor.
+  testing::manual_clock clock;
+  auto a = hs::handshake::accept(make_config("b@h", "secret", 2), clock.now());
+  auto s1 = a.on_message(recorded.transcript[0], clock.now(), nullptr);
+  REQUIRE(s1.send);
+  REQUIRE(std::holds_alternative<wire::challenge>(*s1.send));
+  auto s2 = a.on_message(recorded.transcript[2], clock.now(), nullptr);
+  REQUIRE(s2.failure);
+  CHECK(s2.failure->code == errc::auth_failed);
+  CHECK_FALSE(s2.done);
+}
+
+TEST_CASE("an acceptor that cannot prove the cookie is refused by the initiator") {
+  testing::manual_clock clock;
+  wire::message hello;
+  auto i = hs::handshake::initiate(make_config("a@h", "secret", 1), clock.now(), hello);
+  auto s1 = i.on_message(wire::challenge{1, "b@h", 4370, 2, 0, std::vector<std::uint8_t>(32, 9)}, clock.now(), nullptr);
+  REQUIRE(s1.send);
+  // Reflect the initiator's own proof back: the labels differ, so it fails.
+  const auto& reply = std::get<wire::challenge_reply>(*s1.send);
+  auto s2 = i.on_message(wire::challenge_ack{reply.digest}, clock.now(), nullptr);
+  REQUIRE(s2.failure);
+  CHECK(s2.failure->code == errc::auth_failed);
+  CHECK_FALSE(s2.done);
+}
+
+TEST_CASE("no common protocol version is refused with a clear reason") {
+  testing::manual_clock clock;
+  auto a = hs::handshake::accept(make_config("b@h", "s", 2), clock.now());
+  wire::hello h{7, 9, 0, "a@h", 4370, 1, 0, std::vector<std::uint8_t>(32, 1)};
+  auto s = a.on_message(h, clock.now(), nullptr);
+  REQUIRE(s.failure);
+  CHECK(s.failure->code == errc::unsupported_version);
+  REQUIRE(s.send);
+  CHECK(std::get<wire::reject>(*s.send).code == static_cast<int>(errc::unsupported_version));
+}
+
+TEST_CASE("a message out of order fails the handshake") {
+  testing::manual_clock clock;
+  auto a = hs::handshake::accept(make_config("b@h", "s", 2), clock.now());
+  auto s = a.on_message(wire::ping{1}, clock.now(), nullptr);
+  REQUIRE(s.failure);
+  CHECK(s.failure->code == errc::malformed);
+}
+
+TEST_CASE("a handshake step that passes its deadline fails with timeout") {
+  testing::manual_clock clock;
+  wire::message hello;
+  auto i = hs::handshake::initiate(make_config("a@h", "s", 1), clock.now(), hello);
+  CHECK(i.deadline() == clock.now() + milliseconds(1000));
+  auto s = i.on_timeout();
+  REQUIRE(s.failure);
+  CHECK(s.failure->code == errc::timeout);
+}
+
+TEST_CASE("reaching a node with another name than expected is refused") {
+  auto cfg = make_config("a@h", "s", 1);
+  cfg.expected_peer = "b@h";
+  auto r = play(cfg, make_config("impostor@h", "s", 2));
+  REQUIRE(r.initiator_failure);
+  CHECK(r.initiator_failure->code == errc::rejected);
+  CHECK(r.initiator_failure->message.find("impostor@h") != std::string::npos);
+}
+
+TEST_CASE("the acceptor's admission verdict is sent to the initiator") {
+  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2),
+                [](const hs::identity&) { return hs::admission{errc::busy, "too many"}; });
+  REQUIRE(r.initiator_failure);
+  CHECK(r.initiator_failure->code == errc::busy);
+}
+
+// ---------------------------------------------------------------------------
+// The link manager's admission rules, against a hand-played peer.
+
+namespace {
+
+// Records what the link manager sends; the test plays the other side.
+struct recording_transport final : transport {
+  transport_handler* handler = nullptr;
+  conn_id next = 100;
+  std::map<conn_id, std::vector<wire::message>> sent;
+  std::vector<std::pair<std::string, std::uint16_t>> dialled;
+  std::vector<conn_id> closed;
+
+  void set_handler(transport_handler* h) override { handler = h; }
+  result<conn_id> connect(const std::string& host, std::uint16_t port) override {
+    dialled.emplace_back(host, port);
+    return next++;
+  }
+  bool send(conn_id c, std::span<const std::uint8_t> frame) override {
+    auto decoded = wire::decode_frame(frame, wire::decode_limits{});
+    REQUIRE(decoded.ok());
+    for (auto& m : *decoded) sent[c].push_back(std::move(m));
+    return true;
+  }
+  void close(conn_id c) override { closed.push_back(c); }
+  void deliver(conn_id c, const wire::message& m) { handler->on_frame(c, wire::encode(m)); }
+};
+
+struct recording_listener final : link_listener {
+  std::vector<std::string> ups, downs;
+  void on_link_up(const link_info& p) override { ups.push_back(p.name); }
+  void on_link_down(const link_info& p, const error&) override { downs.push_back(p.name); }
+  void on_message(const link_info&, wire::message&&) override {}
+};
+
+struct fixture {
+  testing::manual_clock clock;
+  recording_transport net;
+  recording_listener events;
+  link_manager links;
+
+  explicit fixture(const std::string& self)
+      : links(
+            [&] {
+              link_config c;
+              c.self = {wire::peer_kind::node, self, 4370, 1, 0};
+              c.host = "h";
+              c.handshake_key = crypto::derive_key("s", crypto::key_purpose::handshake);
+              return c;
+            }(),
+            net, clock, events) {}
+
+  // Plays a peer that dials us, through the whole handshake; returns its conn.
+  conn_id peer_dials_in(const std::string& name, std::uint32_t creation, conn_id c) {
+    wire::message hello;
+    auto peer = hs::handshake::initiate(make_config(name, "s", creation), clock.now(), hello);
+    net.deliver(c, hello);
+    for (std::size_t seen = 0; seen < net.sent[c].size(); ++seen) {
+      auto s = peer.on_message(net.sent[c][seen], clock.now(), nullptr);
+      if (s.send) net.deliver(c, *s.send);
+      if (s.done || s.failure) break;
+    }
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("simultaneous connect: the hello from a smaller name wins over our own dial") {
+  fixture f("b@h");
+  f.links.join(*parse_node_name("a@h"));
+  REQUIRE(f.net.dialled.size() == 1);
+  const conn_id ours = 100;
+  // a@h dials us at the same time; "a@h" < "b@h", so its connection wins.
+  f.peer_dials_in("a@h", 7, 500);
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), ours) != f.net.closed.end());
+  CHECK(f.events.ups == std::vector<std::string>{"a@h"});
+  const bool acked = std::any_of(f.net.sent[500].begin(), f.net.sent[500].end(),
+                                 [](const auto& m) { return std::holds_alternative<wire::challenge_ack>(m); });
+  CHECK(acked);
+}
+
+TEST_CASE("simultaneous connect: the hello from a larger name is refused, our own dial wins") {
+  fixture f("a@h");
+  f.links.join(*parse_node_name("b@h"));
+  REQUIRE(f.net.dialled.size() == 1);
+  f.peer_dials_in("b@h", 7, 500);
+  REQUIRE_FALSE(f.net.sent[500].empty());
+  const auto* refusal = std::get_if<wire::reject>(&f.net.sent[500].back());
+  REQUIRE(refusal);
+  CHECK(refusal->code == static_cast<int>(errc::already_connected));
+  CHECK(f.events.ups.empty());
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{100}) == f.net.closed.end());
+}
+
+TEST_CASE("a second connection from an already linked incarnation is refused") {
+  fixture f("a@h");
+  f.peer_dials_in("b@h", 7, 500);
+  REQUIRE(f.events.ups.size() == 1);
+  f.peer_dials_in("b@h", 7, 501);
+  const auto* refusal = std::get_if<wire::reject>(&f.net.sent[501].back());
+  REQUIRE(refusal);
+  CHECK(refusal->code == static_cast<int>(errc::already_connected));
+  CHECK(f.events.ups.size() == 1);
+  CHECK(f.events.downs.empty());
+}
+
+TEST_CASE("a restarted node with a new creation replaces its old link") {
+  fixture f("a@h");
+  f.peer_dials_in("b@h", 7, 500);
+  f.peer_dials_in("b@h", 8, 501);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h", "b@h"});
+  CHECK(f.events.downs == std::vector<std::string>{"b@h"});
+  REQUIRE(f.links.nodes().size() == 1);
+  CHECK(f.links.nodes()[0].creation == 8);
+}
+
+TEST_CASE("a node claiming our own name is refused") {
+  fixture f("a@h");
+  f.peer_dials_in("a@h", 9, 500);
+  const auto* refusal = std::get_if<wire::reject>(&f.net.sent[500].back());
+  REQUIRE(refusal);
+  CHECK(refusal->reason.find("duplicate node name") != std::string::npos);
+}
+
+TEST_CASE("unauthenticated connections beyond the cap are refused and counted") {
+  fixture f("a@h");
+  const std::size_t cap = f.links.config().max_pending_handshakes;
+  for (std::size_t i = 0; i < cap + 3; ++i) {
+    wire::message hello;
+    auto peer = hs::handshake::initiate(make_config("x" + std::to_string(i) + "@h", "s", 1), f.clock.now(), hello);
+    f.net.deliver(1000 + i, hello);
+  }
+  CHECK(f.links.pending_handshakes() == cap);
+  CHECK(f.links.stats().refused_pending_cap == 3);
+  // The stalled handshakes expire at their deadline, freeing the slots.
+  f.clock.advance(f.links.config().handshake_timeout);
+  f.links.tick();
+  CHECK(f.links.pending_handshakes() == 0);
+}
+
+TEST_CASE("an oversized frame before authentication drops the connection") {
+  fixture f("a@h");
+  f.net.handler->on_frame(700, wire::encode(wire::goodbye{std::string(5000, 'x')}));
+  CHECK(f.links.stats().malformed_frames == 1);
+  CHECK(f.links.pending_handshakes() == 0);
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{700}) != f.net.closed.end());
+}

@@ -1,0 +1,75 @@
+// Node names, PIDs and references: printable, parseable, and strict.
+#include <doctest/doctest.h>
+
+#include <unordered_set>
+
+#include "cluster/node_name.hpp"
+#include "cluster/pid.hpp"
+#include "cluster/term.hpp"
+
+using namespace cluster;
+
+TEST_CASE("name@host takes the default port; name@host:port overrides it") {
+  auto a = parse_node_name("n1@10.0.0.5");
+  REQUIRE(a.ok());
+  CHECK(a->name == "n1");
+  CHECK(a->host == "10.0.0.5");
+  CHECK(a->port == default_port);
+  CHECK(a->id() == "n1@10.0.0.5");
+
+  auto b = parse_node_name("n2@db.example:7001");
+  REQUIRE(b.ok());
+  CHECK(b->host == "db.example");
+  CHECK(b->port == 7001);
+  CHECK(b->to_string() == "n2@db.example:7001");
+
+  auto c = parse_node_name("n3@[::1]:4400");
+  REQUIRE(c.ok());
+  CHECK(c->host == "::1");
+  CHECK(c->port == 4400);
+  CHECK(c->to_string() == "n3@[::1]:4400");
+}
+
+TEST_CASE("malformed node names are refused with a message naming the problem") {
+  for (const char* bad : {"", "n1", "@host", "n1@", "n1@host:", "n1@host:0", "n1@host:70000", "n1@host:12x",
+                          "n 1@host", "n1@ho st", "n1@::1", "n1@[::1", "n1@[::1]x"}) {
+    auto r = parse_node_name(bad);
+    CHECK_MESSAGE(!r.ok(), bad);
+    if (!r.ok()) {
+      CHECK(r.err().code == errc::bad_argument);
+      CHECK_FALSE(r.err().message.empty());
+    }
+  }
+}
+
+TEST_CASE("a PID prints as <node.creation.id> and parses back, even with dots in the host") {
+  const pid p{"n1@10.0.0.5", 3735928559u, 42};
+  CHECK(to_string(p) == "<n1@10.0.0.5.3735928559.42>");
+  auto back = parse_pid(to_string(p));
+  REQUIRE(back.ok());
+  CHECK(*back == p);
+
+  const ref r{"n2@h", 1, 2};
+  CHECK(to_string(r) == "#ref<n2@h.1.2>");
+  CHECK(*parse_ref(to_string(r)) == r);
+}
+
+TEST_CASE("malformed PIDs are refused") {
+  for (const char* bad : {"", "<>", "<n1@h.1>", "<n1@h..1>", "<n1@h.1.>", "<n1h.1.2>", "n1@h.1.2", "<n1@h.x.2>",
+                          "<n1@h.1.2", "<n1@h.99999999999.2>"}) {
+    CHECK_MESSAGE(!parse_pid(bad).ok(), bad);
+  }
+}
+
+TEST_CASE("PIDs of another incarnation differ and hash apart") {
+  const pid old_incarnation{"n1@h", 1, 7};
+  const pid new_incarnation{"n1@h", 2, 7};
+  CHECK(old_incarnation != new_incarnation);
+  std::unordered_set<pid> set{old_incarnation, new_incarnation};
+  CHECK(set.size() == 2);
+}
+
+TEST_CASE("terms render readably for logs and tools") {
+  const term t = term_list{atom{"ok"}, 42, "hi", pid{"n1@h", 1, 2}};
+  CHECK(to_string(t) == "[ok, 42, \"hi\", <n1@h.1.2>]");
+}

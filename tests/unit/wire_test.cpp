@@ -1,0 +1,172 @@
+// The wire codec: every message round-trips, terms keep their types, and
+// hostile bytes become typed errors instead of crashes or huge allocations.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "wire/codec.hpp"
+
+using namespace cluster;
+using namespace cluster::internal::wire;
+
+namespace {
+
+std::vector<message> one_of_each() {
+  const std::vector<std::uint8_t> nonce(nonce_size, 7);
+  return {
+      hello{1, 1, 0, "n1@127.0.0.1", 4370, 42, 0, nonce},
+      challenge{1, "n2@127.0.0.1", 4371, 43, 0, nonce},
+      challenge_reply{std::vector<std::uint8_t>(digest_size, 1)},
+      challenge_ack{std::vector<std::uint8_t>(digest_size, 2)},
+      reject{5, "cookie mismatch"},
+      ping{9},
+      pong{9},
+      peers{{{"n3@h", "h", 1, 2}}},
+      goodbye{"shutdown"},
+      nodes_request{3},
+      nodes_reply{3, {{"n1@h", "h", 4370, 1}, {"n2@h", "h", 4371, 2}}},
+      info_request{4},
+      info_reply{4, "n1@h", "h", 4370, 5, 1000, "0.1.0", 0, 2},
+      error_reply{4, 11, "no such thing"},
+  };
+}
+
+bytes concat(const std::vector<message>& ms) {
+  bytes out;
+  for (const auto& m : ms) encode(m, out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every message type round-trips through encode and decode") {
+  const auto all = one_of_each();
+  REQUIRE(all.size() == std::variant_size_v<message>);
+  for (const auto& m : all) {
+    const bytes frame = encode(m);
+    auto decoded = decode_frame(frame, decode_limits{});
+    REQUIRE(decoded.ok());
+    REQUIRE(decoded->size() == 1);
+    CHECK(type_of((*decoded)[0]) == type_of(m));
+    CHECK(encode((*decoded)[0]) == frame);
+  }
+}
+
+TEST_CASE("message type numbers are the documented, append-only values") {
+  CHECK(static_cast<int>(msg_type::hello) == 1);
+  CHECK(static_cast<int>(msg_type::reject) == 5);
+  CHECK(static_cast<int>(msg_type::ping) == 16);
+  CHECK(static_cast<int>(msg_type::goodbye) == 19);
+  CHECK(static_cast<int>(msg_type::nodes_request) == 32);
+  CHECK(static_cast<int>(msg_type::error_reply) == 36);
+}
+
+TEST_CASE("a frame carries several messages back to back, in order") {
+  const auto all = one_of_each();
+  auto decoded = decode_frame(concat(all), decode_limits{});
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(type_of((*decoded)[i]) == type_of(all[i]));
+}
+
+TEST_CASE("a message with extra trailing fields from a newer peer still decodes") {
+  // [16, [7, "future field"]]
+  const bytes frame = {0x92, 0x10, 0x92, 0x07, 0xac, 'f', 'u', 't', 'u', 'r', 'e', ' ', 'f', 'i', 'e', 'l', 'd'};
+  auto decoded = decode_frame(frame, decode_limits{});
+  REQUIRE(decoded.ok());
+  CHECK(std::get<ping>((*decoded)[0]).seq == 7);
+}
+
+TEST_CASE("terms round-trip with their types, including pid, ref and atom extensions") {
+  const term t = term_list{
+      nil{}, true, std::int64_t{-5}, std::uint64_t{18446744073709551615ULL}, 2.5, "text",
+      binary{{0, 1, 2, 255}}, atom{"ok"}, pid{"n1@10.0.0.5", 7, 42}, ref{"n2@h", 8, 99},
+      term_map{{atom{"key"}, term_list{1, 2, 3}}, {"nested", term_map{{1, "one"}}}}};
+  const bytes b = encode_term(t);
+  auto back = decode_term(b);
+  REQUIRE(back.ok());
+  CHECK(*back == t);
+}
+
+TEST_CASE("a pid is encoded as ext type 1 holding [node, creation, id]") {
+  const bytes b = encode_term(pid{"a@b", 1, 2});
+  // ext 8 (0xc7, len, type) then fixarray(3) "a@b" 1 2
+  REQUIRE(b.size() >= 3);
+  CHECK(b[0] == 0xc7);
+  CHECK(b[2] == 1);
+  const bytes payload(b.begin() + 3, b.end());
+  CHECK(payload == bytes{0x93, 0xa3, 'a', '@', 'b', 0x01, 0x02});
+}
+
+TEST_CASE("garbage, truncated and empty frames give malformed, never a crash") {
+  CHECK(decode_frame({}, decode_limits{}).err().code == errc::malformed);
+  const bytes garbage = {0xc1, 0xff, 0x00};
+  CHECK(decode_frame(garbage, decode_limits{}).err().code == errc::malformed);
+  const bytes not_an_envelope = {0x05};
+  CHECK(decode_frame(not_an_envelope, decode_limits{}).err().code == errc::malformed);
+  const bytes unknown_type = {0x92, 0x7f, 0x90};
+  CHECK(decode_frame(unknown_type, decode_limits{}).err().code == errc::malformed);
+  const bytes wrong_field_type = {0x92, 0x10, 0x91, 0xa1, 'x'};  // ping with a string seq
+  CHECK(decode_frame(wrong_field_type, decode_limits{}).err().code == errc::malformed);
+
+  // Every strict prefix of every valid message is rejected cleanly.
+  for (const auto& m : one_of_each()) {
+    const bytes full = encode(m);
+    for (std::size_t n = 1; n < full.size(); ++n) {
+      auto r = decode_frame(std::span(full.data(), n), decode_limits{});
+      CHECK_FALSE(r.ok());
+    }
+  }
+}
+
+TEST_CASE("random bytes never crash the decoder") {
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 20000; ++i) {
+    bytes b(1 + rng() % 64);
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+    (void)decode_frame(b, decode_limits{});
+    (void)decode_frame(b, decode_limits::pre_auth());
+  }
+  // Mutations of valid frames reach deeper into the decoder.
+  const auto all = one_of_each();
+  for (int i = 0; i < 20000; ++i) {
+    bytes b = encode(all[rng() % all.size()]);
+    b[rng() % b.size()] = static_cast<std::uint8_t>(rng());
+    (void)decode_frame(b, decode_limits{});
+  }
+}
+
+TEST_CASE("a declared length of 4 GiB does not allocate it") {
+  // str32 claiming 0xffffffff bytes, array32 and map32 claiming 4G entries
+  const bytes huge_str = {0x92, 0x13, 0x91, 0xdb, 0xff, 0xff, 0xff, 0xff, 'a'};
+  const bytes huge_array = {0x92, 0x12, 0x91, 0xdd, 0xff, 0xff, 0xff, 0xff};
+  const bytes huge_map = {0xdf, 0xff, 0xff, 0xff, 0xff};
+  CHECK_FALSE(decode_frame(huge_str, decode_limits{}).ok());
+  CHECK_FALSE(decode_frame(huge_array, decode_limits{}).ok());
+  CHECK_FALSE(decode_frame(huge_map, decode_limits{}).ok());
+  CHECK_FALSE(decode_term(huge_array).ok());
+}
+
+TEST_CASE("limits: oversized frames, deep nesting and long strings are refused") {
+  decode_limits small;
+  small.max_frame_bytes = 16;
+  CHECK(decode_frame(encode(goodbye{std::string(64, 'x')}), small).err().code == errc::too_large);
+
+  CHECK(decode_frame(encode(goodbye{std::string(2000, 'x')}), decode_limits::pre_auth()).err().code ==
+        errc::too_large);
+
+  bytes deep;
+  for (int i = 0; i < 200; ++i) deep.push_back(0x91);
+  deep.push_back(0x00);
+  CHECK(decode_term(deep).err().code == errc::too_large);
+
+  // Before authentication, one message per frame.
+  CHECK(decode_frame(concat({ping{1}, ping{2}}), decode_limits::pre_auth()).err().code == errc::too_large);
+}
+
+TEST_CASE("a pid extension with a bad payload is malformed") {
+  const bytes bad_pid = {0xd4, 0x01, 0x05};  // fixext1 type 1, payload: the integer 5
+  CHECK(decode_term(bad_pid).err().code == errc::malformed);
+  const bytes unknown_ext = {0xd4, 0x09, 0x05};
+  CHECK(decode_term(unknown_ext).err().code == errc::malformed);
+}

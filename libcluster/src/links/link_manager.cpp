@@ -347,6 +347,10 @@ void link_manager::tick() {
     drop(c, *s.failure, true);
   }
   if (leaving_) return;
+  if (now >= next_peers_exchange_) {
+    next_peers_exchange_ = now + cfg_.peers_interval;
+    send_peer_lists();
+  }
   for (auto it = wanted_.begin(); it != wanted_.end();) {
     wanted_peer& w = it->second;
     if (link_of(it->first) || connecting_to(it->first)) {
@@ -366,11 +370,24 @@ void link_manager::tick() {
   }
 }
 
+void link_manager::send_peer_lists() {
+  if (links_by_name_.size() < 2) return;  // nobody to introduce
+  std::vector<wire::node_entry> all;
+  for (const auto& [name, c] : links_by_name_) all.push_back(entry_of(*conns_.at(c).link));
+  for (const auto& [name, c] : links_by_name_) {
+    wire::peers others;
+    for (const auto& e : all)
+      if (e.name != name) others.nodes.push_back(e);
+    send_raw(c, others);
+  }
+}
+
 std::optional<time_point> link_manager::next_deadline() const {
   std::optional<time_point> next;
   auto consider = [&](time_point t) {
     if (!next || t < *next) next = t;
   };
+  if (!leaving_ && links_by_name_.size() >= 2) consider(next_peers_exchange_);
   for (const auto& [c, conn] : conns_)
     if (conn.hs) consider(conn.hs->deadline());
   if (!leaving_)

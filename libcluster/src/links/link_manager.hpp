@@ -36,6 +36,9 @@ struct link_config {
   std::size_t max_pending_handshakes = 64;          ///< unauthenticated connections at once
   duration retry_interval = milliseconds(1000);     ///< between attempts to reach a peer
   duration forget_after = milliseconds(30000);      ///< stop retrying a lost (non-seed) peer
+  /// Every node re-sends its peer list this often, so a mesh that missed an
+  /// introduction (a lost frame, crossed connects) still completes.
+  duration peers_interval = milliseconds(5000);
   wire::decode_limits limits{};                     ///< after authentication
   handshake::random_source random;                  ///< nonces; CSPRNG unless seeded
 };
@@ -124,6 +127,7 @@ class link_manager final : public transport_handler {
   std::optional<conn_id> link_of(const std::string& node) const;
   bool connecting_to(const std::string& node) const;
   void learn(const wire::node_entry& e);
+  void send_peer_lists();
   wire::node_entry entry_of(const link_info& l) const;
 
   link_config cfg_;
@@ -135,6 +139,7 @@ class link_manager final : public transport_handler {
   std::map<std::string, wanted_peer> wanted_;         ///< peers we keep trying to reach
   link_stats stats_;
   bool leaving_ = false;
+  time_point next_peers_exchange_{};
 };
 
 }  // namespace cluster::internal
