@@ -1,0 +1,210 @@
+// Real noded processes on loopback, driven with clusterctl and the client API.
+// Each test case uses its own 127.1.N.x addresses so cases never collide.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "cluster/client.hpp"
+#include "integration/process.hpp"
+
+using namespace std::chrono_literals;
+using itest::clusterctl;
+using itest::eventually;
+using itest::noded;
+
+namespace {
+
+const std::string cookie = "itest-cookie";
+
+std::set<std::string> peers_of(const std::string& node, const std::string& with_cookie = cookie) {
+  cluster::client_options o;
+  o.cookie = with_cookie;
+  o.timeout = 2000ms;
+  auto c = cluster::client::connect(*cluster::parse_node_name(node), o);
+  if (!c) return {};
+  auto nodes = (*c)->nodes();
+  if (!nodes) return {};
+  std::set<std::string> out;
+  for (const auto& n : *nodes) out.insert(n.name);
+  return out;
+}
+
+std::uint32_t creation_of(const std::string& node) {
+  cluster::client_options o;
+  o.cookie = cookie;
+  auto c = cluster::client::connect(*cluster::parse_node_name(node), o);
+  if (!c) return 0;
+  auto info = (*c)->info();
+  return info ? info->creation : 0;
+}
+
+bool answers(const std::string& node) {
+  return clusterctl({"--node", node, "--cookie", cookie, "--timeout", "500", "ping"}).code == 0;
+}
+
+}  // namespace
+
+TEST_CASE("three nodes join through one seed and all see each other") {
+  noded n1("n1@127.1.1.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.1.1"); }));
+  noded n2("n2@127.1.1.2", {"--join", "n1@127.1.1.1"});
+  noded n3("n3@127.1.1.3", {"--join", "n1@127.1.1.1"});
+
+  CHECK(eventually([&] {
+    return peers_of("n1@127.1.1.1") == std::set<std::string>{"n2@127.1.1.2", "n3@127.1.1.3"} &&
+           peers_of("n2@127.1.1.2") == std::set<std::string>{"n1@127.1.1.1", "n3@127.1.1.3"} &&
+           peers_of("n3@127.1.1.3") == std::set<std::string>{"n1@127.1.1.1", "n2@127.1.1.2"};
+  }));
+
+  auto listed = clusterctl({"--node", "n3@127.1.1.3", "--cookie", cookie, "nodes", "--json"});
+  CHECK(listed.code == 0);
+  CHECK(listed.out.find("\"name\":\"n1@127.1.1.1\"") != std::string::npos);
+  CHECK(listed.out.find("\"name\":\"n2@127.1.1.2\"") != std::string::npos);
+
+  auto info = clusterctl({"--node", "n2@127.1.1.2:4370", "--cookie", cookie, "info", "--json"});
+  CHECK(info.code == 0);
+  CHECK(info.out.find("\"name\":\"n2@127.1.1.2\"") != std::string::npos);
+  CHECK(info.out.find("\"node_count\":2") != std::string::npos);
+
+  auto ping = clusterctl({"--node", "n1@127.1.1.1", "--cookie", cookie, "ping"});
+  CHECK(ping.code == 0);
+  CHECK(ping.out.find("pong from n1@127.1.1.1") != std::string::npos);
+}
+
+TEST_CASE("a node with the wrong cookie is refused, with a clear log line on both sides") {
+  noded n1("n1@127.1.2.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.2.1"); }));
+  noded evil("evil@127.1.2.9", {"--join", "n1@127.1.2.1"}, "not-the-cookie");
+  CHECK(eventually([&] { return n1.log().find("cookie mismatch") != std::string::npos; }));
+  CHECK(eventually([&] { return evil.log().find("cookie mismatch") != std::string::npos; }));
+  CHECK(peers_of("n1@127.1.2.1").empty());
+  CHECK(peers_of("evil@127.1.2.9", "not-the-cookie").empty());
+}
+
+TEST_CASE("clusterctl with the wrong cookie is refused with one line and a non-zero exit") {
+  noded n1("n1@127.1.3.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.3.1"); }));
+  auto r = clusterctl({"--node", "n1@127.1.3.1", "--cookie", "wrong", "nodes"});
+  CHECK(r.code == 1);
+  CHECK(r.out.find("cookie mismatch") != std::string::npos);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+  auto j = clusterctl({"--node", "n1@127.1.3.1", "--cookie", "wrong", "--json", "info"});
+  CHECK(j.code == 1);
+  CHECK(j.out.find("\"error\":\"auth_failed\"") != std::string::npos);
+}
+
+TEST_CASE("a node restarted under the same name is readmitted with a new creation") {
+  noded n1("n1@127.1.4.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.4.1"); }));
+  auto n2 = std::make_unique<noded>("n2@127.1.4.2", std::vector<std::string>{"--join", "n1@127.1.4.1"});
+  REQUIRE(eventually([&] { return peers_of("n1@127.1.4.1") == std::set<std::string>{"n2@127.1.4.2"}; }));
+  const auto first = creation_of("n2@127.1.4.2");
+  REQUIRE(first != 0);
+
+  n2->kill9();
+  CHECK(eventually([&] { return peers_of("n1@127.1.4.1").empty(); }));
+  n2 = std::make_unique<noded>("n2@127.1.4.2", std::vector<std::string>{"--join", "n1@127.1.4.1"});
+  CHECK(eventually([&] { return peers_of("n1@127.1.4.1") == std::set<std::string>{"n2@127.1.4.2"}; }));
+  const auto second = creation_of("n2@127.1.4.2");
+  CHECK(second != 0);
+  CHECK(second != first);
+  // n1's link now carries the new creation.
+  auto listed = clusterctl({"--node", "n1@127.1.4.1", "--cookie", cookie, "nodes", "--json"});
+  CHECK(listed.out.find("\"creation\":" + std::to_string(second)) != std::string::npos);
+}
+
+TEST_CASE("SIGTERM leaves gracefully: the process exits 0 and peers log a leave") {
+  noded n1("n1@127.1.5.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.5.1"); }));
+  noded n2("n2@127.1.5.2", {"--join", "n1@127.1.5.1"});
+  REQUIRE(eventually([&] { return peers_of("n1@127.1.5.1").size() == 1; }));
+  CHECK(n2.terminate() == 0);
+  CHECK(eventually([&] { return n1.log().find("n2@127.1.5.2 left") != std::string::npos; }));
+  CHECK(peers_of("n1@127.1.5.1").empty());
+}
+
+TEST_CASE("a seed that starts after the node joining it is reached by retries") {
+  noded n2("n2@127.1.6.2", {"--join", "n1@127.1.6.1"});
+  REQUIRE(eventually([&] { return answers("n2@127.1.6.2"); }));
+  noded n1("n1@127.1.6.1", {});
+  CHECK(eventually([&] { return peers_of("n1@127.1.6.1") == std::set<std::string>{"n2@127.1.6.2"}; }, 15000ms));
+}
+
+TEST_CASE("noded refuses bad input with one line and a non-zero exit") {
+  struct bad_case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const std::vector<bad_case> cases = {
+      {{"--join", "nonsense"}, "--join"},
+      {{"--log-level", "loud"}, "log-level"},
+      {{"--port", "99999"}, "port"},
+      {{"--bogus-flag"}, "bogus"},
+      {{"--cookie-file", "/nonexistent/cookie"}, "cannot read cookie file"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.expect);
+    std::vector<std::string> args = c.args;
+    noded n("n1@127.1.7.1", args, c.args[0] == "--cookie-file" ? "" : cookie);
+    CHECK(n.wait() != 0);
+    CHECK(n.log().find(c.expect) != std::string::npos);
+  }
+  noded bad_name("nonsense", {});
+  CHECK(bad_name.wait() == 2);
+  CHECK(bad_name.log().find("must look like name@host") != std::string::npos);
+
+  noded unresolvable("n1@no-such-host.invalid", {});
+  CHECK(unresolvable.wait() == 1);
+  CHECK(unresolvable.log().find("does not resolve") != std::string::npos);
+
+  noded first("n1@127.1.7.2", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.7.2"); }));
+  noded second("n2@127.1.7.2", {});
+  CHECK(second.wait() == 1);
+  CHECK(second.log().find("already in use") != std::string::npos);
+}
+
+TEST_CASE("the cookie comes from a file, the environment, or a default file created with mode 0400") {
+  const std::string home = itest::temp_dir() + "/home";
+  ::mkdir(home.c_str(), 0700);
+  noded n1("n1@127.1.8.1", {}, "", {"HOME=" + home});
+  const std::string cookie_path = home + "/.libcluster.cookie";
+  REQUIRE(eventually([&] { return ::access(cookie_path.c_str(), F_OK) == 0; }));
+  struct stat st {};
+  REQUIRE(::stat(cookie_path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0400);
+  const std::string secret = itest::read_file(cookie_path);
+  CHECK(secret.size() >= 32);
+
+  // The same default file admits clusterctl; CLUSTER_COOKIE and --cookie-file work too.
+  CHECK(eventually([&] {
+    return clusterctl({"--node", "n1@127.1.8.1", "ping"}, {"HOME=" + home}).code == 0;
+  }));
+  std::string trimmed = secret.substr(0, secret.find('\n'));
+  CHECK(clusterctl({"--node", "n1@127.1.8.1", "ping"}, {"HOME=/nonexistent", "CLUSTER_COOKIE=" + trimmed}).code == 0);
+  CHECK(clusterctl({"--node", "n1@127.1.8.1", "--cookie-file", cookie_path, "ping"}).code == 0);
+  // The cookie never shows up in the node's command line.
+  CHECK(itest::read_file("/proc/" + std::to_string(n1.pid()) + "/cmdline").find(trimmed) == std::string::npos);
+}
+
+TEST_CASE("clusterctl reports bad usage and unreachable nodes clearly") {
+  auto no_command = clusterctl({"--node", "n1@127.1.9.1", "--cookie", cookie});
+  CHECK(no_command.code == 2);
+  auto bad_node = clusterctl({"--node", "n1-at-nowhere", "--cookie", cookie, "ping"});
+  CHECK(bad_node.code == 2);
+  CHECK(bad_node.out.find("must look like name@host") != std::string::npos);
+  auto nobody = clusterctl({"--node", "n1@127.1.9.1", "--cookie", cookie, "--timeout", "300", "ping"});
+  CHECK(nobody.code == 1);
+  CHECK(nobody.out.find("no answer") != std::string::npos);
+  auto help = clusterctl({"--help"});
+  CHECK(help.code == 0);
+  CHECK(help.out.find("nodes") != std::string::npos);
+}
+
+TEST_CASE("connecting to a node under the wrong name is refused") {
+  noded n1("n1@127.1.10.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.10.1"); }));
+  auto r = clusterctl({"--node", "other@127.1.10.1", "--cookie", cookie, "ping"});
+  CHECK(r.code == 1);
+  CHECK(r.out.find("n1@127.1.10.1") != std::string::npos);
+}
