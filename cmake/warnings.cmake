@@ -2,4 +2,4 @@
 add_library(cluster_warnings INTERFACE)
 target_compile_options(cluster_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-  -Wcast-align -Woverloaded-virtual -Wnull-dereference)
+  -Wcast-align -Woverloaded-virtual)

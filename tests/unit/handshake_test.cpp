@@ -314,3 +314,53 @@ TEST_CASE("an oversized frame before authentication drops the connection") {
   CHECK(f.links.pending_handshakes() == 0);
   CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{700}) != f.net.closed.end());
 }
+
+TEST_CASE("a tie-break refusal keeps its already_connected code on the initiator's side") {
+  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2),
+                [](const hs::identity&) { return hs::admission{errc::already_connected, "keeping mine"}; });
+  REQUIRE(r.initiator_failure);
+  CHECK(r.initiator_failure->code == errc::already_connected);
+}
+
+TEST_CASE("a node announcing no port or an invalid name is refused") {
+  fixture f("a@h");
+  auto cfg = make_config("b@h", "s", 3);
+  cfg.self.port = 0;
+  wire::message hello;
+  auto peer = hs::handshake::initiate(cfg, f.clock.now(), hello);
+  f.net.deliver(600, hello);
+  REQUIRE_FALSE(f.net.sent[600].empty());
+  CHECK(std::get<wire::reject>(f.net.sent[600].back()).code == static_cast<int>(errc::bad_argument));
+
+  auto bad = hs::handshake::initiate(make_config("no-at-sign", "s", 3), f.clock.now(), hello);
+  f.net.deliver(601, hello);
+  CHECK(std::get<wire::reject>(f.net.sent[601].back()).code == static_cast<int>(errc::bad_argument));
+}
+
+TEST_CASE("regression: a duplicate-connection goodbye on the only link does not crash the node") {
+  fixture f("a@h");
+  f.peer_dials_in("b@h", 7, 500);
+  REQUIRE(f.links.nodes().size() == 1);
+  f.net.deliver(500, wire::goodbye{"duplicate connection"});
+  CHECK(f.links.nodes().empty());
+  CHECK(f.events.downs == std::vector<std::string>{"b@h"});
+  f.links.tick();  // the mesh and retry paths must not trip over a stale name
+  f.peer_dials_in("b@h", 7, 501);
+  CHECK(f.links.nodes().size() == 1);
+}
+
+TEST_CASE("a client's goodbye closes only the client's connection") {
+  fixture f("a@h");
+  f.peer_dials_in("b@h", 7, 500);
+  wire::message hello;
+  auto client = hs::handshake::initiate(make_config("b@h", "s", 9, wire::peer_kind::client), f.clock.now(), hello);
+  f.net.deliver(900, hello);
+  for (std::size_t seen = 0; seen < f.net.sent[900].size(); ++seen) {
+    auto s = client.on_message(f.net.sent[900][seen], f.clock.now(), nullptr);
+    if (s.send) f.net.deliver(900, *s.send);
+    if (s.done || s.failure) break;
+  }
+  f.net.deliver(900, wire::goodbye{"duplicate connection"});
+  CHECK(f.links.nodes().size() == 1);
+  CHECK(f.events.downs.size() == 1);  // the client's link only
+}

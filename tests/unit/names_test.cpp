@@ -73,3 +73,12 @@ TEST_CASE("terms render readably for logs and tools") {
   const term t = term_list{atom{"ok"}, 42, "hi", pid{"n1@h", 1, 2}};
   CHECK(to_string(t) == "[ok, 42, \"hi\", <n1@h.1.2>]");
 }
+
+TEST_CASE("an IPv6 node's identity keeps its brackets, so it parses back") {
+  auto n = parse_node_name("n1@[::1]:4400");
+  REQUIRE(n.ok());
+  CHECK(n->id() == "n1@[::1]");
+  auto again = parse_node_name(n->id());
+  REQUIRE(again.ok());
+  CHECK(again->host == "::1");
+}

@@ -170,3 +170,28 @@ TEST_CASE("a pid extension with a bad payload is malformed") {
   const bytes unknown_ext = {0xd4, 0x09, 0x05};
   CHECK(decode_term(unknown_ext).err().code == errc::malformed);
 }
+
+TEST_CASE("whole-number doubles stay doubles on the wire") {
+  for (const double d : {1.0, -0.0, 0.0, 1e18, -3.0, 2.5}) {
+    const bytes b = encode_term(term(d));
+    CHECK(b.size() == 9);
+    CHECK(b[0] == 0xcb);
+    auto back = decode_term(b);
+    REQUIRE(back.ok());
+    REQUIRE(back->is<double>());
+    CHECK(back->as<double>() == d);
+  }
+}
+
+TEST_CASE("a message with fewer fields than its type declares is malformed") {
+  const bytes ping_without_seq = {0x92, 0x10, 0x90};
+  CHECK(decode_frame(ping_without_seq, decode_limits{}).err().code == errc::malformed);
+  const bytes hello_short = {0x92, 0x01, 0x92, 0x01, 0x01};
+  CHECK(decode_frame(hello_short, decode_limits{}).err().code == errc::malformed);
+}
+
+TEST_CASE("a pid extension with trailing bytes in its payload is malformed") {
+  // ext8, length 8, type 1: [ "a@b", 1, 2 ] plus one extra byte
+  const bytes b = {0xc7, 0x08, 0x01, 0x93, 0xa3, 'a', '@', 'b', 0x01, 0x02, 0x00};
+  CHECK(decode_term(b).err().code == errc::malformed);
+}

@@ -33,6 +33,9 @@ enum class errc : int {
   already_connected = 15,  ///< a second connection to a peer we are linked to (tie-break)
 };
 
+/// The highest errc value; codes above it from a newer peer read as `rejected`.
+inline constexpr errc errc_last = errc::already_connected;
+
 /// A short stable name for `e`, such as "auth_failed".
 std::string_view to_string(errc e) noexcept;
 

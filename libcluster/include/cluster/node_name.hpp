@@ -21,8 +21,8 @@ struct node_name {
   std::string host;   ///< an IP address or a resolvable host name
   std::uint16_t port = default_port;
 
-  /// `name@host`: the identity, without the port.
-  std::string id() const { return name + "@" + host; }
+  /// `name@host`: the identity, without the port (an IPv6 host in brackets).
+  std::string id() const;
   /// `name@host:port`.
   std::string to_string() const;
 

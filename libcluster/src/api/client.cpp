@@ -27,7 +27,7 @@ class client::impl final : public internal::transport_handler {
     conn_ = *c;
 
     internal::handshake::config hc;
-    hc.self = {wire::peer_kind::client, options_.label, 0, internal::crypto::random_u32(), 0};
+    hc.self = {wire::peer_kind::client, options_.label, 0, internal::crypto::random_u32() | 1u, 0};
     hc.key = internal::crypto::derive_key(options_.cookie, internal::crypto::key_purpose::handshake);
     hc.step_timeout = options_.timeout;
     hc.expected_peer = node.id();
@@ -50,6 +50,7 @@ class client::impl final : public internal::transport_handler {
       if (step.done) break;
     }
     node_name_ = hs.peer().name;
+    authenticated_ = true;
     return {};
   }
 
@@ -92,7 +93,7 @@ class client::impl final : public internal::transport_handler {
 
   // transport_handler
   void on_frame(internal::conn_id, std::span<const std::uint8_t> frame) override {
-    auto decoded = wire::decode_frame(frame, wire::decode_limits{});
+    auto decoded = wire::decode_frame(frame, authenticated_ ? wire::decode_limits{} : wire::decode_limits::pre_auth());
     if (!decoded) {
       broken_ = decoded.err();
       return;
@@ -129,6 +130,7 @@ class client::impl final : public internal::transport_handler {
   std::deque<wire::message> inbox_;
   std::optional<error> broken_;
   bool connected_ = true;
+  bool authenticated_ = false;  // until then, the tight pre-authentication limits apply
   std::string node_name_;
   std::uint64_t next_request_ = 1;
 };

@@ -14,10 +14,12 @@ bool valid_host_char(char c) { return valid_name_char(c) || c == ':'; }
 
 }  // namespace
 
-std::string node_name::to_string() const {
+std::string node_name::id() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return name + "@" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return name + "@" + (v6 ? "[" + host + "]" : host);
 }
+
+std::string node_name::to_string() const { return id() + ":" + std::to_string(port); }
 
 result<node_name> parse_node_name(std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";

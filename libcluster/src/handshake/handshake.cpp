@@ -90,11 +90,16 @@ std::vector<std::uint8_t> handshake::transcript(std::string_view label) const {
   append_u32(t, version_);
   t.insert(t.end(), nonce_initiator_.begin(), nonce_initiator_.end());
   t.insert(t.end(), nonce_acceptor_.begin(), nonce_acceptor_.end());
-  t.push_back(static_cast<std::uint8_t>(i.kind));
-  append_str(t, i.name);
-  append_u32(t, i.creation);
-  append_str(t, a.name);
-  append_u32(t, a.creation);
+  // Everything each side said about itself is bound, so nobody in the middle
+  // can alter an advertised port or flag without breaking the proof.
+  for (const identity* who : {&i, &a}) {
+    t.push_back(static_cast<std::uint8_t>(who->kind));
+    append_str(t, who->name);
+    append_u32(t, who->creation);
+    append_u32(t, who->port);
+    append_u32(t, static_cast<std::uint32_t>(who->flags >> 32));
+    append_u32(t, static_cast<std::uint32_t>(who->flags));
+  }
   return t;
 }
 
@@ -107,8 +112,8 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
     return fail(errc::internal, "handshake already finished", false);
   if (const auto* r = std::get_if<wire::reject>(&m)) {
     state_ = state::failed;
-    const auto code = r->code > 0 && r->code <= static_cast<int>(errc::internal) ? static_cast<errc>(r->code)
-                                                                                  : errc::rejected;
+    const auto code = r->code > 0 && r->code <= static_cast<int>(errc_last) ? static_cast<errc>(r->code)
+                                                                             : errc::rejected;
     return step{std::nullopt, false, error{code, "refused by peer: " + r->reason}};
   }
   deadline_ = now + cfg_.step_timeout;

@@ -7,9 +7,12 @@
 namespace cluster::internal {
 namespace {
 
+// The goodbye reason that retires the spare one of two crossed connections.
+constexpr const char* duplicate_reason = "duplicate connection";
+
 std::string host_of(const std::string& name) {
-  const auto at = name.find('@');
-  return at == std::string::npos ? std::string() : name.substr(at + 1);
+  auto parsed = parse_node_name(name);
+  return parsed ? parsed->host : std::string();
 }
 
 }  // namespace
@@ -99,6 +102,9 @@ bool link_manager::send(conn_id to, const wire::message& m) {
 handshake::admission link_manager::admit(conn_id c, const handshake::identity& peer) {
   if (leaving_) return {errc::shutting_down, cfg_.self.name + " is stopping"};
   if (peer.kind == wire::peer_kind::client) return handshake::admission::accept();
+  if (auto parsed = parse_node_name(peer.name); !parsed || parsed->id() != peer.name)
+    return {errc::bad_argument, "'" + peer.name + "' is not a valid node name (name@host)"};
+  if (peer.port == 0) return {errc::bad_argument, peer.name + " announces no listening port"};
   if (peer.name == cfg_.self.name)
     return {errc::rejected, "a node named " + peer.name + " is already running here (duplicate node name)"};
   if (const auto existing = link_of(peer.name)) {
@@ -148,14 +154,14 @@ void link_manager::on_handshake_done(conn_id c, connection& conn) {
       const std::string& opener = outbound ? cfg_.self.name : peer.name;
       const std::string& smaller = std::min(cfg_.self.name, peer.name);
       if (opener != smaller) {
-        send_raw(c, wire::goodbye{"duplicate connection"});
+        send_raw(c, wire::goodbye{duplicate_reason});
         conns_.erase(c);
         net_.close(c);
         return;
       }
       const conn_id previous = *old;
       links_by_name_[peer.name] = c;
-      send_raw(previous, wire::goodbye{"duplicate connection"});
+      send_raw(previous, wire::goodbye{duplicate_reason});
       conns_.erase(previous);
       net_.close(previous);
       return;
@@ -206,9 +212,15 @@ void link_manager::handle_link_message(conn_id c, wire::message&& m) {
       return;
     case wire::msg_type::goodbye: {
       const std::string reason = std::get<wire::goodbye>(m).reason;
-      if (reason == "duplicate connection") {  // the peer keeps the other link
-        conns_.erase(c);
-        net_.close(c);
+      if (info.kind == wire::peer_kind::client) {
+        drop(c, error{errc::shutting_down, "client left"}, true);
+        return;
+      }
+      if (reason == duplicate_reason) {
+        // The peer keeps the other of two crossed connections. Usually that
+        // one is already our link and this one is a spare; if this one is our
+        // link, it goes down and the other comes up when its handshake ends.
+        drop(c, error{errc::already_connected, "replaced by a crossed connection"}, true);
         return;
       }
       if (auto w = wanted_.find(info.name); w != wanted_.end() && !w->second.seed) wanted_.erase(w);
@@ -322,8 +334,9 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
 void link_manager::leave(const std::string& reason) {
   if (leaving_) return;
   leaving_ = true;
-  for (const auto& [name, c] : links_by_name_) send_raw(c, wire::goodbye{reason});
   std::vector<conn_id> all;
+  for (const auto& [c, conn] : conns_)
+    if (conn.link) send_raw(c, wire::goodbye{reason});  // nodes and clients alike
   for (const auto& [c, conn] : conns_) all.push_back(c);
   for (const conn_id c : all) net_.close(c);
   conns_.clear();

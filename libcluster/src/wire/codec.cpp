@@ -26,6 +26,17 @@ msgpack::unpack_limit to_unpack_limit(const decode_limits& l, std::size_t frame_
                                l.max_depth);
 }
 
+// How many fields T declares: the size of the array a default T packs to.
+template <class T>
+std::uint32_t field_count() {
+  static const std::uint32_t count = [] {
+    msgpack::sbuffer buf;
+    msgpack::pack(buf, T{});
+    return msgpack::unpack(buf.data(), buf.size()).get().via.array.size;
+  }();
+  return count;
+}
+
 template <std::size_t I = 0>
 message convert_body(msg_type type, const msgpack::object& body) {
   if constexpr (I == std::variant_size_v<message>) {
@@ -33,6 +44,9 @@ message convert_body(msg_type type, const msgpack::object& body) {
   } else {
     using T = std::variant_alternative_t<I, message>;
     if (type_of<T>() == type) {
+      // Fewer fields than declared is malformed; more is a newer peer's
+      // addition and is ignored.
+      if (body.via.array.size < field_count<T>()) throw msgpack::type_error();
       T value;
       body.convert(value);
       return value;

@@ -6,7 +6,9 @@
 // describes the same bytes for implementers in other languages.
 //
 // ONLY APPEND: the numbers are part of the protocol. New fields go at the end
-// of a struct, and decoders accept (and ignore) extra trailing fields.
+// of a struct; decoders ignore extra trailing fields and refuse missing ones.
+// New message types come with a new protocol version, so a peer only sends
+// the types of the version both sides agreed on in the handshake.
 #pragma once
 
 #include <cstdint>
@@ -164,7 +166,7 @@ struct info_reply {
                  node_count)
 };
 
-/// The answer to a request that failed or that the receiver does not know.
+/// The answer to a request that failed (the request's id, an errc, a sentence).
 struct error_reply {
   std::uint64_t request_id = 0;
   std::int32_t code = 0;  ///< errc

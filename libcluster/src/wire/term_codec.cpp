@@ -12,7 +12,9 @@ Id unpack_id(const msgpack::object& o, ext_type expected) {
     throw msgpack::type_error();
   // The payload is itself msgpack; decode it with tight limits.
   msgpack::unpack_limit limit(3, 0, 1024, 0, 0, 2);
-  msgpack::object_handle h = msgpack::unpack(o.via.ext.data(), o.via.ext.size, nullptr, nullptr, limit);
+  std::size_t used = 0;
+  msgpack::object_handle h = msgpack::unpack(o.via.ext.data(), o.via.ext.size, used, nullptr, nullptr, limit);
+  if (used != o.via.ext.size) throw msgpack::type_error();  // trailing bytes in the payload
   const msgpack::object& a = h.get();
   if (a.type != msgpack::type::ARRAY || a.via.array.size != 3) throw msgpack::type_error();
   Id v;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include <msgpack.hpp>
 
@@ -107,7 +108,17 @@ msgpack::packer<Stream>& pack<cluster::term>::operator()(msgpack::packer<Stream>
     void operator()(bool b) { p.pack(b); }
     void operator()(std::int64_t i) { p.pack(i); }
     void operator()(std::uint64_t u) { p.pack(u); }
-    void operator()(double d) { p.pack(d); }
+    void operator()(double d) {
+      // msgpack-c 4 packs whole-number doubles as integers, which would turn
+      // the term 1.0 into 1. Write float64 (0xcb, big-endian) ourselves; the
+      // *_body calls append raw bytes.
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, sizeof bits);
+      char buf[9];
+      buf[0] = static_cast<char>(0xcb);
+      for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+      p.pack_bin_body(buf, sizeof buf);
+    }
     void operator()(const std::string& s) { p.pack(s); }
     void operator()(const cluster::binary& b) {
       p.pack_bin(static_cast<std::uint32_t>(b.bytes.size()));

@@ -1,0 +1,110 @@
+// The embedded-node API in one process: two cluster::node instances on
+// loopback, queried from the test thread while their I/O threads run (the
+// cross-thread paths TSan checks), and the light client against them.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "cluster/client.hpp"
+#include "cluster/node.hpp"
+#include "integration/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace cluster;
+
+namespace {
+
+node_config config(const std::string& name, std::vector<std::string> join = {}) {
+  node_config c;
+  c.name = *parse_node_name(name);
+  c.cookie = "api-cookie";
+  for (const auto& j : join) c.join.push_back(*parse_node_name(j));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("two embedded nodes link up, report events, and answer from any thread") {
+  auto a = node::start(config("a@127.2.1.1"));
+  REQUIRE(a.ok());
+  std::mutex mu;
+  std::vector<std::string> events;  // guarded by mu
+  (*a)->subscribe([&](const node_event& e) {
+    std::lock_guard lock(mu);
+    events.push_back((e.what == node_event::kind::up ? "up " : "down ") + e.node.name);
+  });
+
+  auto b = node::start(config("b@127.2.1.2", {"a@127.2.1.1"}));
+  REQUIRE(b.ok());
+  CHECK(itest::eventually([&] { return (*a)->nodes().size() == 1 && (*b)->nodes().size() == 1; }));
+
+  // Hammer the query API from two threads while the I/O threads work.
+  std::atomic<int> answered{0};
+  auto query = [&] {
+    for (int i = 0; i < 200; ++i) {
+      answered += static_cast<int>((*a)->info().node_count);
+      (void)(*b)->stats();
+    }
+  };
+  std::thread t1(query), t2(query);
+  t1.join();
+  t2.join();
+  CHECK(answered == 400);
+
+  const node_info info = (*b)->info();
+  CHECK(info.name == "b@127.2.1.2");
+  CHECK(info.creation == (*b)->creation());
+  CHECK(info.node_count == 1);
+
+  client_options o;
+  o.cookie = "api-cookie";
+  auto c = client::connect(*parse_node_name("a@127.2.1.1"), o);
+  REQUIRE(c.ok());
+  CHECK((*c)->node() == "a@127.2.1.1");
+  auto nodes = (*c)->nodes();
+  REQUIRE(nodes.ok());
+  REQUIRE(nodes->size() == 1);
+  CHECK((*nodes)[0].name == "b@127.2.1.2");
+  CHECK((*nodes)[0].creation == (*b)->creation());
+
+  (*b)->stop();
+  CHECK(itest::eventually([&] { return (*a)->nodes().empty(); }));
+  std::lock_guard lock(mu);
+  CHECK(events == std::vector<std::string>{"up b@127.2.1.2", "down b@127.2.1.2"});
+}
+
+TEST_CASE("starting a node reports configuration errors as values") {
+  auto empty_cookie = config("a@127.2.2.1");
+  empty_cookie.cookie.clear();
+  auto r1 = node::start(empty_cookie);
+  REQUIRE_FALSE(r1.ok());
+  CHECK(r1.err().code == errc::bad_argument);
+
+  auto r2 = node::start(config("a@no-such-host.invalid"));
+  REQUIRE_FALSE(r2.ok());
+  CHECK(r2.err().code == errc::unknown_node);
+
+  auto first = node::start(config("a@127.2.2.2"));
+  REQUIRE(first.ok());
+  auto clash = node::start(config("b@127.2.2.2"));
+  REQUIRE_FALSE(clash.ok());
+  CHECK(clash.err().code == errc::io_error);
+}
+
+TEST_CASE("a client sees a node's departure as a clear error, not a hang") {
+  auto a = node::start(config("a@127.2.3.1"));
+  REQUIRE(a.ok());
+  client_options o;
+  o.cookie = "api-cookie";
+  o.timeout = 1000ms;
+  auto c = client::connect(*parse_node_name("a@127.2.3.1"), o);
+  REQUIRE(c.ok());
+  REQUIRE((*c)->ping().ok());
+  (*a)->stop();
+  auto after = (*c)->nodes();
+  REQUIRE_FALSE(after.ok());
+  CHECK((after.err().code == errc::shutting_down || after.err().code == errc::no_connection ||
+         after.err().code == errc::timeout));
+}
