@@ -364,3 +364,33 @@ TEST_CASE("a client's goodbye closes only the client's connection") {
   CHECK(f.links.nodes().size() == 1);
   CHECK(f.events.downs.size() == 1);  // the client's link only
 }
+
+TEST_CASE("handshake digests match the documented test vector (docs/PROTOCOL.md 5.2)") {
+  auto counting_from = [](std::uint8_t first) {
+    return [first](std::size_t n) {
+      std::vector<std::uint8_t> out(n);
+      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(first + i);
+      return out;
+    };
+  };
+  auto ic = make_config("py", "secret", 7, wire::peer_kind::client);
+  ic.self.port = 0;
+  ic.random = counting_from(0);
+  auto ac = make_config("n1@127.0.0.1", "secret", 0xdeadbeef);
+  ac.random = counting_from(32);
+  auto r = play(ic, ac);
+  REQUIRE(r.acceptor_up);
+  auto hex = [](const std::vector<std::uint8_t>& d) {
+    std::string s;
+    char buf[3];
+    for (auto b : d) {
+      std::snprintf(buf, sizeof buf, "%02x", b);
+      s += buf;
+    }
+    return s;
+  };
+  CHECK(hex(std::get<wire::challenge_reply>(r.transcript[2]).digest) ==
+        "b99651a0b931f3a1f88f8c7337a060aee275666ff31b9eb19b5f765cdbec36db");
+  CHECK(hex(std::get<wire::challenge_ack>(r.transcript[3]).digest) ==
+        "e9623c5ea3212d0f6f64d5fe3c4f4b313aad2aa46ea7465a7b58e0af6442d396");
+}

@@ -1,0 +1,35 @@
+# Installs libcluster into WORK_DIR/prefix and builds examples/ against it.
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix
+                RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed")
+endif()
+foreach(f include/cluster/node.hpp bin/noded bin/clusterctl)
+  if(NOT EXISTS ${WORK_DIR}/prefix/${f})
+    message(FATAL_ERROR "the install lacks ${f}")
+  endif()
+endforeach()
+# A sanitized libcluster needs the consumer linked with the same sanitizer.
+set(flags "")
+if(SANITIZE STREQUAL "address")
+  set(flags "-fsanitize=address,undefined")
+elseif(SANITIZE STREQUAL "thread")
+  set(flags "-fsanitize=thread")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples -B ${WORK_DIR}/build
+                        -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix "-DCMAKE_CXX_FLAGS=${flags}"
+                        "-DCMAKE_EXE_LINKER_FLAGS=${flags}"
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configuring examples/ against the installed package failed")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/build -j 2 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "building examples/ against the installed package failed")
+endif()
+execute_process(COMMAND ${WORK_DIR}/build/cluster_probe not-a-node RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+if(NOT rc EQUAL 2)
+  message(FATAL_ERROR "the installed example did not run (exit ${rc})")
+endif()
+message(STATUS "find_package(libcluster) works from an install")
