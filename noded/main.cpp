@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
   }
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  cluster::log(cluster::log_level::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                                             ", leaving the cluster");
+  cluster::log(cluster::log_level::info,
+               std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ", leaving the cluster");
   (*node)->stop();
   return 0;
 }

@@ -16,13 +16,15 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   std::vector<std::string> joins;
   std::optional<std::string> cookie, cookie_file;
   int port = 0;
-  app.add_option("--name", name, "this node's name: name@host or name@host:port (default port " +
-                                     std::to_string(cluster::default_port) + ")")
+  app.add_option(
+         "--name", name,
+         "this node's name: name@host or name@host:port (default port " + std::to_string(cluster::default_port) + ")")
       ->required();
   app.add_option("--port", port, "port to listen on (overrides the one in --name)")->check(CLI::Range(1, 65535));
   app.add_option("--cookie", cookie, "the cluster's shared secret (visible in ps: prefer --cookie-file)");
-  app.add_option("--cookie-file", cookie_file, "a file holding the cookie (default: $CLUSTER_COOKIE, else " +
-                                                   cluster::default_cookie_path() + ", created if missing)");
+  app.add_option("--cookie-file", cookie_file,
+                 "a file holding the cookie (default: $CLUSTER_COOKIE, else " + cluster::default_cookie_path() +
+                     ", created if missing)");
   app.add_option("--join", joins, "a node to join, name@host[:port]; repeatable; retried until reached");
   app.add_option("--listen", listen, "address to listen on (default: the address the host in --name resolves to)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")

@@ -121,7 +121,8 @@ TEST_CASE("with 10% frame loss the mesh still forms through retries and peer-lis
     CAPTURE(seed);
     sim_cluster c(seed, 0.10);
     c.start("n1@10.0.0.1");
-    for (int i = 2; i <= 6; ++i) c.start("n" + std::to_string(i) + "@10.0.0." + std::to_string(i), "secret", {"n1@10.0.0.1"});
+    for (int i = 2; i <= 6; ++i)
+      c.start("n" + std::to_string(i) + "@10.0.0." + std::to_string(i), "secret", {"n1@10.0.0.1"});
     c.run_for(seconds(60));
     c.network().set_loss(0);
     c.run_for(seconds(20));

@@ -160,8 +160,9 @@ TEST_CASE("reaching a node with another name than expected is refused") {
 }
 
 TEST_CASE("the acceptor's admission verdict is sent to the initiator") {
-  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2),
-                [](const hs::identity&) { return hs::admission{errc::busy, "too many"}; });
+  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2), [](const hs::identity&) {
+    return hs::admission{errc::busy, "too many"};
+  });
   REQUIRE(r.initiator_failure);
   CHECK(r.initiator_failure->code == errc::busy);
 }
@@ -316,8 +317,9 @@ TEST_CASE("an oversized frame before authentication drops the connection") {
 }
 
 TEST_CASE("a tie-break refusal keeps its already_connected code on the initiator's side") {
-  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2),
-                [](const hs::identity&) { return hs::admission{errc::already_connected, "keeping mine"}; });
+  auto r = play(make_config("a@h", "s", 1), make_config("b@h", "s", 2), [](const hs::identity&) {
+    return hs::admission{errc::already_connected, "keeping mine"};
+  });
   REQUIRE(r.initiator_failure);
   CHECK(r.initiator_failure->code == errc::already_connected);
 }

@@ -31,8 +31,8 @@ TEST_CASE("name@host takes the default port; name@host:port overrides it") {
 }
 
 TEST_CASE("malformed node names are refused with a message naming the problem") {
-  for (const char* bad : {"", "n1", "@host", "n1@", "n1@host:", "n1@host:0", "n1@host:70000", "n1@host:12x",
-                          "n 1@host", "n1@ho st", "n1@::1", "n1@[::1", "n1@[::1]x"}) {
+  for (const char* bad : {"", "n1", "@host", "n1@", "n1@host:", "n1@host:0", "n1@host:70000", "n1@host:12x", "n 1@host",
+                          "n1@ho st", "n1@::1", "n1@[::1", "n1@[::1]x"}) {
     auto r = parse_node_name(bad);
     CHECK_MESSAGE(!r.ok(), bad);
     if (!r.ok()) {

@@ -78,10 +78,17 @@ TEST_CASE("a message with extra trailing fields from a newer peer still decodes"
 }
 
 TEST_CASE("terms round-trip with their types, including pid, ref and atom extensions") {
-  const term t = term_list{
-      nil{}, true, std::int64_t{-5}, std::uint64_t{18446744073709551615ULL}, 2.5, "text",
-      binary{{0, 1, 2, 255}}, atom{"ok"}, pid{"n1@10.0.0.5", 7, 42}, ref{"n2@h", 8, 99},
-      term_map{{atom{"key"}, term_list{1, 2, 3}}, {"nested", term_map{{1, "one"}}}}};
+  const term t = term_list{nil{},
+                           true,
+                           std::int64_t{-5},
+                           std::uint64_t{18446744073709551615ULL},
+                           2.5,
+                           "text",
+                           binary{{0, 1, 2, 255}},
+                           atom{"ok"},
+                           pid{"n1@10.0.0.5", 7, 42},
+                           ref{"n2@h", 8, 99},
+                           term_map{{atom{"key"}, term_list{1, 2, 3}}, {"nested", term_map{{1, "one"}}}}};
   const bytes b = encode_term(t);
   auto back = decode_term(b);
   REQUIRE(back.ok());
@@ -152,8 +159,7 @@ TEST_CASE("limits: oversized frames, deep nesting and long strings are refused")
   small.max_frame_bytes = 16;
   CHECK(decode_frame(encode(goodbye{std::string(64, 'x')}), small).err().code == errc::too_large);
 
-  CHECK(decode_frame(encode(goodbye{std::string(2000, 'x')}), decode_limits::pre_auth()).err().code ==
-        errc::too_large);
+  CHECK(decode_frame(encode(goodbye{std::string(2000, 'x')}), decode_limits::pre_auth()).err().code == errc::too_large);
 
   bytes deep;
   for (int i = 0; i < 200; ++i) deep.push_back(0x91);

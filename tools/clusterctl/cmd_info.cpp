@@ -11,14 +11,22 @@ int run_info(context& ctx) {
   if (ctx.json) {
     json_writer w;
     w.begin_object()
-        .key("name").value(info->name)
-        .key("host").value(info->host)
-        .key("port").value(info->port)
-        .key("creation").value(info->creation)
-        .key("uptime_ms").value(std::int64_t{info->uptime.count()})
-        .key("version").value(info->version)
-        .key("process_count").value(info->process_count)
-        .key("node_count").value(info->node_count)
+        .key("name")
+        .value(info->name)
+        .key("host")
+        .value(info->host)
+        .key("port")
+        .value(info->port)
+        .key("creation")
+        .value(info->creation)
+        .key("uptime_ms")
+        .value(std::int64_t{info->uptime.count()})
+        .key("version")
+        .value(info->version)
+        .key("process_count")
+        .value(info->process_count)
+        .key("node_count")
+        .value(info->node_count)
         .end_object();
     std::cout << w.str() << "\n";
   } else {

@@ -12,13 +12,20 @@ int run_nodes(context& ctx) {
     json_writer w;
     w.begin_array();
     for (const auto& n : *nodes)
-      w.begin_object().key("name").value(n.name).key("host").value(n.host).key("port").value(n.port)
-          .key("creation").value(n.creation).end_object();
+      w.begin_object()
+          .key("name")
+          .value(n.name)
+          .key("host")
+          .value(n.host)
+          .key("port")
+          .value(n.port)
+          .key("creation")
+          .value(n.creation)
+          .end_object();
     w.end_array();
     std::cout << w.str() << "\n";
   } else {
-    for (const auto& n : *nodes)
-      std::cout << n.name << "  port " << n.port << "  creation " << n.creation << "\n";
+    for (const auto& n : *nodes) std::cout << n.name << "  port " << n.port << "  creation " << n.creation << "\n";
   }
   return exit_ok;
 }

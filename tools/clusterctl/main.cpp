@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   std::string level = "warn";
   app.add_option("--node", node_text, "the node to talk to: name@host or name@host:port")->required();
   app.add_option("--cookie", cookie, "the cluster's cookie (visible in ps: prefer --cookie-file)");
-  app.add_option("--cookie-file", cookie_file, "a file holding the cookie (default: $CLUSTER_COOKIE, else " +
-                                                   cluster::default_cookie_path() + ")");
+  app.add_option("--cookie-file", cookie_file,
+                 "a file holding the cookie (default: $CLUSTER_COOKIE, else " + cluster::default_cookie_path() + ")");
   app.add_option("--timeout", timeout_ms, "milliseconds to wait for connecting and for each answer")
       ->check(CLI::Range(1, 3600000));
   app.add_flag("--json", json, "print results as JSON");

@@ -20,7 +20,7 @@ namespace cluster {
 struct client_options {
   std::string cookie;
   std::chrono::milliseconds timeout{5000};  ///< for connecting and for each request
-  std::string label = "client";              ///< how the node's logs name us
+  std::string label = "client";             ///< how the node's logs name us
 };
 
 class client {

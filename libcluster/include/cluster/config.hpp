@@ -12,9 +12,9 @@
 namespace cluster {
 
 struct node_config {
-  node_name name;                 ///< who we are; the port is where we listen
-  std::string cookie;             ///< the shared secret (see cookie.hpp to find it)
-  std::vector<node_name> join;    ///< seeds: retried until linked, and after a loss
+  node_name name;               ///< who we are; the port is where we listen
+  std::string cookie;           ///< the shared secret (see cookie.hpp to find it)
+  std::vector<node_name> join;  ///< seeds: retried until linked, and after a loss
   /// The address to listen on; empty means the address `name.host` resolves to.
   /// `0.0.0.0` listens everywhere (containers that know their name only by DNS).
   std::string listen_address;

@@ -10,7 +10,7 @@ namespace cluster {
 
 /// A peer node as this node knows it.
 struct peer_node {
-  std::string name;            ///< `name@host`
+  std::string name;  ///< `name@host`
   std::string host;
   std::uint16_t port = 0;
   std::uint32_t creation = 0;
@@ -20,12 +20,12 @@ struct peer_node {
 
 /// A node's identity and vital statistics (`clusterctl info`).
 struct node_info {
-  std::string name;            ///< `name@host`
+  std::string name;  ///< `name@host`
   std::string host;
   std::uint16_t port = 0;
   std::uint32_t creation = 0;
   std::chrono::milliseconds uptime{0};
-  std::string version;         ///< the libcluster version the node runs
+  std::string version;  ///< the libcluster version the node runs
   std::uint64_t process_count = 0;
   std::uint64_t node_count = 0;  ///< connected peer nodes
 };

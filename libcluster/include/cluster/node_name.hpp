@@ -17,8 +17,8 @@ namespace cluster {
 inline constexpr std::uint16_t default_port = 4370;
 
 struct node_name {
-  std::string name;   ///< before the '@': letters, digits, '_', '-', '.'
-  std::string host;   ///< an IP address or a resolvable host name
+  std::string name;  ///< before the '@': letters, digits, '_', '-', '.'
+  std::string host;  ///< an IP address or a resolvable host name
   std::uint16_t port = default_port;
 
   /// `name@host`: the identity, without the port (an IPv6 host in brackets).

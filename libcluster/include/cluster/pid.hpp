@@ -51,7 +51,8 @@ template <>
 struct std::hash<cluster::pid> {
   std::size_t operator()(const cluster::pid& p) const noexcept {
     std::size_t h = std::hash<std::string>{}(p.node);
-    h ^= std::hash<std::uint64_t>{}((std::uint64_t{p.creation} << 32) ^ p.id) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= std::hash<std::uint64_t>{}((std::uint64_t{p.creation} << 32) ^ p.id) + 0x9e3779b97f4a7c15ULL + (h << 6) +
+         (h >> 2);
     return h;
   }
 };

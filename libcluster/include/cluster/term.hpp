@@ -38,34 +38,40 @@ using term_map = std::vector<std::pair<term, term>>;  // ordered as on the wire
 
 class term {
  public:
-  using value_type = std::variant<nil, bool, std::int64_t, std::uint64_t, double, std::string,
-                                  binary, atom, pid, ref, term_list, term_map>;
+  using value_type = std::variant<nil, bool, std::int64_t, std::uint64_t, double, std::string, binary, atom, pid, ref,
+                                  term_list, term_map>;
 
   term() = default;
-  term(nil) {}                                             // NOLINT: implicit by design
-  term(bool b) : value_(b) {}                              // NOLINT
-  term(int i) : value_(std::int64_t{i}) {}                 // NOLINT
-  term(std::int64_t i) : value_(i) {}                      // NOLINT
-  term(std::uint64_t u) : value_(u) {}                     // NOLINT
-  term(double d) : value_(d) {}                            // NOLINT
-  term(const char* s) : value_(std::string(s)) {}          // NOLINT
-  term(std::string s) : value_(std::move(s)) {}            // NOLINT
-  term(binary b) : value_(std::move(b)) {}                 // NOLINT
-  term(atom a) : value_(std::move(a)) {}                   // NOLINT
-  term(pid p) : value_(std::move(p)) {}                    // NOLINT
-  term(ref r) : value_(std::move(r)) {}                    // NOLINT
-  term(term_list l) : value_(std::move(l)) {}              // NOLINT
-  term(term_map m) : value_(std::move(m)) {}               // NOLINT
+  term(nil) {}                                     // NOLINT: implicit by design
+  term(bool b) : value_(b) {}                      // NOLINT
+  term(int i) : value_(std::int64_t{i}) {}         // NOLINT
+  term(std::int64_t i) : value_(i) {}              // NOLINT
+  term(std::uint64_t u) : value_(u) {}             // NOLINT
+  term(double d) : value_(d) {}                    // NOLINT
+  term(const char* s) : value_(std::string(s)) {}  // NOLINT
+  term(std::string s) : value_(std::move(s)) {}    // NOLINT
+  term(binary b) : value_(std::move(b)) {}         // NOLINT
+  term(atom a) : value_(std::move(a)) {}           // NOLINT
+  term(pid p) : value_(std::move(p)) {}            // NOLINT
+  term(ref r) : value_(std::move(r)) {}            // NOLINT
+  term(term_list l) : value_(std::move(l)) {}      // NOLINT
+  term(term_map m) : value_(std::move(m)) {}       // NOLINT
 
   const value_type& value() const { return value_; }
   value_type& value() { return value_; }
 
   template <class T>
-  bool is() const { return std::holds_alternative<T>(value_); }
+  bool is() const {
+    return std::holds_alternative<T>(value_);
+  }
   template <class T>
-  const T& as() const { return std::get<T>(value_); }
+  const T& as() const {
+    return std::get<T>(value_);
+  }
   template <class T>
-  const T* get_if() const { return std::get_if<T>(&value_); }
+  const T* get_if() const {
+    return std::get_if<T>(&value_);
+  }
 
   friend bool operator==(const term& a, const term& b) { return a.value_ == b.value_; }
 

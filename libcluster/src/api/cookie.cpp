@@ -30,7 +30,7 @@ result<std::string> read_cookie_file(const std::string& path) {
   text << in.rdbuf();
   std::string secret = trim(text.str());
   if (secret.empty()) return error{errc::bad_argument, "cookie file " + path + " is empty"};
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
     log(log_level::warn, "cookie file " + path + " is readable by others; chmod 400 it");
   return secret;

@@ -214,7 +214,7 @@ class node::impl final : public internal::link_listener {
 
   std::thread thread_;
   int wake_fd_ = -1;
-  bool stopping_ = false;  // I/O thread only
+  bool stopping_ = false;   // I/O thread only
   std::mutex queue_mutex_;  // guards queue_
   std::deque<std::function<void()>> queue_;
 };
@@ -241,9 +241,15 @@ node::~node() = default;
 void node::stop() { impl_->stop(); }
 const node_name& node::name() const { return impl_->config().name; }
 std::uint32_t node::creation() const { return impl_->creation(); }
-node_info node::info() const { return impl_->call([this] { return impl_->info_now(); }); }
-std::vector<peer_node> node::nodes() const { return impl_->call([this] { return impl_->nodes_now(); }); }
-node_stats node::stats() const { return impl_->call([this] { return impl_->stats_now(); }); }
+node_info node::info() const {
+  return impl_->call([this] { return impl_->info_now(); });
+}
+std::vector<peer_node> node::nodes() const {
+  return impl_->call([this] { return impl_->nodes_now(); });
+}
+node_stats node::stats() const {
+  return impl_->call([this] { return impl_->stats_now(); });
+}
 void node::subscribe(std::function<void(const node_event&)> fn) {
   impl_->call([this, f = std::move(fn)]() mutable { impl_->subscribe(std::move(f)); });
 }

@@ -6,8 +6,7 @@ namespace cluster {
 namespace {
 
 bool valid_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
 bool valid_host_char(char c) { return valid_name_char(c) || c == ':'; }
@@ -31,13 +30,15 @@ result<node_name> parse_node_name(std::string_view text) {
   if (n.name.empty()) return error{errc::bad_argument, "node name " + quoted + " has nothing before the '@'"};
   for (const char c : n.name)
     if (!valid_name_char(c))
-      return error{errc::bad_argument, "node name " + quoted + " may use only letters, digits, '_', '-' and '.' before the '@'"};
+      return error{errc::bad_argument,
+                   "node name " + quoted + " may use only letters, digits, '_', '-' and '.' before the '@'"};
 
   std::string_view rest = text.substr(at + 1);
   std::string_view port_text;
   if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
     const auto close = rest.find(']');
-    if (close == std::string_view::npos) return error{errc::bad_argument, "node name " + quoted + " has an unclosed '['"};
+    if (close == std::string_view::npos)
+      return error{errc::bad_argument, "node name " + quoted + " has an unclosed '['"};
     n.host = std::string(rest.substr(1, close - 1));
     rest = rest.substr(close + 1);
     if (!rest.empty()) {

@@ -47,7 +47,8 @@ std::string to_string(const term& t) {
     }
     std::string operator()(const term_map& m) const {
       std::string out = "#{";
-      for (std::size_t i = 0; i < m.size(); ++i) out += (i ? ", " : "") + to_string(m[i].first) + " => " + to_string(m[i].second);
+      for (std::size_t i = 0; i < m.size(); ++i)
+        out += (i ? ", " : "") + to_string(m[i].first) + " => " + to_string(m[i].second);
       return out + "}";
     }
   };

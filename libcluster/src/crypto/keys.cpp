@@ -19,8 +19,8 @@ key derive_key(std::string_view cookie, key_purpose purpose) {
   // The cookie may be any length; hash it to a master key first, then derive
   // one subkey per purpose under a fixed context.
   key master{};
-  crypto_generichash(master.data(), master.size(), reinterpret_cast<const unsigned char*>(cookie.data()),
-                     cookie.size(), nullptr, 0);
+  crypto_generichash(master.data(), master.size(), reinterpret_cast<const unsigned char*>(cookie.data()), cookie.size(),
+                     nullptr, 0);
   key sub{};
   static constexpr char context[crypto_kdf_CONTEXTBYTES + 1] = "lcluster";
   crypto_kdf_derive_from_key(sub.data(), sub.size(), static_cast<std::uint64_t>(purpose), context, master.data());

@@ -18,18 +18,22 @@ identity identity_of(const wire::hello& h) {
   return {static_cast<wire::peer_kind>(h.kind), h.name, h.port, h.creation, h.flags};
 }
 
-identity identity_of(const wire::challenge& c) {
-  return {wire::peer_kind::node, c.name, c.port, c.creation, c.flags};
-}
+identity identity_of(const wire::challenge& c) { return {wire::peer_kind::node, c.name, c.port, c.creation, c.flags}; }
 
 std::string_view message_name(const wire::message& m) {
   switch (wire::type_of(m)) {
-    case wire::msg_type::hello: return "hello";
-    case wire::msg_type::challenge: return "challenge";
-    case wire::msg_type::challenge_reply: return "challenge_reply";
-    case wire::msg_type::challenge_ack: return "challenge_ack";
-    case wire::msg_type::reject: return "reject";
-    default: return "a post-handshake message";
+    case wire::msg_type::hello:
+      return "hello";
+    case wire::msg_type::challenge:
+      return "challenge";
+    case wire::msg_type::challenge_reply:
+      return "challenge_reply";
+    case wire::msg_type::challenge_ack:
+      return "challenge_ack";
+    case wire::msg_type::reject:
+      return "reject";
+    default:
+      return "a post-handshake message";
   }
 }
 
@@ -37,12 +41,18 @@ std::string_view message_name(const wire::message& m) {
 
 std::string_view to_string(state s) {
   switch (s) {
-    case state::awaiting_hello: return "awaiting_hello";
-    case state::awaiting_challenge: return "awaiting_challenge";
-    case state::awaiting_reply: return "awaiting_reply";
-    case state::awaiting_ack: return "awaiting_ack";
-    case state::up: return "up";
-    case state::failed: return "failed";
+    case state::awaiting_hello:
+      return "awaiting_hello";
+    case state::awaiting_challenge:
+      return "awaiting_challenge";
+    case state::awaiting_reply:
+      return "awaiting_reply";
+    case state::awaiting_ack:
+      return "awaiting_ack";
+    case state::up:
+      return "up";
+    case state::failed:
+      return "failed";
   }
   return "?";
 }
@@ -108,12 +118,11 @@ step handshake::on_timeout() {
 }
 
 step handshake::on_message(const wire::message& m, time_point now, const admit_fn& admit) {
-  if (state_ == state::up || state_ == state::failed)
-    return fail(errc::internal, "handshake already finished", false);
+  if (state_ == state::up || state_ == state::failed) return fail(errc::internal, "handshake already finished", false);
   if (const auto* r = std::get_if<wire::reject>(&m)) {
     state_ = state::failed;
-    const auto code = r->code > 0 && r->code <= static_cast<int>(errc_last) ? static_cast<errc>(r->code)
-                                                                             : errc::rejected;
+    const auto code =
+        r->code > 0 && r->code <= static_cast<int>(errc_last) ? static_cast<errc>(r->code) : errc::rejected;
     return step{std::nullopt, false, error{code, "refused by peer: " + r->reason}};
   }
   deadline_ = now + cfg_.step_timeout;
@@ -127,9 +136,8 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       if (lo > hi)
         return fail(errc::unsupported_version,
                     "no common protocol version (peer speaks " + std::to_string(h->version_min) + ".." +
-                        std::to_string(h->version_max) + ", we speak " +
-                        std::to_string(wire::protocol_version_min) + ".." +
-                        std::to_string(wire::protocol_version_max) + ")",
+                        std::to_string(h->version_max) + ", we speak " + std::to_string(wire::protocol_version_min) +
+                        ".." + std::to_string(wire::protocol_version_max) + ")",
                     true);
       if (h->nonce.size() != wire::nonce_size) return fail(errc::malformed, "hello nonce has the wrong size", true);
       if (h->kind > static_cast<std::uint8_t>(wire::peer_kind::client))
@@ -144,8 +152,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       }
       nonce_acceptor_ = cfg_.random(wire::nonce_size);
       state_ = state::awaiting_reply;
-      wire::challenge c{version_, cfg_.self.name, cfg_.self.port, cfg_.self.creation, cfg_.self.flags,
-                        nonce_acceptor_};
+      wire::challenge c{version_, cfg_.self.name, cfg_.self.port, cfg_.self.creation, cfg_.self.flags, nonce_acceptor_};
       return step{std::move(c), false, std::nullopt};
     }
     case state::awaiting_challenge: {
@@ -182,7 +189,8 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       return step{std::nullopt, true, std::nullopt};
     }
     case state::up:
-    case state::failed: break;
+    case state::failed:
+      break;
   }
   return fail(errc::internal, "unreachable handshake state", false);
 }

@@ -33,15 +33,15 @@ namespace cluster::internal::handshake {
 /// What one side says about itself.
 struct identity {
   wire::peer_kind kind = wire::peer_kind::node;
-  std::string name;          ///< `name@host` (a node) or a label (a client)
-  std::uint16_t port = 0;    ///< where a node listens; 0 for clients
+  std::string name;        ///< `name@host` (a node) or a label (a client)
+  std::uint16_t port = 0;  ///< where a node listens; 0 for clients
   std::uint32_t creation = 0;
   std::uint64_t flags = 0;
 };
 
 /// The acceptor's verdict on a hello, from whoever owns the connection.
 struct admission {
-  errc code = errc::ok;      ///< ok, or why the hello is refused
+  errc code = errc::ok;  ///< ok, or why the hello is refused
   std::string reason;
   static admission accept() { return {}; }
 };
@@ -51,9 +51,9 @@ using admit_fn = std::function<admission(const identity& peer)>;
 
 struct config {
   identity self;
-  crypto::key key{};                     ///< the handshake key derived from the cookie
+  crypto::key key{};  ///< the handshake key derived from the cookie
   duration step_timeout = milliseconds(5000);
-  random_source random;                  ///< nonces; the CSPRNG unless a test seeds one
+  random_source random;                      ///< nonces; the CSPRNG unless a test seeds one
   std::optional<std::string> expected_peer;  ///< initiator: the name we meant to reach
 };
 

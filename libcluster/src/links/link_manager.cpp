@@ -248,8 +248,8 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     }
     if (pending_handshakes() >= cfg_.max_pending_handshakes) {
       ++stats_.refused_pending_cap;
-      log(log_level::warn, cfg_.self.name + ": refusing a new connection: " + std::to_string(cfg_.max_pending_handshakes) +
-                               " handshakes already pending");
+      log(log_level::warn, cfg_.self.name + ": refusing a new connection: " +
+                               std::to_string(cfg_.max_pending_handshakes) + " handshakes already pending");
       net_.close(c);
       return;
     }
@@ -278,14 +278,16 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
       handle_link_message(c, std::move(m));
       continue;
     }
-    handshake::step s = conn.hs->on_message(m, clock_.now(), [&](const handshake::identity& peer) { return admit(c, peer); });
+    handshake::step s =
+        conn.hs->on_message(m, clock_.now(), [&](const handshake::identity& peer) { return admit(c, peer); });
     if (s.send) send_raw(c, *s.send);
     if (s.failure) {
       ++stats_.handshakes_failed;
       if (s.failure->code == errc::auth_failed) ++stats_.auth_failures;
       const auto level = s.failure->code == errc::already_connected ? log_level::debug : log_level::warn;
-      const std::string peer = conn.hs->peer().name.empty() ? (conn.outbound ? conn.target : std::string("a new connection"))
-                                                            : conn.hs->peer().name;
+      const std::string peer = conn.hs->peer().name.empty()
+                                   ? (conn.outbound ? conn.target : std::string("a new connection"))
+                                   : conn.hs->peer().name;
       log(level, cfg_.self.name + ": handshake with " + peer + " failed: " + s.failure->message);
       drop(c, *s.failure, true);
       return;
@@ -405,7 +407,8 @@ std::optional<time_point> link_manager::next_deadline() const {
     if (conn.hs) consider(conn.hs->deadline());
   if (!leaving_)
     for (const auto& [name, w] : wanted_)
-      if (!link_of(name) && !connecting_to(name)) consider(w.forget_at ? std::min(w.next_attempt, *w.forget_at) : w.next_attempt);
+      if (!link_of(name) && !connecting_to(name))
+        consider(w.forget_at ? std::min(w.next_attempt, *w.forget_at) : w.next_attempt);
   return next;
 }
 

@@ -29,8 +29,8 @@
 namespace cluster::internal {
 
 struct link_config {
-  handshake::identity self;              ///< kind node; name is `name@host`
-  std::string host;                      ///< our host, as others should dial it
+  handshake::identity self;  ///< kind node; name is `name@host`
+  std::string host;          ///< our host, as others should dial it
   crypto::key handshake_key{};
   duration handshake_timeout = milliseconds(5000);  ///< per handshake step
   std::size_t max_pending_handshakes = 64;          ///< unauthenticated connections at once
@@ -39,15 +39,15 @@ struct link_config {
   /// Every node re-sends its peer list this often, so a mesh that missed an
   /// introduction (a lost frame, crossed connects) still completes.
   duration peers_interval = milliseconds(5000);
-  wire::decode_limits limits{};                     ///< after authentication
-  handshake::random_source random;                  ///< nonces; CSPRNG unless seeded
+  wire::decode_limits limits{};     ///< after authentication
+  handshake::random_source random;  ///< nonces; CSPRNG unless seeded
 };
 
 /// One authenticated peer as the rest of the node sees it.
 struct link_info {
   conn_id conn = 0;
   wire::peer_kind kind = wire::peer_kind::node;
-  std::string name;          ///< `name@host` for nodes, a label for clients
+  std::string name;  ///< `name@host` for nodes, a label for clients
   std::string host;
   std::uint16_t port = 0;
   std::uint32_t creation = 0;
@@ -58,9 +58,9 @@ struct link_info {
 struct link_stats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
-  std::uint64_t refused_pending_cap = 0;   ///< newcomers over max_pending_handshakes
-  std::uint64_t malformed_frames = 0;      ///< frames that did not decode (peer dropped)
-  std::uint64_t send_failures = 0;         ///< frames the transport would not take
+  std::uint64_t refused_pending_cap = 0;  ///< newcomers over max_pending_handshakes
+  std::uint64_t malformed_frames = 0;     ///< frames that did not decode (peer dropped)
+  std::uint64_t send_failures = 0;        ///< frames the transport would not take
   std::uint64_t links_lost = 0;
 };
 
@@ -107,13 +107,13 @@ class link_manager final : public transport_handler {
     std::optional<handshake::handshake> hs;  ///< engaged until the link is up
     std::optional<link_info> link;           ///< engaged once authenticated
     bool outbound = false;
-    std::string target;                      ///< outbound: the node we meant to reach
+    std::string target;  ///< outbound: the node we meant to reach
   };
   struct wanted_peer {
     node_name address;
     bool seed = false;
     time_point next_attempt{};
-    std::optional<time_point> forget_at;     ///< non-seeds are forgotten eventually
+    std::optional<time_point> forget_at;  ///< non-seeds are forgotten eventually
   };
 
   void connect_to(const std::string& name, const std::string& host, std::uint16_t port);
@@ -135,8 +135,8 @@ class link_manager final : public transport_handler {
   const clock& clock_;
   link_listener& listener_;
   std::unordered_map<conn_id, connection> conns_;
-  std::map<std::string, conn_id> links_by_name_;      ///< authenticated peer nodes
-  std::map<std::string, wanted_peer> wanted_;         ///< peers we keep trying to reach
+  std::map<std::string, conn_id> links_by_name_;  ///< authenticated peer nodes
+  std::map<std::string, wanted_peer> wanted_;     ///< peers we keep trying to reach
   link_stats stats_;
   bool leaving_ = false;
   time_point next_peers_exchange_{};

@@ -35,8 +35,7 @@ std::string endpoint(const std::string& host, std::uint16_t port) {
 
 }  // namespace
 
-zmq_transport::zmq_transport(zmq::context_t& ctx, zmq_transport_options options)
-    : ctx_(ctx), options_(options) {}
+zmq_transport::zmq_transport(zmq::context_t& ctx, zmq_transport_options options) : ctx_(ctx), options_(options) {}
 
 zmq_transport::~zmq_transport() = default;
 
@@ -165,8 +164,7 @@ void zmq_transport::read_router() {
         fd_of_[c] = fd;
       }
     }
-    if (handler_)
-      handler_->on_frame(c, {static_cast<const std::uint8_t*>(parts[0].data()), parts[0].size()});
+    if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(parts[0].data()), parts[0].size()});
   }
 }
 

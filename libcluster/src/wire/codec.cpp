@@ -11,8 +11,7 @@ namespace {
 struct byte_sink {
   bytes& out;
   void write(const char* data, std::size_t n) {
-    out.insert(out.end(), reinterpret_cast<const std::uint8_t*>(data),
-               reinterpret_cast<const std::uint8_t*>(data) + n);
+    out.insert(out.end(), reinterpret_cast<const std::uint8_t*>(data), reinterpret_cast<const std::uint8_t*>(data) + n);
   }
 };
 
@@ -71,8 +70,7 @@ result<message> convert_message(const msgpack::object& o) {
   const msgpack::object& body = o.via.array.ptr[1];
   if (type.type != msgpack::type::POSITIVE_INTEGER || !known_type(type.via.u64))
     return error{errc::malformed, "unknown message type"};
-  if (body.type != msgpack::type::ARRAY)
-    return error{errc::malformed, "message fields must be an array"};
+  if (body.type != msgpack::type::ARRAY) return error{errc::malformed, "message fields must be an array"};
   const auto t = static_cast<msg_type>(type.via.u64);
   try {
     return convert_body(t, body);
@@ -125,8 +123,8 @@ result<std::vector<message>> decode_frame(std::span<const std::uint8_t> frame, c
     while (offset < frame.size()) {
       if (out.size() == limits.max_messages)
         return error{errc::too_large, "frame holds more than " + std::to_string(limits.max_messages) + " messages"};
-      msgpack::object_handle h = msgpack::unpack(reinterpret_cast<const char*>(frame.data()), frame.size(), offset,
-                                                 nullptr, nullptr, limit);
+      msgpack::object_handle h =
+          msgpack::unpack(reinterpret_cast<const char*>(frame.data()), frame.size(), offset, nullptr, nullptr, limit);
       auto m = convert_message(h.get());
       if (!m) return m.err();
       out.push_back(std::move(m).value());
@@ -155,8 +153,8 @@ result<term> decode_term(std::span<const std::uint8_t> data, const decode_limits
   if (data.size() > limits.max_frame_bytes) return error{errc::too_large, "term exceeds the size limit"};
   try {
     std::size_t offset = 0;
-    msgpack::object_handle h = msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset,
-                                               nullptr, nullptr, to_unpack_limit(limits, data.size()));
+    msgpack::object_handle h = msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset, nullptr,
+                                               nullptr, to_unpack_limit(limits, data.size()));
     if (offset != data.size()) return error{errc::malformed, "trailing bytes after the term"};
     term t;
     h.get().convert(t);

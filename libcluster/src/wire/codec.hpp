@@ -21,11 +21,11 @@ using bytes = std::vector<std::uint8_t>;
 
 /// Bounds on what one frame may contain.
 struct decode_limits {
-  std::size_t max_frame_bytes = 64u << 20;  ///< whole frame, bytes
-  std::size_t max_messages = 1u << 16;      ///< messages per frame
-  std::size_t max_elements = 1u << 20;      ///< entries of any one array or map
-  std::size_t max_string_bytes = 64u << 20; ///< any one str, bin or ext
-  std::size_t max_depth = max_term_depth;   ///< nesting of arrays and maps
+  std::size_t max_frame_bytes = 64u << 20;   ///< whole frame, bytes
+  std::size_t max_messages = 1u << 16;       ///< messages per frame
+  std::size_t max_elements = 1u << 20;       ///< entries of any one array or map
+  std::size_t max_string_bytes = 64u << 20;  ///< any one str, bin or ext
+  std::size_t max_depth = max_term_depth;    ///< nesting of arrays and maps
 
   /// Tight limits for unauthenticated peers: only small handshake messages.
   static decode_limits pre_auth();
@@ -37,8 +37,7 @@ void encode(const message& m, bytes& out);
 bytes encode(const message& m);
 
 /// Decodes every message in a frame (one or more back-to-back encodings).
-result<std::vector<message>> decode_frame(std::span<const std::uint8_t> frame,
-                                          const decode_limits& limits);
+result<std::vector<message>> decode_frame(std::span<const std::uint8_t> frame, const decode_limits& limits);
 
 /// The wire type number of a decoded message.
 msg_type type_of(const message& m);

@@ -162,8 +162,7 @@ struct info_reply {
   std::string version;
   std::uint64_t process_count = 0;
   std::uint64_t node_count = 0;
-  MSGPACK_DEFINE(request_id, name, host, port, creation, uptime_ms, version, process_count,
-                 node_count)
+  MSGPACK_DEFINE(request_id, name, host, port, creation, uptime_ms, version, process_count, node_count)
 };
 
 /// The answer to a request that failed (the request's id, an errc, a sentence).
@@ -176,26 +175,68 @@ struct error_reply {
 
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
-using message = std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong,
-                             peers, goodbye, nodes_request, nodes_reply, info_request, info_reply,
-                             error_reply>;
+using message = std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye,
+                             nodes_request, nodes_reply, info_request, info_reply, error_reply>;
 
 /// The wire number of each message struct.
-template <class T> constexpr msg_type type_of();
-template <> constexpr msg_type type_of<hello>() { return msg_type::hello; }
-template <> constexpr msg_type type_of<challenge>() { return msg_type::challenge; }
-template <> constexpr msg_type type_of<challenge_reply>() { return msg_type::challenge_reply; }
-template <> constexpr msg_type type_of<challenge_ack>() { return msg_type::challenge_ack; }
-template <> constexpr msg_type type_of<reject>() { return msg_type::reject; }
-template <> constexpr msg_type type_of<ping>() { return msg_type::ping; }
-template <> constexpr msg_type type_of<pong>() { return msg_type::pong; }
-template <> constexpr msg_type type_of<peers>() { return msg_type::peers; }
-template <> constexpr msg_type type_of<goodbye>() { return msg_type::goodbye; }
-template <> constexpr msg_type type_of<nodes_request>() { return msg_type::nodes_request; }
-template <> constexpr msg_type type_of<nodes_reply>() { return msg_type::nodes_reply; }
-template <> constexpr msg_type type_of<info_request>() { return msg_type::info_request; }
-template <> constexpr msg_type type_of<info_reply>() { return msg_type::info_reply; }
-template <> constexpr msg_type type_of<error_reply>() { return msg_type::error_reply; }
+template <class T>
+constexpr msg_type type_of();
+template <>
+constexpr msg_type type_of<hello>() {
+  return msg_type::hello;
+}
+template <>
+constexpr msg_type type_of<challenge>() {
+  return msg_type::challenge;
+}
+template <>
+constexpr msg_type type_of<challenge_reply>() {
+  return msg_type::challenge_reply;
+}
+template <>
+constexpr msg_type type_of<challenge_ack>() {
+  return msg_type::challenge_ack;
+}
+template <>
+constexpr msg_type type_of<reject>() {
+  return msg_type::reject;
+}
+template <>
+constexpr msg_type type_of<ping>() {
+  return msg_type::ping;
+}
+template <>
+constexpr msg_type type_of<pong>() {
+  return msg_type::pong;
+}
+template <>
+constexpr msg_type type_of<peers>() {
+  return msg_type::peers;
+}
+template <>
+constexpr msg_type type_of<goodbye>() {
+  return msg_type::goodbye;
+}
+template <>
+constexpr msg_type type_of<nodes_request>() {
+  return msg_type::nodes_request;
+}
+template <>
+constexpr msg_type type_of<nodes_reply>() {
+  return msg_type::nodes_reply;
+}
+template <>
+constexpr msg_type type_of<info_request>() {
+  return msg_type::info_request;
+}
+template <>
+constexpr msg_type type_of<info_reply>() {
+  return msg_type::info_reply;
+}
+template <>
+constexpr msg_type type_of<error_reply>() {
+  return msg_type::error_reply;
+}
 
 /// True for the handshake messages, the only ones a connection may send
 /// before it is authenticated.

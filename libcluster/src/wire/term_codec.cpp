@@ -27,16 +27,21 @@ Id unpack_id(const msgpack::object& o, ext_type expected) {
 cluster::term to_term(const msgpack::object& o, std::size_t depth) {
   if (depth > max_term_depth) throw msgpack::depth_size_overflow("term too deep");
   switch (o.type) {
-    case msgpack::type::NIL: return cluster::nil{};
-    case msgpack::type::BOOLEAN: return o.via.boolean;
+    case msgpack::type::NIL:
+      return cluster::nil{};
+    case msgpack::type::BOOLEAN:
+      return o.via.boolean;
     case msgpack::type::POSITIVE_INTEGER:
       // Small non-negative values read as signed so `1` round-trips as an int.
       if (o.via.u64 <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(o.via.u64);
       return o.via.u64;
-    case msgpack::type::NEGATIVE_INTEGER: return o.via.i64;
+    case msgpack::type::NEGATIVE_INTEGER:
+      return o.via.i64;
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return o.via.f64;
-    case msgpack::type::STR: return std::string(o.via.str.ptr, o.via.str.size);
+    case msgpack::type::FLOAT64:
+      return o.via.f64;
+    case msgpack::type::STR:
+      return std::string(o.via.str.ptr, o.via.str.size);
     case msgpack::type::BIN: {
       cluster::binary b;
       b.bytes.assign(reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr),
@@ -58,9 +63,12 @@ cluster::term to_term(const msgpack::object& o, std::size_t depth) {
     }
     case msgpack::type::EXT:
       switch (static_cast<ext_type>(o.via.ext.type())) {
-        case ext_type::pid: return unpack_id<cluster::pid>(o, ext_type::pid);
-        case ext_type::ref: return unpack_id<cluster::ref>(o, ext_type::ref);
-        case ext_type::atom: return cluster::atom{std::string(o.via.ext.data(), o.via.ext.size)};
+        case ext_type::pid:
+          return unpack_id<cluster::pid>(o, ext_type::pid);
+        case ext_type::ref:
+          return unpack_id<cluster::ref>(o, ext_type::ref);
+        case ext_type::atom:
+          return cluster::atom{std::string(o.via.ext.data(), o.via.ext.size)};
       }
       throw msgpack::type_error();
   }
@@ -72,23 +80,23 @@ cluster::term to_term(const msgpack::object& o, std::size_t depth) {
 
 namespace msgpack {
 MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
-namespace adaptor {
+  namespace adaptor {
 
-const msgpack::object& convert<cluster::term>::operator()(const msgpack::object& o, cluster::term& t) const {
-  t = cluster::internal::wire::to_term(o, 0);
-  return o;
-}
+  const msgpack::object& convert<cluster::term>::operator()(const msgpack::object& o, cluster::term& t) const {
+    t = cluster::internal::wire::to_term(o, 0);
+    return o;
+  }
 
-const msgpack::object& convert<cluster::pid>::operator()(const msgpack::object& o, cluster::pid& v) const {
-  v = cluster::internal::wire::unpack_id<cluster::pid>(o, cluster::internal::wire::ext_type::pid);
-  return o;
-}
+  const msgpack::object& convert<cluster::pid>::operator()(const msgpack::object& o, cluster::pid& v) const {
+    v = cluster::internal::wire::unpack_id<cluster::pid>(o, cluster::internal::wire::ext_type::pid);
+    return o;
+  }
 
-const msgpack::object& convert<cluster::ref>::operator()(const msgpack::object& o, cluster::ref& v) const {
-  v = cluster::internal::wire::unpack_id<cluster::ref>(o, cluster::internal::wire::ext_type::ref);
-  return o;
-}
+  const msgpack::object& convert<cluster::ref>::operator()(const msgpack::object& o, cluster::ref& v) const {
+    v = cluster::internal::wire::unpack_id<cluster::ref>(o, cluster::internal::wire::ext_type::ref);
+    return o;
+  }
 
-}  // namespace adaptor
+  }  // namespace adaptor
 }  // MSGPACK_API_VERSION_NAMESPACE
 }  // namespace msgpack

@@ -9,8 +9,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <set>
@@ -75,11 +75,11 @@ class sim_network {
  private:
   friend class sim_endpoint;
   struct pipe_end {
-    std::string endpoint;          // whose connection id this is
+    std::string endpoint;  // whose connection id this is
     internal::conn_id conn = 0;
   };
   struct connection {
-    pipe_end a, b;                 // a dialled b
+    pipe_end a, b;  // a dialled b
     time_point last_a_to_b{}, last_b_to_a{};
   };
   struct event {
