@@ -1,0 +1,195 @@
+// Processes: lightweight, isolated units of execution with a mailbox, as in
+// Erlang. A process is spawned from a `behavior`, either
+//
+//   - event-driven: `[](context& ctx, message& m) { ... }` is called once per
+//     message (state lives in the lambda's captures, `mutable`), or
+//   - a C++20 coroutine: `[](context& ctx) -> task { auto m = co_await
+//     ctx.receive(); ... }` with Erlang-style selective receive: match by type
+//     or predicate, leave the rest in the mailbox, optionally with a timeout.
+//
+// A process that throws exits with the exception's text as its reason; one
+// whose coroutine returns (or that calls `stop()`) exits `normal`.
+//
+// Threading: a process runs on one scheduler thread at a time and never
+// blocks it. A `context` belongs to its process and is used only from inside
+// that process's handler or coroutine.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "cluster/message.hpp"
+#include "cluster/pid.hpp"
+
+namespace cluster {
+
+class context;
+class runtime;
+namespace internal {
+class process;
+class runtime_core;
+}  // namespace internal
+
+/// The return type of a coroutine process.
+class task {
+ public:
+  struct promise_type {
+    task get_return_object() { return task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+    std::exception_ptr error;
+  };
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&&) = delete;
+  ~task() {
+    if (handle_) handle_.destroy();
+  }
+  std::coroutine_handle<promise_type> release() { return std::exchange(handle_, {}); }
+
+ private:
+  explicit task(std::coroutine_handle<promise_type> h) : handle_(h) {}
+  std::coroutine_handle<promise_type> handle_;
+};
+
+/// What a process runs: an event handler or a coroutine. Copyable, so a
+/// supervisor can start the same behavior again.
+class behavior {
+ public:
+  using handler_fn = std::function<void(context&, message&)>;
+  using coroutine_fn = std::function<task(context&)>;
+
+  template <class F>
+    requires std::is_invocable_v<F&, context&, message&>
+  behavior(F f) : handler_(std::move(f)) {}  // NOLINT: implicit by design
+  template <class F>
+    requires(!std::is_invocable_v<F&, context&, message&> && std::is_invocable_r_v<task, F&, context&>)
+  behavior(F f) : coroutine_(std::move(f)) {}  // NOLINT: implicit by design
+
+  bool is_coroutine() const { return static_cast<bool>(coroutine_); }
+  const handler_fn& handler() const { return handler_; }
+  const coroutine_fn& coroutine() const { return coroutine_; }
+
+ private:
+  handler_fn handler_;
+  coroutine_fn coroutine_;
+};
+
+/// Selects messages in a selective receive.
+using matcher = std::function<bool(const message&)>;
+
+/// Matches messages holding a T.
+template <class T>
+matcher match_type() {
+  return [](const message& m) { return m.is<T>(); };
+}
+
+/// Awaitable returned by `context::receive`; yields the first matching
+/// message (or nothing, when a timeout was given and passed first).
+class receive_awaiter {
+ public:
+  receive_awaiter(internal::process& p, matcher m, std::optional<std::chrono::nanoseconds> timeout)
+      : process_(p), matcher_(std::move(m)), timeout_(timeout) {}
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> h);
+  std::optional<message> await_resume();
+
+ private:
+  internal::process& process_;
+  matcher matcher_;
+  std::optional<std::chrono::nanoseconds> timeout_;
+  std::optional<message> result_;
+};
+
+/// `receive_awaiter` without a timeout: always yields a message.
+class receive_any_awaiter {
+ public:
+  explicit receive_any_awaiter(receive_awaiter inner) : inner_(std::move(inner)) {}
+  bool await_ready() { return inner_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
+  message await_resume() { return std::move(*inner_.await_resume()); }
+
+ private:
+  receive_awaiter inner_;
+};
+
+/// A timer started by `send_after`, for cancelling it.
+using timer_id = std::uint64_t;
+
+/// The process's view of the runtime: its identity and everything it may do.
+class context {
+ public:
+  context(internal::process& p, internal::runtime_core& rt) : process_(p), runtime_(rt) {}
+
+  pid self() const;
+
+  /// Sends to a process on this node; to a dead PID the message is dropped
+  /// (and counted), never an error.
+  void send(const pid& to, message m) const;
+  template <class T>
+    requires(!std::is_same_v<std::decay_t<T>, message>)
+  void send(const pid& to, T value) const {
+    send(to, message::make(std::move(value)));
+  }
+  /// Sends to a registered name; false if no process has it.
+  bool send(const std::string& name, message m) const;
+
+  pid spawn(behavior b) const;
+  /// Spawns and links atomically: if the child dies first, we still hear of it.
+  pid spawn_link(behavior b) const;
+  /// Spawns and monitors atomically.
+  std::pair<pid, ref> spawn_monitor(behavior b) const;
+
+  /// Links both ways: if either ends with a reason other than `normal`, the
+  /// other gets an exit signal. Linking to a dead process delivers `noproc`.
+  void link(const pid& other) const;
+  void unlink(const pid& other) const;
+  /// Watches `other`: a `down_message` arrives when it ends (`noproc` at once
+  /// if it is not alive).
+  ref monitor(const pid& other) const;
+  /// Stops watching; a `down_message` for `r` already in the mailbox is removed.
+  void demonitor(const ref& r) const;
+  /// Sends an exit signal. `reason::kill()` cannot be trapped.
+  void exit(const pid& target, term reason) const;
+  /// While on, exit signals arrive as `exit_message`s instead of ending us.
+  void trap_exit(bool on) const;
+
+  /// Registers this process under `name`; false if the name is taken or the
+  /// process already has one. The name is freed when the process exits.
+  bool register_name(const std::string& name) const;
+  void unregister_name() const;
+
+  /// Delivers `m` to `to` after `delay`.
+  timer_id send_after(std::chrono::nanoseconds delay, const pid& to, message m) const;
+  /// Cancels a timer; false if it already fired or never existed.
+  bool cancel_timer(timer_id id) const;
+
+  /// Ends this process with `reason` once the current handler returns
+  /// (event-driven processes; a coroutine uses `co_return` or throws).
+  void stop(term reason = reason::normal()) const;
+
+  /// Waits for the first message (coroutines only).
+  receive_any_awaiter receive() const { return receive_any_awaiter({process_, nullptr, std::nullopt}); }
+  /// Waits for the first message `m` accepts; others stay in the mailbox.
+  receive_any_awaiter receive(matcher m) const { return receive_any_awaiter({process_, std::move(m), std::nullopt}); }
+  /// As above, but yields nothing once `timeout` passes (Erlang's `after`).
+  receive_awaiter receive(matcher m, std::chrono::nanoseconds timeout) const {
+    return receive_awaiter(process_, std::move(m), timeout);
+  }
+
+  internal::process& process() const { return process_; }
+  internal::runtime_core& core() const { return runtime_; }
+
+ private:
+  internal::process& process_;
+  internal::runtime_core& runtime_;
+};
+
+}  // namespace cluster

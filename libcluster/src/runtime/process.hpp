@@ -1,0 +1,147 @@
+// The runtime's record of one process. The fields under "owner" are touched
+// only by the thread running the process (one at a time, handed over through
+// the scheduler's queues); `mailbox`, `state` and `refs` are shared.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/process.hpp"
+#include "runtime/mailbox.hpp"
+
+namespace cluster::internal {
+
+class runtime_core;
+
+/// A list of envelopes the process has taken from its mailbox but not yet
+/// consumed (the "save queue" of selective receive).
+struct envelope_list {
+  detail::envelope* head = nullptr;
+  detail::envelope* tail = nullptr;
+
+  bool empty() const { return head == nullptr; }
+  void push_back(detail::envelope* e) {
+    e->next = nullptr;
+    if (tail)
+      tail->next = e;
+    else
+      head = e;
+    tail = e;
+  }
+  detail::envelope* pop_front() {
+    detail::envelope* e = head;
+    if (e) {
+      head = e->next;
+      if (!head) tail = nullptr;
+      e->next = nullptr;
+    }
+    return e;
+  }
+  /// Unlinks `e`, whose predecessor is `prev` (nullptr for the head).
+  void remove(detail::envelope* prev, detail::envelope* e) {
+    (prev ? prev->next : head) = e->next;
+    if (tail == e) tail = prev;
+    e->next = nullptr;
+  }
+  void clear() {
+    mailbox::free_list(head);
+    head = tail = nullptr;
+  }
+};
+
+/// Links, monitors and a name: most processes have none, so they live apart.
+struct process_extras {
+  std::vector<pid> links;
+  std::vector<std::pair<ref, pid>> monitored_by;  ///< who watches us, by monitor ref
+  std::vector<std::pair<ref, pid>> monitoring;    ///< whom we watch, by monitor ref
+  std::string name;
+};
+
+enum class process_state : std::uint8_t { idle, scheduled, running, exited };
+
+/// How a thread outside the scheduler waits on an inbox's process.
+struct external_waiter {
+  std::mutex mutex;  // pairs with ready
+  std::condition_variable ready;
+};
+
+class process {
+ public:
+  process(std::uint64_t pid_id, runtime_core& owner) : id(pid_id), core(owner), ctx(*this, owner) {}
+  ~process();
+
+  const std::uint64_t id;
+  runtime_core& core;
+  context ctx;                                              ///< what the process's code sees
+  std::atomic<std::uint32_t> refs{1};
+  std::atomic<process_state> state{process_state::idle};
+  mailbox inbox;
+
+  // -- owner only --
+  behavior::handler_fn handler;                             ///< event-driven processes
+  behavior::coroutine_fn coroutine_fn;                      ///< keeps a coroutine lambda's captures alive
+  std::coroutine_handle<task::promise_type> coroutine;      ///< coroutine processes
+  bool started = false;                                     ///< coroutine ran to its first await
+  bool trap_exit = false;
+  bool yielded = false;                                     ///< used up its budget: run again soon
+  std::uint32_t handled = 0;                                ///< messages taken in this turn
+  std::unique_ptr<term> exit_reason;                        ///< set: exit at the end of this turn
+  std::unique_ptr<external_waiter> external;                ///< set for inboxes, run by a foreign thread
+  envelope_list pending;                                    ///< taken from the mailbox, not consumed
+  std::unique_ptr<process_extras> extras;
+
+  // A coroutine suspended in a receive.
+  struct waiting_receive {
+    const matcher* match = nullptr;       ///< null matches anything
+    std::optional<message>* slot = nullptr;
+    std::uint64_t seq = 0;                ///< identifies this receive's timeout
+    std::uint64_t timer = 0;
+    bool timed_out = false;
+  };
+  std::optional<waiting_receive> waiting;
+  std::uint64_t receive_seq = 0;
+
+  process_extras& ext() {
+    if (!extras) extras = std::make_unique<process_extras>();
+    return *extras;
+  }
+
+  void add_ref() { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+/// An owning reference to a process.
+class process_ref {
+ public:
+  process_ref() = default;
+  explicit process_ref(process* p, bool add = true) : p_(p) {
+    if (p_ && add) p_->add_ref();
+  }
+  process_ref(const process_ref& o) : process_ref(o.p_) {}
+  process_ref(process_ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  process_ref& operator=(process_ref o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~process_ref() {
+    if (p_) p_->release();
+  }
+  process* get() const { return p_; }
+  process* operator->() const { return p_; }
+  process& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  process* p_ = nullptr;
+};
+
+}  // namespace cluster::internal

@@ -1,0 +1,508 @@
+#include "runtime/runtime_core.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+
+namespace cluster::internal {
+namespace {
+
+using detail::envelope;
+using detail::envelope_kind;
+
+template <class T>
+T& payload(envelope* e) {
+  return static_cast<detail::typed_envelope<T>*>(e)->value;
+}
+
+template <class T>
+std::unique_ptr<envelope> user_envelope(T value) {
+  return std::make_unique<detail::typed_envelope<T>>(std::move(value));
+}
+
+// Lets a matcher look at a pending envelope without taking it.
+class borrowed_message {
+ public:
+  explicit borrowed_message(envelope* e) : m_(std::unique_ptr<envelope>(e)) {}
+  ~borrowed_message() { (void)m_.release().release(); }
+  const message& get() const { return m_; }
+
+ private:
+  message m_;
+};
+
+std::size_t default_workers(std::size_t requested) {
+  if (requested) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? n : 1;
+}
+
+}  // namespace
+
+process::~process() {
+  if (coroutine) coroutine.destroy();
+  pending.clear();
+}
+
+runtime_core::runtime_core(runtime_config cfg)
+    : cfg_(std::move(cfg)),
+      timers_(cfg_.manual ? static_cast<const clock&>(manual_clock_) : steady_, !cfg_.manual),
+      scheduler_(cfg_.manual ? 0 : default_workers(cfg_.workers), [this](process* p) { run(p); }) {
+  if (cfg_.budget == 0) cfg_.budget = 1;
+}
+
+runtime_core::~runtime_core() { shutdown(); }
+
+// -- the process table ------------------------------------------------------
+
+void runtime_core::insert(process* p) {
+  shard& s = shard_of(p->id);
+  std::unique_lock lock(s.mutex);
+  s.map.emplace(p->id, p);
+}
+
+void runtime_core::erase(std::uint64_t id) {
+  shard& s = shard_of(id);
+  std::unique_lock lock(s.mutex);
+  s.map.erase(id);
+}
+
+process_ref runtime_core::find(std::uint64_t id) const {
+  shard& s = shard_of(id);
+  std::shared_lock lock(s.mutex);
+  const auto it = s.map.find(id);
+  return it == s.map.end() ? process_ref() : process_ref(it->second);
+}
+
+bool runtime_core::alive(const pid& p) const {
+  if (!is_local(p)) return false;
+  const process_ref r = find(p.id);
+  return r && r->state.load() != process_state::exited;
+}
+
+// -- spawning -----------------------------------------------------------------
+
+pid runtime_core::spawn(behavior b, const spawn_options& o) {
+  auto* p = new process(next_id_.fetch_add(1, std::memory_order_relaxed), *this);
+  const pid self = pid_of(*p);
+  if (o.link_to) {
+    p->ext().links.push_back(pid_of(*o.link_to));
+    o.link_to->ext().links.push_back(self);
+  }
+  if (o.monitor_by) {
+    p->ext().monitored_by.emplace_back(o.monitor, pid_of(*o.monitor_by));
+    o.monitor_by->ext().monitoring.emplace_back(o.monitor, self);
+  }
+  const bool coroutine = b.is_coroutine();
+  if (coroutine) {
+    // Call the stored function, so a coroutine lambda's captures outlive the call.
+    p->coroutine_fn = b.coroutine();
+    p->coroutine = p->coroutine_fn(p->ctx).release();
+  } else {
+    p->handler = b.handler();
+  }
+  spawned_.fetch_add(1, std::memory_order_relaxed);
+  alive_.fetch_add(1, std::memory_order_relaxed);
+  insert(p);  // the table owns the initial reference
+  if (shut_down_.load()) {
+    signal(self, envelope_kind::exit_signal, exit_signal{self, reason::kill(), false});
+  }
+  if (coroutine) {
+    // Run it to its first receive.
+    p->state.store(process_state::scheduled);
+    p->add_ref();
+    scheduler_.schedule(p);
+  }
+  return self;
+}
+
+process_ref runtime_core::create_external() {
+  auto* p = new process(next_id_.fetch_add(1, std::memory_order_relaxed), *this);
+  p->external = std::make_unique<external_waiter>();
+  p->trap_exit = true;
+  spawned_.fetch_add(1, std::memory_order_relaxed);
+  alive_.fetch_add(1, std::memory_order_relaxed);
+  insert(p);
+  return process_ref(p);
+}
+
+void runtime_core::end_external(process& p) {
+  absorb(p);
+  terminate(p, reason::normal());
+}
+
+// -- delivery -----------------------------------------------------------------
+
+void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
+  if (!is_local(to)) {
+    // Distribution routes remote PIDs; a stale creation of this node is dead.
+    if (e->kind == envelope_kind::user)
+      dropped_foreign_.fetch_add(1, std::memory_order_relaxed);
+    else
+      bounce(to, std::move(e));
+    return;
+  }
+  const process_ref p = find(to.id);
+  if (!p || !p->inbox.push(e.get())) {
+    bounce(to, std::move(e));
+    return;
+  }
+  (void)e.release();  // the mailbox owns it now
+  wake(*p);
+}
+
+void runtime_core::wake(process& p) {
+  if (p.external) {
+    std::lock_guard lock(p.external->mutex);
+    p.external->ready.notify_all();
+    return;
+  }
+  process_state expected = process_state::idle;
+  if (p.state.compare_exchange_strong(expected, process_state::scheduled, std::memory_order_seq_cst)) {
+    p.add_ref();
+    scheduler_.schedule(&p);
+  }
+}
+
+void runtime_core::bounce(const pid& target, std::unique_ptr<envelope> e) {
+  switch (e->kind) {
+    case envelope_kind::link:
+      signal(payload<link_signal>(e.get()).from, envelope_kind::exit_signal,
+             exit_signal{target, reason::noproc(), true});
+      return;
+    case envelope_kind::monitor: {
+      const auto& m = payload<monitor_signal>(e.get());
+      deliver(m.watcher, user_envelope(down_message{m.monitor, target, reason::noproc()}));
+      return;
+    }
+    case envelope_kind::user:
+      dropped_dead_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    default:
+      return;  // a signal to a process that is gone has nothing left to do
+  }
+}
+
+// -- a process's own work ---------------------------------------------------------
+
+void runtime_core::act_on(process& p, envelope* e) {
+  switch (e->kind) {
+    case envelope_kind::user:
+      p.pending.push_back(e);
+      return;
+    case envelope_kind::exit_signal: {
+      std::unique_ptr<envelope> owned(e);
+      auto& s = payload<exit_signal>(e);
+      if (s.from_link && p.extras) std::erase(p.extras->links, s.from);
+      if (p.exit_reason) return;
+      if (!s.from_link && reason::is(s.reason, "kill")) {
+        p.exit_reason = std::make_unique<term>(reason::killed());
+      } else if (p.trap_exit) {
+        p.pending.push_back(user_envelope(exit_message{s.from, std::move(s.reason)}).release());
+      } else if (!reason::is(s.reason, "normal")) {
+        p.exit_reason = std::make_unique<term>(std::move(s.reason));
+      }
+      return;
+    }
+    case envelope_kind::link: {
+      std::unique_ptr<envelope> owned(e);
+      auto& links = p.ext().links;
+      const pid& from = payload<link_signal>(e).from;
+      if (std::find(links.begin(), links.end(), from) == links.end()) links.push_back(from);
+      return;
+    }
+    case envelope_kind::unlink: {
+      std::unique_ptr<envelope> owned(e);
+      if (p.extras) std::erase(p.extras->links, payload<link_signal>(e).from);
+      return;
+    }
+    case envelope_kind::monitor: {
+      std::unique_ptr<envelope> owned(e);
+      const auto& m = payload<monitor_signal>(e);
+      p.ext().monitored_by.emplace_back(m.monitor, m.watcher);
+      return;
+    }
+    case envelope_kind::demonitor: {
+      std::unique_ptr<envelope> owned(e);
+      if (p.extras)
+        std::erase_if(p.extras->monitored_by,
+                      [&](const auto& m) { return m.first == payload<demonitor_signal>(e).monitor; });
+      return;
+    }
+    case envelope_kind::timeout: {
+      std::unique_ptr<envelope> owned(e);
+      if (p.waiting && p.waiting->seq == payload<timeout_signal>(e).seq) p.waiting->timed_out = true;
+      return;
+    }
+  }
+}
+
+void runtime_core::absorb(process& p) {
+  envelope* e = p.inbox.take_all();
+  while (e) {
+    envelope* next = e->next;
+    act_on(p, e);
+    e = next;
+  }
+}
+
+bool runtime_core::take_match(process& p, const matcher* m, std::optional<message>& out) {
+  envelope* prev = nullptr;
+  for (envelope* e = p.pending.head; e; prev = e, e = e->next) {
+    bool accepted = true;
+    if (m && *m) {
+      const borrowed_message view(e);
+      accepted = (*m)(view.get());
+    }
+    if (accepted) {
+      p.pending.remove(prev, e);
+      out.emplace(std::unique_ptr<envelope>(e));
+      return true;
+    }
+  }
+  return false;
+}
+
+void runtime_core::run_handler(process& p) {
+  for (std::size_t n = 0; n < cfg_.budget && !p.pending.empty() && !p.exit_reason; ++n) {
+    message m{std::unique_ptr<envelope>(p.pending.pop_front())};
+    try {
+      p.handler(p.ctx, m);
+    } catch (const std::exception& ex) {
+      crashed_.fetch_add(1, std::memory_order_relaxed);
+      p.exit_reason = std::make_unique<term>(std::string(ex.what()));
+    } catch (...) {
+      crashed_.fetch_add(1, std::memory_order_relaxed);
+      p.exit_reason = std::make_unique<term>(std::string("unknown exception"));
+    }
+  }
+}
+
+void runtime_core::run_coroutine(process& p) {
+  if (p.started) {
+    if (!p.waiting) return;
+    auto& w = *p.waiting;
+    if (!w.timed_out && !take_match(p, w.match, *w.slot)) return;  // still waiting
+    if (w.timer) timers_.cancel(w.timer);
+    p.waiting.reset();
+  }
+  p.started = true;
+  p.handled = 0;
+  p.coroutine.resume();
+  if (p.coroutine.done() && !p.exit_reason) {
+    if (const auto& error = p.coroutine.promise().error) {
+      crashed_.fetch_add(1, std::memory_order_relaxed);
+      std::string text = "unknown exception";
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& ex) {
+        text = ex.what();
+      } catch (...) {
+      }
+      p.exit_reason = std::make_unique<term>(std::move(text));
+    } else {
+      p.exit_reason = std::make_unique<term>(reason::normal());
+    }
+  }
+}
+
+void runtime_core::run(process* raw) {
+  const process_ref hold(raw, false);  // adopts the queue's reference
+  process& p = *raw;
+  if (p.state.load() == process_state::exited) return;
+  p.state.store(process_state::running, std::memory_order_seq_cst);
+  p.yielded = false;
+  absorb(p);
+  if (!p.exit_reason) {
+    if (p.coroutine)
+      run_coroutine(p);
+    else
+      run_handler(p);
+  }
+  if (p.exit_reason) {
+    const term reason = *p.exit_reason;
+    terminate(p, reason);
+    return;
+  }
+  // Yield. Storing `idle` before looking at the mailbox pairs with a sender's
+  // push-then-CAS: one of the two always reschedules.
+  p.state.store(process_state::idle, std::memory_order_seq_cst);
+  const bool more = p.yielded || !p.inbox.empty() || (!p.coroutine && !p.pending.empty());
+  if (more) wake(p);
+}
+
+void runtime_core::start_receive_timer(process& p, std::chrono::nanoseconds timeout) {
+  const pid self = pid_of(p);
+  const std::uint64_t seq = p.waiting->seq;
+  p.waiting->timer = timers_.start(std::chrono::duration_cast<duration>(timeout), [this, self, seq] {
+    signal(self, envelope_kind::timeout, timeout_signal{seq});
+  });
+}
+
+// -- exits --------------------------------------------------------------------
+
+void runtime_core::terminate(process& p, const term& reason) {
+  p.state.store(process_state::exited, std::memory_order_seq_cst);
+  const pid self = pid_of(p);
+  // From here on pushes fail and bounce at the sender. Requests already in
+  // the mailbox are answered as if we had seen them just before dying.
+  for (envelope* e = p.inbox.close(); e;) {
+    envelope* next = e->next;
+    std::unique_ptr<envelope> owned(e);
+    if (e->kind == envelope_kind::link) {
+      signal(payload<link_signal>(e).from, envelope_kind::exit_signal, exit_signal{self, reason, true});
+    } else if (e->kind == envelope_kind::monitor) {
+      const auto& m = payload<monitor_signal>(e);
+      deliver(m.watcher, user_envelope(down_message{m.monitor, self, reason}));
+    } else if (e->kind == envelope_kind::user) {
+      dropped_at_exit_.fetch_add(1, std::memory_order_relaxed);
+    }
+    e = next;
+  }
+  for (envelope* e = p.pending.head; e; e = e->next) dropped_at_exit_.fetch_add(1, std::memory_order_relaxed);
+  p.pending.clear();
+  if (p.waiting && p.waiting->timer) timers_.cancel(p.waiting->timer);
+  p.waiting.reset();
+  unregister_name(p);
+  erase(p.id);
+
+  if (p.extras) {
+    for (const pid& l : p.extras->links) signal(l, envelope_kind::exit_signal, exit_signal{self, reason, true});
+    for (const auto& [r, watcher] : p.extras->monitored_by)
+      deliver(watcher, user_envelope(down_message{r, self, reason}));
+    p.extras->links.clear();
+    p.extras->monitored_by.clear();
+  }
+  if (p.coroutine) {
+    p.coroutine.destroy();
+    p.coroutine = {};
+  }
+  p.coroutine_fn = nullptr;
+  p.handler = nullptr;
+  exited_.fetch_add(1, std::memory_order_relaxed);
+  alive_.fetch_sub(1, std::memory_order_relaxed);
+  p.release();  // the table's reference
+}
+
+// -- links, monitors, names -------------------------------------------------------
+
+void runtime_core::link(process& p, const pid& other) {
+  if (other == pid_of(p)) return;
+  auto& links = p.ext().links;
+  if (std::find(links.begin(), links.end(), other) != links.end()) return;
+  links.push_back(other);
+  signal(other, envelope_kind::link, link_signal{pid_of(p)});
+}
+
+void runtime_core::unlink(process& p, const pid& other) {
+  if (!p.extras) return;
+  std::erase(p.extras->links, other);
+  signal(other, envelope_kind::unlink, link_signal{pid_of(p)});
+}
+
+ref runtime_core::monitor(process& p, const pid& other) {
+  const ref r = make_ref();
+  p.ext().monitoring.emplace_back(r, other);
+  signal(other, envelope_kind::monitor, monitor_signal{pid_of(p), r});
+  return r;
+}
+
+void runtime_core::demonitor(process& p, const ref& r) {
+  if (!p.extras) return;
+  auto& watching = p.extras->monitoring;
+  const auto it = std::find_if(watching.begin(), watching.end(), [&](const auto& m) { return m.first == r; });
+  if (it == watching.end()) return;
+  signal(it->second, envelope_kind::demonitor, demonitor_signal{r});
+  watching.erase(it);
+  // Flush: a DOWN for this monitor that already arrived is removed.
+  absorb(p);
+  std::optional<message> flushed;
+  const matcher is_this_down = [&](const message& m) {
+    const auto* d = m.get_if<down_message>();
+    return d && d->monitor == r;
+  };
+  (void)take_match(p, &is_this_down, flushed);
+}
+
+bool runtime_core::register_name(process& p, const std::string& name) {
+  if (name.empty() || (p.extras && !p.extras->name.empty())) return false;
+  std::lock_guard lock(names_mutex_);
+  if (!names_.emplace(name, p.id).second) return false;
+  p.ext().name = name;
+  return true;
+}
+
+void runtime_core::unregister_name(process& p) {
+  if (!p.extras || p.extras->name.empty()) return;
+  std::lock_guard lock(names_mutex_);
+  names_.erase(p.extras->name);
+  p.extras->name.clear();
+}
+
+std::optional<pid> runtime_core::whereis(const std::string& name) const {
+  std::lock_guard lock(names_mutex_);
+  const auto it = names_.find(name);
+  if (it == names_.end()) return std::nullopt;
+  return pid{cfg_.node, cfg_.creation, it->second};
+}
+
+runtime_stats runtime_core::stats() const {
+  runtime_stats s;
+  s.spawned = spawned_.load();
+  s.exited = exited_.load();
+  s.alive = alive_.load();
+  s.dropped_dead = dropped_dead_.load();
+  s.dropped_foreign = dropped_foreign_.load();
+  s.dropped_at_exit = dropped_at_exit_.load();
+  s.crashed = crashed_.load();
+  return s;
+}
+
+// -- driving and stopping ------------------------------------------------------
+
+std::size_t runtime_core::run_until_idle() {
+  std::size_t turns = 0;
+  while (scheduler_.run_one()) ++turns;
+  return turns;
+}
+
+void runtime_core::advance(duration d) {
+  manual_clock_.advance(d);
+  timers_.fire_due();
+  run_until_idle();
+}
+
+void runtime_core::shutdown() {
+  if (shut_down_.exchange(true)) return;
+  auto kill_all = [this] {
+    std::vector<pid> victims;
+    for (auto& s : shards_) {
+      std::shared_lock lock(s.mutex);
+      for (const auto& [id, p] : s.map)
+        if (!p->external) victims.push_back(pid_of(*p));
+    }
+    for (const pid& v : victims) signal(v, envelope_kind::exit_signal, exit_signal{v, reason::kill(), false});
+    return victims.size();
+  };
+  auto internal_alive = [this] {
+    std::size_t n = 0;
+    for (auto& s : shards_) {
+      std::shared_lock lock(s.mutex);
+      for (const auto& [id, p] : s.map) n += p->external ? 0 : 1;
+    }
+    return n;
+  };
+  // Processes spawned while others die are killed on the next pass.
+  for (int pass = 0; pass < 1000 && kill_all() > 0; ++pass) {
+    if (scheduler_.manual()) {
+      run_until_idle();
+    } else {
+      for (int wait = 0; wait < 200 && internal_alive() > 0; ++wait)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  timers_.stop();
+  scheduler_.stop();
+}
+
+}  // namespace cluster::internal

@@ -1,0 +1,153 @@
+// The runtime's internals: the process table, delivery of messages and
+// signals, one turn of a process, exits with their links and monitors, local
+// names and timers. `runtime`, `context` and `inbox` are thin facades on it.
+//
+// Signals (exit, link, unlink, monitor, demonitor, receive timeouts) travel
+// through the same mailbox as messages, so the order between any two
+// processes holds for both, as in Erlang. A process acts on its signals when
+// it takes them from its mailbox; a signal to a process that is gone bounces:
+// a link request comes back as an exit signal `noproc`, a monitor request as a
+// `down_message` `noproc`.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "cluster/clock.hpp"
+#include "cluster/runtime.hpp"
+#include "runtime/process.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/timer_service.hpp"
+
+namespace cluster::internal {
+
+// Signal payloads (envelopes of a signal kind).
+struct exit_signal {
+  pid from;
+  term reason;
+  bool from_link = false;  ///< the sender was linked to us and has ended
+};
+struct link_signal {
+  pid from;
+};
+struct monitor_signal {
+  pid watcher;
+  ref monitor;
+};
+struct demonitor_signal {
+  ref monitor;
+};
+struct timeout_signal {
+  std::uint64_t seq = 0;
+};
+
+/// How a new process is tied to its spawner, set atomically at spawn.
+struct spawn_options {
+  process* link_to = nullptr;     ///< link the child to this (running) process
+  process* monitor_by = nullptr;  ///< this (running) process monitors the child...
+  ref monitor;                    ///< ...under this reference
+};
+
+/// A clock the test moves by hand (manual-mode runtimes).
+class settable_clock final : public clock {
+ public:
+  time_point now() const override { return time_point(duration(now_.load())); }
+  void advance(duration d) { now_.fetch_add(d.count()); }
+
+ private:
+  std::atomic<duration::rep> now_{std::chrono::hours(1).count()};
+};
+
+class runtime_core {
+ public:
+  explicit runtime_core(runtime_config cfg);
+  ~runtime_core();
+
+  const std::string& node() const { return cfg_.node; }
+  std::uint32_t creation() const { return cfg_.creation; }
+  pid pid_of(const process& p) const { return pid{cfg_.node, cfg_.creation, p.id}; }
+  ref make_ref() { return ref{cfg_.node, cfg_.creation, next_ref_.fetch_add(1, std::memory_order_relaxed)}; }
+  bool is_local(const pid& p) const { return p.creation == cfg_.creation && p.node == cfg_.node; }
+
+  using spawn_options = internal::spawn_options;
+  pid spawn(behavior b, const spawn_options& o = {});
+  /// A process driven by a foreign thread (an inbox).
+  process_ref create_external();
+  /// Ends an external process (its owner's thread).
+  void end_external(process& p);
+
+  /// Delivers an envelope to a local PID; bounces or counts it if the
+  /// receiver is gone.
+  void deliver(const pid& to, std::unique_ptr<detail::envelope> e);
+  template <class T>
+  void signal(const pid& to, detail::envelope_kind kind, T payload) {
+    deliver(to, std::make_unique<detail::typed_envelope<T>>(std::move(payload), kind));
+  }
+  void send(const pid& to, message m) { deliver(to, m.release()); }
+
+  /// One turn of `p` (the scheduler's callback; adopts one reference).
+  void run(process* p);
+
+  // -- called by a process on its own thread --
+  /// Moves the mailbox into the pending list, acting on signals on the way.
+  void absorb(process& p);
+  /// Takes the first pending message `m` accepts (any, if null).
+  bool take_match(process& p, const matcher* m, std::optional<message>& out);
+  void link(process& p, const pid& other);
+  void unlink(process& p, const pid& other);
+  ref monitor(process& p, const pid& other);
+  void demonitor(process& p, const ref& r);
+  bool register_name(process& p, const std::string& name);
+  void unregister_name(process& p);
+  void start_receive_timer(process& p, std::chrono::nanoseconds timeout);
+
+  std::optional<pid> whereis(const std::string& name) const;
+  bool alive(const pid& p) const;
+  process_ref find(std::uint64_t id) const;
+  runtime_stats stats() const;
+  timer_service& timers() { return timers_; }
+  std::size_t budget() const { return cfg_.budget; }
+
+  void shutdown();
+  std::size_t run_until_idle();
+  void advance(duration d);
+
+ private:
+  struct shard {
+    mutable std::shared_mutex mutex;  // guards map
+    std::unordered_map<std::uint64_t, process*> map;
+  };
+  static constexpr std::size_t shard_count = 16;
+  shard& shard_of(std::uint64_t id) const { return shards_[id % shard_count]; }
+
+  void wake(process& p);
+  void bounce(const pid& target, std::unique_ptr<detail::envelope> e);
+  void act_on(process& p, detail::envelope* e);
+  void run_handler(process& p);
+  void run_coroutine(process& p);
+  void terminate(process& p, const term& reason);
+  void insert(process* p);
+  void erase(std::uint64_t id);
+
+  runtime_config cfg_;
+  steady_clock steady_;
+  settable_clock manual_clock_;
+  timer_service timers_;
+  scheduler scheduler_;
+  mutable std::array<shard, shard_count> shards_;
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<std::uint64_t> next_ref_{1};
+  mutable std::mutex names_mutex_;  // guards names_
+  std::unordered_map<std::string, std::uint64_t> names_;
+
+  std::atomic<std::uint64_t> spawned_{0}, exited_{0}, dropped_dead_{0}, dropped_foreign_{0}, dropped_at_exit_{0},
+      crashed_{0}, alive_{0};
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace cluster::internal

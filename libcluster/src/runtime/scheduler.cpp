@@ -1,0 +1,118 @@
+#include "runtime/scheduler.hpp"
+
+#include <chrono>
+
+namespace cluster::internal {
+namespace {
+
+// Which worker the current thread is (-1: not a worker).
+thread_local const scheduler* current_scheduler = nullptr;
+thread_local std::size_t current_worker = 0;
+
+}  // namespace
+
+scheduler::scheduler(std::size_t workers, run_fn run) : run_(std::move(run)) {
+  for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<run_queue>());
+  for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
+}
+
+scheduler::~scheduler() { stop(); }
+
+void scheduler::schedule(process* p) {
+  if (manual()) {
+    std::lock_guard lock(manual_queue_.mutex);
+    manual_queue_.queue.push_back(p);
+    return;
+  }
+  const std::size_t target =
+      current_scheduler == this ? current_worker : next_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
+  {
+    std::lock_guard lock(workers_[target]->mutex);
+    workers_[target]->queue.push_back(p);
+  }
+  // Seen together with the sleeper's own re-check under sleep_mutex_, this
+  // cannot miss a worker that is about to sleep.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard lock(sleep_mutex_);
+    wake_.notify_one();
+  }
+}
+
+bool scheduler::run_one() {
+  process* p = nullptr;
+  {
+    std::lock_guard lock(manual_queue_.mutex);
+    if (manual_queue_.queue.empty()) return false;
+    p = manual_queue_.queue.front();
+    manual_queue_.queue.pop_front();
+  }
+  run_(p);
+  return true;
+}
+
+process* scheduler::take(std::size_t index) {
+  // Our own queue first, then steal from the others.
+  for (std::size_t k = 0; k < workers_.size(); ++k) {
+    run_queue& q = *workers_[(index + k) % workers_.size()];
+    std::lock_guard lock(q.mutex);
+    if (!q.queue.empty()) {
+      process* p = q.queue.front();
+      q.queue.pop_front();
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+void scheduler::work(std::size_t index) {
+  current_scheduler = this;
+  current_worker = index;
+  while (!stopping_.load(std::memory_order_acquire)) {
+    if (process* p = take(index)) {
+      run_(p);
+      continue;
+    }
+    // Spin briefly: waking a sleeping thread costs tens of microseconds here,
+    // and work often arrives within a few.
+    bool found = false;
+    for (int spin = 0; spin < 200 && !found; ++spin) {
+      for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
+      for (const auto& q : workers_) {
+        std::lock_guard lock(q->mutex);
+        if (!q->queue.empty()) {
+          found = true;
+          break;
+        }
+      }
+    }
+    if (found) continue;
+    std::unique_lock lock(sleep_mutex_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    bool any = false;
+    for (const auto& q : workers_) {
+      std::lock_guard ql(q->mutex);
+      any = any || !q->queue.empty();
+    }
+    if (!any && !stopping_.load()) wake_.wait_for(lock, std::chrono::milliseconds(100));
+    sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+void scheduler::stop() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard lock(sleep_mutex_);
+    wake_.notify_all();
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  auto drain = [](run_queue& q) {
+    std::lock_guard lock(q.mutex);
+    for (process* p : q.queue) p->release();
+    q.queue.clear();
+  };
+  for (auto& q : workers_) drain(*q);
+  drain(manual_queue_);
+}
+
+}  // namespace cluster::internal

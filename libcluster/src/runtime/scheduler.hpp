@@ -1,0 +1,65 @@
+// Runs processes on N worker threads, or on the caller's thread in manual mode.
+//
+// Each worker owns a run queue (FIFO, mutex-guarded: with a handful of cores
+// the lock is uncontended almost always). A process made runnable from a
+// worker goes to that worker's queue, so a ping-pong pair stays on one core
+// and never pays for a wake-up; an idle worker steals from the others before
+// it sleeps. Sleeping workers are woken only when work arrives and someone is
+// actually asleep. Fairness comes from the runtime: a process yields after a
+// budget of messages and goes to the back of the queue.
+//
+// Manual mode (0 workers) runs nothing by itself: `run_one` executes one
+// queued process on the calling thread, for deterministic tests.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "runtime/process.hpp"
+
+namespace cluster::internal {
+
+class scheduler {
+ public:
+  using run_fn = std::function<void(process*)>;
+
+  /// `run` executes one turn of a process and releases the queue's reference.
+  scheduler(std::size_t workers, run_fn run);
+  ~scheduler();
+
+  /// Queues a runnable process (the caller passes one reference to the queue).
+  void schedule(process* p);
+  /// Manual mode: runs one queued process; false if none was queued.
+  bool run_one();
+  /// Stops and joins the workers (queued processes are released unrun).
+  void stop();
+
+  bool manual() const { return workers_.empty(); }
+  std::size_t worker_count() const { return workers_.size(); }
+
+ private:
+  struct run_queue {
+    std::mutex mutex;  // guards queue
+    std::deque<process*> queue;
+  };
+  void work(std::size_t index);
+  process* take(std::size_t index);
+
+  run_fn run_;
+  std::vector<std::unique_ptr<run_queue>> workers_;
+  run_queue manual_queue_;
+  std::vector<std::thread> threads_;
+  std::atomic<std::size_t> next_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex sleep_mutex_;  // pairs with wake_
+  std::condition_variable wake_;
+};
+
+}  // namespace cluster::internal

@@ -1,0 +1,360 @@
+// The process runtime's rules, in a manual-mode runtime: no threads, no
+// sleeps; the test runs processes until idle and moves time by hand.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "cluster/inbox.hpp"
+#include "cluster/runtime.hpp"
+#include "runtime/runtime_core.hpp"
+
+using namespace cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+runtime_config manual() {
+  runtime_config c;
+  c.manual = true;
+  c.node = "t@host";
+  c.creation = 7;
+  return c;
+}
+
+struct ping {
+  pid from;
+  int n = 0;
+};
+struct pong {
+  int n = 0;
+};
+
+}  // namespace
+
+TEST_CASE("an event-driven process handles messages from one sender in order") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid echo = rt.spawn([to = out.self()](context& ctx, message& m) { ctx.send(to, m.get<int>() * 10); });
+  for (int i = 0; i < 100; ++i) rt.send(echo, i);
+  rt.run_until_idle();
+  for (int i = 0; i < 100; ++i) CHECK(out.receive_as<int>(0ms) == i * 10);
+}
+
+TEST_CASE("typed messages move into the receiver without copying") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid p = rt.spawn([to = out.self()](context& ctx, message& m) {
+    auto owned = std::move(m.get<std::unique_ptr<int>>());
+    ctx.send(to, *owned + 1);
+  });
+  rt.send(p, std::make_unique<int>(41));
+  rt.run_until_idle();
+  CHECK(out.receive_as<int>(0ms) == 42);
+}
+
+TEST_CASE("a coroutine's selective receive takes matches and leaves the rest in order") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid p = rt.spawn([to = out.self()](context& ctx) -> task {
+    auto first = co_await ctx.receive(match_type<pong>());  // skips the ints before it
+    ctx.send(to, first.get<pong>().n);
+    for (int i = 0; i < 3; ++i) {
+      auto m = co_await ctx.receive();
+      ctx.send(to, m.get<int>());
+    }
+  });
+  rt.send(p, 1);
+  rt.send(p, 2);
+  rt.send(p, pong{99});
+  rt.send(p, 3);
+  rt.run_until_idle();
+  CHECK(out.receive_as<int>(0ms) == 99);
+  CHECK(out.receive_as<int>(0ms) == 1);
+  CHECK(out.receive_as<int>(0ms) == 2);
+  CHECK(out.receive_as<int>(0ms) == 3);
+  CHECK_FALSE(rt.alive(p));  // the coroutine returned: a normal exit
+}
+
+TEST_CASE("a receive with a timeout yields nothing once the time passes, and not before") {
+  runtime rt(manual());
+  inbox out(rt);
+  rt.spawn([to = out.self()](context& ctx) -> task {
+    auto m = co_await ctx.receive(match_type<int>(), 100ms);
+    ctx.send(to, std::string(m ? "message" : "timeout"));
+  });
+  rt.run_until_idle();
+  rt.advance(99ms);
+  CHECK_FALSE(out.receive(0ms));
+  rt.advance(1ms);
+  CHECK(out.receive_as<std::string>(0ms) == "timeout");
+}
+
+TEST_CASE("a message that arrives before the timeout wins, and the timer is cancelled") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid p = rt.spawn([to = out.self()](context& ctx) -> task {
+    auto m = co_await ctx.receive(match_type<int>(), 100ms);
+    ctx.send(to, std::string(m ? "message" : "timeout"));
+    co_await ctx.receive();  // stay alive
+  });
+  rt.run_until_idle();
+  rt.send(p, 5);
+  rt.run_until_idle();
+  CHECK(out.receive_as<std::string>(0ms) == "message");
+  rt.advance(1s);
+  CHECK_FALSE(out.receive(0ms));
+  CHECK(rt.core().timers().pending() == 0);
+}
+
+TEST_CASE("receive with a zero timeout polls the mailbox (Erlang's after 0)") {
+  runtime rt(manual());
+  inbox out(rt);
+  rt.spawn([to = out.self()](context& ctx) -> task {
+    auto m = co_await ctx.receive(nullptr, 0ms);
+    ctx.send(to, m.has_value());
+  });
+  rt.run_until_idle();
+  CHECK(out.receive_as<bool>(0ms) == false);
+}
+
+TEST_CASE("a process that throws exits with the exception's text, and its monitor says so") {
+  runtime rt(manual());
+  inbox watcher(rt);
+  const pid p = rt.spawn([](context&, message&) { throw std::runtime_error("bad input"); });
+  const ref r = watcher.monitor(p);
+  rt.send(p, 1);
+  rt.run_until_idle();
+  auto down = watcher.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->monitor == r);
+  CHECK(down->process == p);
+  CHECK(down->reason == term("bad input"));
+  CHECK(rt.stats().crashed == 1);
+}
+
+TEST_CASE("monitoring a process that is gone delivers DOWN noproc at once") {
+  runtime rt(manual());
+  inbox watcher(rt);
+  const pid ghost{"t@host", 7, 123456};
+  watcher.monitor(ghost);
+  rt.run_until_idle();
+  auto down = watcher.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(reason::is(down->reason, "noproc"));
+}
+
+TEST_CASE("links: an abnormal exit kills the linked process, a normal one does not") {
+  runtime rt(manual());
+  inbox watcher(rt);
+  auto idle = [](context&, message&) {};
+  const pid a = rt.spawn(idle);
+  const pid b = rt.spawn([a](context& ctx, message& m) {
+    if (m.is<std::string>()) {
+      ctx.link(a);
+      return;
+    }
+    ctx.stop(m.get<term>());
+  });
+  watcher.monitor(a);
+  rt.send(b, std::string("link"));
+  rt.send(b, reason::normal());
+  rt.run_until_idle();
+  CHECK_FALSE(rt.alive(b));
+  CHECK(rt.alive(a));  // a normal exit does not propagate
+
+  const pid c = rt.spawn([a](context& ctx, message&) {
+    ctx.link(a);
+    throw std::runtime_error("boom");
+  });
+  rt.send(c, 1);
+  rt.run_until_idle();
+  CHECK_FALSE(rt.alive(a));
+  auto down = watcher.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->reason == term("boom"));
+}
+
+TEST_CASE("trap_exit turns exit signals into messages; kill cannot be trapped") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid trapper = rt.spawn([to = out.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    ctx.send(to, std::string("ready"));
+    auto m = co_await ctx.receive(match_type<exit_message>());
+    ctx.send(to, m.get<exit_message>().reason);
+    co_await ctx.receive();  // wait forever
+  });
+  rt.run_until_idle();
+  CHECK(out.receive_as<std::string>(0ms) == "ready");
+  rt.exit(trapper, term("please"));
+  rt.run_until_idle();
+  CHECK(out.receive_as<term>(0ms) == term("please"));
+  CHECK(rt.alive(trapper));
+
+  out.monitor(trapper);
+  rt.exit(trapper, reason::kill());
+  rt.run_until_idle();
+  auto down = out.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(reason::is(down->reason, "killed"));
+}
+
+TEST_CASE("a crash travels down a chain of links") {
+  runtime rt(manual());
+  inbox watcher(rt);
+  auto idle = [](context&, message&) {};
+  const pid first = rt.spawn(idle);
+  pid previous = first;
+  std::vector<pid> chain{first};
+  for (int i = 0; i < 10; ++i) {
+    previous = rt.spawn([prev = previous](context& ctx, message& m) {
+      if (m.is<int>()) ctx.link(prev);
+    });
+    rt.send(previous, 0);
+    chain.push_back(previous);
+  }
+  rt.run_until_idle();
+  watcher.monitor(chain.back());
+  rt.exit(first, term("crash"));
+  rt.run_until_idle();
+  for (const pid& p : chain) CHECK_FALSE(rt.alive(p));
+  auto down = watcher.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->reason == term("crash"));
+}
+
+TEST_CASE("linking to a process that is gone delivers noproc") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid ghost{"t@host", 7, 999999};
+  rt.spawn([ghost, to = out.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    ctx.link(ghost);
+    auto m = co_await ctx.receive(match_type<exit_message>());
+    ctx.send(to, m.get<exit_message>().reason);
+  });
+  rt.run_until_idle();
+  auto r = out.receive_as<term>(0ms);
+  REQUIRE(r);
+  CHECK(reason::is(*r, "noproc"));
+}
+
+TEST_CASE("demonitor stops DOWN messages, including one already delivered") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid target = rt.spawn([](context& ctx, message&) { ctx.stop(term("bye")); });
+  const pid watcher = rt.spawn([target, to = out.self()](context& ctx) -> task {
+    const ref r = ctx.monitor(target);
+    ctx.send(target, 1);                                // it exits...
+    co_await ctx.receive(match_type<std::string>());  // ...and its DOWN arrives while we wait
+    ctx.demonitor(r);                                   // flushed
+    auto late = co_await ctx.receive(match_type<down_message>(), 0ms);
+    ctx.send(to, late.has_value());
+  });
+  rt.run_until_idle();
+  CHECK_FALSE(rt.alive(target));
+  rt.send(watcher, std::string("go"));
+  rt.run_until_idle();
+  CHECK(out.receive_as<bool>(0ms) == false);
+}
+
+TEST_CASE("registered names: one owner, send by name, freed at exit") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid p = rt.spawn([to = out.self()](context& ctx, message& m) {
+    if (m.is<std::string>()) {
+      ctx.send(to, ctx.register_name(m.get<std::string>()));
+      return;
+    }
+    ctx.stop();
+  });
+  rt.send(p, std::string("db"));
+  rt.run_until_idle();
+  CHECK(out.receive_as<bool>(0ms) == true);
+  CHECK(rt.whereis("db") == p);
+
+  const pid q = rt.spawn([to = out.self()](context& ctx, message&) { ctx.send(to, ctx.register_name("db")); });
+  rt.send(q, 0);
+  rt.run_until_idle();
+  CHECK(out.receive_as<bool>(0ms) == false);  // taken
+
+  CHECK(rt.send("db", message::make(1)));
+  rt.run_until_idle();
+  CHECK_FALSE(rt.whereis("db"));  // p exited: the name is free
+  CHECK_FALSE(rt.send("db", message::make(1)));
+}
+
+TEST_CASE("send_after delivers on time; a cancelled timer never fires") {
+  runtime rt(manual());
+  inbox out(rt);
+  rt.spawn([to = out.self()](context& ctx) -> task {
+    ctx.send_after(50ms, to, message::make(std::string("late")));
+    const timer_id t = ctx.send_after(60ms, to, message::make(std::string("cancelled")));
+    CHECK(ctx.cancel_timer(t));
+    co_return;
+  });
+  rt.run_until_idle();
+  rt.advance(49ms);
+  CHECK_FALSE(out.receive(0ms));
+  rt.advance(20ms);
+  CHECK(out.receive_as<std::string>(0ms) == "late");
+  CHECK_FALSE(out.receive(0ms));
+}
+
+TEST_CASE("a busy process yields after its budget, so others are not starved") {
+  runtime_config c = manual();
+  c.budget = 10;
+  runtime rt(c);
+  std::vector<char> order;
+  const pid busy = rt.spawn([&order](context&, message&) { order.push_back('b'); });
+  const pid other = rt.spawn([&order](context&, message&) { order.push_back('o'); });
+  for (int i = 0; i < 50; ++i) rt.send(busy, i);
+  rt.send(other, 0);
+  rt.run_until_idle();
+  REQUIRE(order.size() == 51);
+  const auto o = std::find(order.begin(), order.end(), 'o') - order.begin();
+  CHECK(o <= 10);
+}
+
+TEST_CASE("messages to dead or foreign PIDs are dropped and counted, never an error") {
+  runtime rt(manual());
+  rt.send(pid{"t@host", 7, 424242}, 1);
+  rt.send(pid{"t@host", 6, 1}, 1);           // an older incarnation of this node
+  rt.send(pid{"other@host", 7, 1}, 1);       // another node
+  CHECK(rt.stats().dropped_dead == 1);
+  CHECK(rt.stats().dropped_foreign == 2);
+}
+
+TEST_CASE("shutdown stops every process") {
+  runtime rt(manual());
+  for (int i = 0; i < 100; ++i) rt.spawn([](context& ctx) -> task { co_await ctx.receive(); });
+  rt.run_until_idle();
+  CHECK(rt.process_count() == 100);
+  rt.shutdown();
+  CHECK(rt.process_count() == 0);
+}
+
+TEST_CASE("spawn_monitor and spawn_link tie the child from its first instant") {
+  runtime rt(manual());
+  inbox out(rt);
+  rt.spawn([to = out.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    auto [child, r] = ctx.spawn_monitor([](context&) -> task {
+      throw std::runtime_error("died young");
+      co_return;
+    });
+    auto down = co_await ctx.receive(match_type<down_message>());
+    ctx.send(to, down.get<down_message>().reason);
+    const pid linked = ctx.spawn_link([](context&) -> task {
+      throw std::runtime_error("also died");
+      co_return;
+    });
+    auto ex = co_await ctx.receive(match_type<exit_message>());
+    ctx.send(to, ex.get<exit_message>().from == linked);
+  });
+  rt.run_until_idle();
+  CHECK(out.receive_as<term>(0ms) == term("died young"));
+  CHECK(out.receive_as<bool>(0ms) == true);
+}
