@@ -235,31 +235,41 @@ struct fixture {
 
 }  // namespace
 
-TEST_CASE("simultaneous connect: the hello from a smaller name wins over our own dial") {
+TEST_CASE("simultaneous connect: a hello from a smaller name is admitted while our own dial goes on") {
   fixture f("b@h");
   f.links.join(*parse_node_name("a@h"));
   REQUIRE(f.net.dialled.size() == 1);
-  const conn_id ours = 100;
-  // a@h dials us at the same time; "a@h" < "b@h", so its connection wins.
+  // a@h dials us at the same time; "a@h" < "b@h", so its connection is the
+  // one both sides will keep. Our dial is not cancelled by an unproven hello.
   f.peer_dials_in("a@h", 7, 500);
-  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), ours) != f.net.closed.end());
   CHECK(f.events.ups == std::vector<std::string>{"a@h"});
   const bool acked = std::any_of(f.net.sent[500].begin(), f.net.sent[500].end(),
                                  [](const auto& m) { return std::holds_alternative<wire::challenge_ack>(m); });
   CHECK(acked);
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{100}) == f.net.closed.end());
 }
 
-TEST_CASE("simultaneous connect: the hello from a larger name is refused, our own dial wins") {
+TEST_CASE("simultaneous connect: once the peer admitted our dial, a hello from a larger name is refused") {
   fixture f("a@h");
   f.links.join(*parse_node_name("b@h"));
   REQUIRE(f.net.dialled.size() == 1);
+  // b@h admits our dial (its challenge arrives), then its own hello comes in.
+  f.net.deliver(100, wire::challenge{1, "b@h", 4370, 7, 0, std::vector<std::uint8_t>(32, 3)});
   f.peer_dials_in("b@h", 7, 500);
   REQUIRE_FALSE(f.net.sent[500].empty());
   const auto* refusal = std::get_if<wire::reject>(&f.net.sent[500].back());
   REQUIRE(refusal);
   CHECK(refusal->code == static_cast<int>(errc::already_connected));
   CHECK(f.events.ups.empty());
-  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{100}) == f.net.closed.end());
+}
+
+TEST_CASE("simultaneous connect: a hello from a larger name is admitted while our dial has no answer") {
+  // Our route to b@h may be broken; refusing b@h's dial then would keep the
+  // two apart forever.
+  fixture f("a@h");
+  f.links.join(*parse_node_name("b@h"));
+  f.peer_dials_in("b@h", 7, 500);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h"});
 }
 
 TEST_CASE("a second connection from an already linked incarnation is refused") {

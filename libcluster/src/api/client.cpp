@@ -20,6 +20,7 @@ class client::impl final : public internal::transport_handler {
   impl(client_options options) : options_(std::move(options)), transport_(ctx_) { transport_.set_handler(this); }
 
   result<void> connect(const node_name& node) {
+    node_name_ = node.to_string();  // until the node proves its name
     auto ip = internal::resolve_host(node.host);
     if (!ip) return ip.err();
     auto c = transport_.connect(*ip, node.port);
@@ -118,7 +119,11 @@ class client::impl final : public internal::transport_handler {
       if (broken_) return *broken_;
       const auto left = std::chrono::ceil<milliseconds>(deadline - clock_.now());
       if (left <= milliseconds(0)) return error{errc::timeout, "no answer from " + node_name_ + " in time"};
-      transport_.poll(left);
+      try {
+        transport_.poll(left);
+      } catch (const zmq::error_t& e) {
+        return error{errc::io_error, std::string("transport error: ") + e.what()};
+      }
     }
   }
 

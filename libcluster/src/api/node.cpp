@@ -34,7 +34,10 @@ class node::impl final : public internal::link_listener {
         links_(link_config(cfg_, creation_), transport_, clock_, *this),
         started_(clock_.now()) {}
 
-  ~impl() override { stop(); }
+  ~impl() override {
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
 
   result<void> start() {
     if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
@@ -50,34 +53,50 @@ class node::impl final : public internal::link_listener {
   }
 
   void stop() {
+    if (on_io_thread()) {  // from an event callback: the loop ends after it returns
+      links_.leave("shutdown");
+      stopping_ = true;
+      return;
+    }
+    std::lock_guard stop_lock(stop_mutex_);
     if (!thread_.joinable()) return;
     post([this] {
       links_.leave("shutdown");
       stopping_ = true;
     });
+    {
+      std::lock_guard lock(queue_mutex_);
+      accepting_ = false;
+    }
     thread_.join();
-    ::close(wake_fd_);
     log(log_level::info, cfg_.name.id() + ": stopped");
   }
 
-  /// Runs `fn` on the I/O thread.
-  void post(std::function<void()> fn) {
+  /// Runs `fn` on the I/O thread; false once the node no longer takes work.
+  bool post(std::function<void()> fn) {
     {
       std::lock_guard lock(queue_mutex_);
+      if (!accepting_) return false;
       queue_.push_back(std::move(fn));
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    return true;
   }
+
+  bool on_io_thread() const { return std::this_thread::get_id() == io_thread_id_.load(); }
 
   /// Runs `fn` on the I/O thread and waits for its value.
   template <class F>
   auto call(F fn) -> decltype(fn()) {
     using R = decltype(fn());
-    if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return fn();
+    if (on_io_thread()) return fn();
     auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
     auto answer = task->get_future();
-    post([task] { (*task)(); });
+    if (post([task] { (*task)(); })) return answer.get();
+    // Stopped or stopping: once the I/O thread is gone, the state is ours to read.
+    std::lock_guard stop_lock(stop_mutex_);
+    (*task)();
     return answer.get();
   }
 
@@ -176,7 +195,9 @@ class node::impl final : public internal::link_listener {
   static peer_node peer_of(const link_info& l) { return {l.name, l.host, l.port, l.creation}; }
 
   void publish(const node_event& e) {
-    for (const auto& fn : subscribers_) fn(e);
+    // By index over a snapshot: a subscriber may subscribe another.
+    const auto snapshot = subscribers_;
+    for (const auto& fn : snapshot) fn(e);
   }
 
   void run_commands() {
@@ -191,15 +212,22 @@ class node::impl final : public internal::link_listener {
   }
 
   void run() {
+    io_thread_id_ = std::this_thread::get_id();
     while (!stopping_) {
       auto timeout = std::chrono::milliseconds(1000);
       if (const auto next = links_.next_deadline()) {
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - clock_.now());
         timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
       }
-      if (transport_.poll(timeout, wake_fd_)) run_commands();
+      try {
+        if (transport_.poll(timeout, wake_fd_)) run_commands();
+      } catch (const zmq::error_t& e) {
+        // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
+        log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
+      }
       links_.tick();
     }
+    run_commands();  // whatever was posted before the queue closed
   }
 
   node_config cfg_;
@@ -213,10 +241,13 @@ class node::impl final : public internal::link_listener {
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
 
   std::thread thread_;
+  std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts
   int wake_fd_ = -1;
   bool stopping_ = false;   // I/O thread only
-  std::mutex queue_mutex_;  // guards queue_
+  std::mutex stop_mutex_;   // held while stopping and joining
+  std::mutex queue_mutex_;  // guards queue_ and accepting_
   std::deque<std::function<void()>> queue_;
+  bool accepting_ = true;
 };
 
 result<std::unique_ptr<node>> node::start(node_config config) {

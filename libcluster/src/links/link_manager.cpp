@@ -112,17 +112,21 @@ handshake::admission link_manager::admit(conn_id c, const handshake::identity& p
       return {errc::already_connected, cfg_.self.name + " is already connected to " + peer.name};
     return handshake::admission::accept();  // a new incarnation: replaces the old link when it completes
   }
-  // Simultaneous connect: both sides apply the same rule, so exactly one
-  // connection survives: the one opened by the node with the smaller name.
-  std::vector<conn_id> ours;
-  for (const auto& [id, conn] : conns_)
-    if (id != c && conn.hs && conn.outbound && conn.target == peer.name) ours.push_back(id);
-  if (ours.empty()) return handshake::admission::accept();
-  if (peer.name < cfg_.self.name) {
-    for (const conn_id id : ours) drop(id, error{errc::already_connected, "simultaneous connect lost"}, true);
-    return handshake::admission::accept();
+  // Simultaneous connect. The connection opened by the smaller name wins, so
+  // when we are the smaller one and the peer has already admitted our own
+  // dial, we refuse theirs. Otherwise both may proceed: the hello is not yet
+  // authenticated (a forged one must not cancel our dial), and if both
+  // complete, on_handshake_done keeps the winner on both sides alike.
+  if (cfg_.self.name < peer.name) {
+    const bool ours_admitted = std::any_of(conns_.begin(), conns_.end(), [&](const auto& kv) {
+      const connection& o = kv.second;
+      return kv.first != c && o.hs && o.outbound && o.target == peer.name &&
+             o.hs->current() == handshake::state::awaiting_ack;
+    });
+    if (ours_admitted)
+      return {errc::already_connected, "simultaneous connect: keeping the connection opened by " + cfg_.self.name};
   }
-  return {errc::already_connected, "simultaneous connect: keeping the connection opened by " + cfg_.self.name};
+  return handshake::admission::accept();
 }
 
 wire::node_entry link_manager::entry_of(const link_info& l) const {
@@ -303,6 +307,11 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   if (it == conns_.end()) return;
   const connection conn = std::move(it->second);
   conns_.erase(it);
+  // A ROUTER cannot hang up on one peer: tell an authenticated peer we are
+  // dropping it, or it would keep a link we no longer have.
+  if (close_transport && conn.link && !conn.outbound && reason.code != errc::shutting_down &&
+      reason.code != errc::rejected)
+    send_raw(c, wire::goodbye{"dropped: " + reason.message});
   if (close_transport) net_.close(c);
   if (!conn.link) return;
   const link_info& info = *conn.link;
@@ -359,6 +368,8 @@ void link_manager::tick() {
     const std::string peer = it->second.outbound ? it->second.target : std::string("an inbound connection");
     log(log_level::debug, cfg_.self.name + ": handshake with " + peer + " timed out");
     if (s.send) send_raw(c, *s.send);
+    if (it->second.outbound)
+      if (auto w = wanted_.find(it->second.target); w != wanted_.end()) w->second.next_attempt = now + cfg_.retry_interval;
     drop(c, *s.failure, true);
   }
   if (leaving_) return;

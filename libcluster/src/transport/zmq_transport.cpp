@@ -60,33 +60,34 @@ zmq::socket_t zmq_transport::monitor_of(zmq::socket_t& s, int events) {
 }
 
 result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
-  auto router = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
-  configure(*router);
-  router->set(zmq::sockopt::router_mandatory, 1);
   try {
+    auto router = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
+    configure(*router);
+    router->set(zmq::sockopt::router_mandatory, 1);
     router->bind(endpoint(ip, port));
+    router_monitor_ = std::make_unique<zmq::socket_t>(monitor_of(*router, ZMQ_EVENT_DISCONNECTED));
+    router_ = std::move(router);
+    return {};
   } catch (const zmq::error_t& e) {
     if (e.num() == EADDRINUSE)
       return error{errc::io_error, "port " + std::to_string(port) + " on " + ip + " is already in use"};
     return error{errc::io_error, "cannot listen on " + ip + ":" + std::to_string(port) + ": " + e.what()};
   }
-  router_monitor_ = std::make_unique<zmq::socket_t>(monitor_of(*router, ZMQ_EVENT_DISCONNECTED));
-  router_ = std::move(router);
-  return {};
 }
 
 result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t port) {
-  outbound o{zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t()};
-  configure(o.dealer);
   try {
+    outbound o{zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t()};
+    configure(o.dealer);
     o.dealer.connect(endpoint(host, port));
+    o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED);
+    const conn_id c = next_id_++;
+    outbound_.emplace(c, std::move(o));
+    return c;
   } catch (const zmq::error_t& e) {
-    return error{errc::unknown_node, "cannot dial " + host + ":" + std::to_string(port) + ": " + e.what()};
+    // Out of sockets or descriptors, or an address ZeroMQ will not take.
+    return error{errc::io_error, "cannot dial " + host + ":" + std::to_string(port) + ": " + e.what()};
   }
-  o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED);
-  const conn_id c = next_id_++;
-  outbound_.emplace(c, std::move(o));
-  return c;
 }
 
 bool zmq_transport::send(conn_id c, std::span<const std::uint8_t> frame) {
@@ -152,10 +153,18 @@ void zmq_transport::read_router() {
       c = next_id_++;
       inbound_by_routing_id_.emplace(routing_id, c);
       routing_id_of_.emplace(c, std::move(routing_id));
-      const int fd = parts[0].get(ZMQ_SRCFD);
+      // The C call: cppzmq's get() throws where the peer's message has no
+      // descriptor metadata (older ZMTP versions); -1 means unknown.
+      const int fd = zmq_msg_get(parts[0].handle(), ZMQ_SRCFD);
       if (fd >= 0) {
-        // A stale mapping for a reused descriptor belongs to a dead connection.
-        if (const auto old = inbound_by_fd_.find(fd); old != inbound_by_fd_.end()) fd_of_.erase(old->second);
+        // The descriptor was reused, so its previous connection is gone: its
+        // DISCONNECTED event is still on the way and must then be ignored.
+        if (const auto old = inbound_by_fd_.find(fd); old != inbound_by_fd_.end()) {
+          const conn_id gone = old->second;
+          ++stale_disconnects_[fd];
+          forget_inbound(gone);
+          if (handler_) handler_->on_closed(gone);
+        }
         if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
           closed_routing_ids_.erase(closed->second);  // that connection is gone: the descriptor is new
           closed_by_fd_.erase(closed);
@@ -173,6 +182,10 @@ void zmq_transport::read_router_monitor() {
     if (e->event != ZMQ_EVENT_DISCONNECTED) continue;
     ++stats_.disconnects;
     const int fd = e->value;
+    if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end()) {
+      if (--stale->second == 0) stale_disconnects_.erase(stale);
+      continue;
+    }
     if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
       closed_routing_ids_.erase(closed->second);
       closed_by_fd_.erase(closed);
@@ -181,10 +194,15 @@ void zmq_transport::read_router_monitor() {
     const auto it = inbound_by_fd_.find(fd);
     if (it == inbound_by_fd_.end()) continue;
     const conn_id c = it->second;
-    // Frames the peer sent before it went (a goodbye) are delivered first. The
-    // drain may map a new connection to the reused descriptor; `c` stays the
-    // one that disconnected.
+    // Frames the peer sent before it went (a goodbye) are delivered first.
     read_router();
+    if (!routing_id_of_.count(c)) {
+      // The drain saw the descriptor reused and closed `c` already, counting
+      // this very event as stale.
+      if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
+        stale_disconnects_.erase(stale);
+      continue;
+    }
     forget_inbound(c);
     if (handler_) handler_->on_closed(c);
   }

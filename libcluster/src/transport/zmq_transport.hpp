@@ -88,6 +88,7 @@ class zmq_transport final : public transport {
   std::unordered_map<conn_id, int> fd_of_;
   std::set<std::string> closed_routing_ids_;
   std::unordered_map<int, std::string> closed_by_fd_;  ///< descriptors of closed connections
+  std::unordered_map<int, int> stale_disconnects_;     ///< DISCONNECTED events already acted on
 
   std::map<conn_id, outbound> outbound_;
 };
