@@ -34,6 +34,8 @@ class timer_service {
   /// Stops the thread; pending timers are dropped.
   void stop();
   std::size_t pending() const;
+  /// The clock timers run on (the runtime's time).
+  const clock& time() const { return clock_; }
 
  private:
   void run();
