@@ -103,16 +103,15 @@ pid runtime_core::spawn(behavior b, const spawn_options& o) {
   }
   spawned_.fetch_add(1, std::memory_order_relaxed);
   alive_.fetch_add(1, std::memory_order_relaxed);
-  insert(p);  // the table owns the initial reference
-  if (shut_down_.load()) {
-    signal(self, envelope_kind::exit_signal, exit_signal{self, reason::kill(), false});
-  }
+  // A coroutine must run to its first receive. Mark it scheduled before it is
+  // visible, so a message arriving meanwhile does not queue it a second time.
   if (coroutine) {
-    // Run it to its first receive.
     p->state.store(process_state::scheduled);
-    p->add_ref();
-    scheduler_.schedule(p);
+    p->add_ref();  // the run queue's
   }
+  insert(p);  // the table owns the initial reference
+  if (shut_down_.load()) signal(self, envelope_kind::exit_signal, exit_signal{self, reason::kill(), false});
+  if (coroutine) scheduler_.schedule(p);
   return self;
 }
 
@@ -324,11 +323,12 @@ void runtime_core::run(process* raw) {
     terminate(p, reason);
     return;
   }
-  // Yield. Storing `idle` before looking at the mailbox pairs with a sender's
-  // push-then-CAS: one of the two always reschedules.
+  // Yield. Our own state is read first: once `idle` is stored another worker
+  // may pick the process up. Storing `idle` before looking at the mailbox
+  // pairs with a sender's push-then-CAS: one of the two always reschedules.
+  const bool unfinished = p.yielded || (!p.coroutine && !p.pending.empty());
   p.state.store(process_state::idle, std::memory_order_seq_cst);
-  const bool more = p.yielded || !p.inbox.empty() || (!p.coroutine && !p.pending.empty());
-  if (more) wake(p);
+  if (unfinished || !p.inbox.empty()) wake(p);
 }
 
 void runtime_core::start_receive_timer(process& p, std::chrono::nanoseconds timeout) {

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs the benchmark suite side by side with Erlang/OTP on this machine and
+# prints a table of medians with the ratio ours/Erlang (higher is better for
+# rates, lower for latency and memory). Takes a few minutes.
+#   bench/run.sh [REPS]        (default 5 repetitions, interleaved)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps=${1:-5}
+
+bash scripts/install-deps.sh
+if ! command -v erl >/dev/null; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get install -y -qq erlang-nox >/dev/null
+fi
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCLUSTER_BUILD_TESTS=OFF >/dev/null
+cmake --build build-bench -j "$(nproc)" --target bench_runtime >/dev/null
+out=$(mktemp -d)
+erlc -o "$out" bench/erlang/bench_local.erl
+
+ours=build-bench/bench/bench_runtime
+erl_run() { erl -noshell +P 2000000 -pa "$out" -eval "bench_local:main([$1]), halt()."; }
+
+# Interleave the two systems so both see the same machine noise.
+for i in $(seq 1 "$reps"); do
+  for w in spawn send ring pingpong; do
+    "$ours" "$w" | sed "s/^/ours /" >> "$out/raw.txt"
+    erl_run "$w" | sed "s/^/erlang /" >> "$out/raw.txt"
+  done
+done
+
+python3 - "$out/raw.txt" <<'PY'
+import statistics, sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    who, name, value, unit = line.split()
+    rows[(who, name)].append((float(value), unit))
+def med(who, name):
+    v = rows.get((who, name))
+    return (statistics.median(x for x, _ in v), v[0][1]) if v else (None, "")
+pairs = [("spawn_event_rate", "spawn_rate"), ("spawn_coroutine_rate", "spawn_rate"),
+         ("spawn_event_memory", "spawn_memory"), ("spawn_coroutine_memory", "spawn_memory"),
+         ("local_send_rate", "local_send_rate"), ("ring_hops", "ring_hops"),
+         ("local_pingpong_p50", "local_pingpong_p50"), ("local_pingpong_p99", "local_pingpong_p99")]
+n = len(next(iter(rows.values())))
+print(f"medians of {n} interleaved runs; ratio = ours / erlang")
+print(f"{'benchmark':26} {'ours':>14} {'erlang':>14} {'unit':>9} {'ratio':>7}")
+for ours, theirs in pairs:
+    a, unit = med("ours", ours)
+    b, _ = med("erlang", theirs)
+    if a is None or b is None: continue
+    print(f"{ours:26} {a:14.1f} {b:14.1f} {unit:>9} {a / b:7.2f}")
+PY
+echo "raw samples: $out/raw.txt"
