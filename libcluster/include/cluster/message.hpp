@@ -8,6 +8,7 @@
 // Thread-safety: a message is owned by one thread at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,12 +25,17 @@ namespace detail {
 /// messages above are `user`; the rest are signals the runtime acts on.
 enum class envelope_kind : std::uint8_t { user, exit_signal, link, unlink, monitor, demonitor, timeout };
 
-/// A mailbox entry: an intrusive list node carrying one value.
+/// A mailbox entry: an intrusive list node carrying one value. Envelopes come
+/// from per-thread pools (one message costs no malloc in the steady state,
+/// even when the receiver frees on another thread).
 struct envelope {
   envelope* next = nullptr;
   const std::type_info* type = nullptr;
   envelope_kind kind = envelope_kind::user;
   virtual ~envelope() = default;
+
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
 };
 
 template <class T>

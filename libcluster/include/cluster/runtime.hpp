@@ -24,7 +24,7 @@ struct runtime_config {
   std::uint32_t creation = 1;          ///< the incarnation part of every PID
   std::size_t workers = 0;             ///< scheduler threads; 0 = the number of cores
   bool manual = false;                 ///< no threads: drive with run_until_idle/advance
-  std::size_t budget = 64;             ///< messages a process handles before it yields
+  std::size_t budget = 256;             ///< messages a process handles before it yields
 };
 
 /// Counters; nothing is dropped without being counted here.

@@ -44,8 +44,13 @@ process::~process() {
   pending.clear();
 }
 
+namespace {
+std::atomic<std::uint64_t> next_runtime_serial{1};
+}  // namespace
+
 runtime_core::runtime_core(runtime_config cfg)
-    : cfg_(std::move(cfg)),
+    : serial_(next_runtime_serial.fetch_add(1)),
+      cfg_(std::move(cfg)),
       timers_(cfg_.manual ? static_cast<const clock&>(manual_clock_) : steady_, !cfg_.manual),
       scheduler_(cfg_.manual ? 0 : default_workers(cfg_.workers), [this](process* p) { run(p); }) {
   if (cfg_.budget == 0) cfg_.budget = 1;
@@ -132,6 +137,25 @@ void runtime_core::end_external(process& p) {
 
 // -- delivery -----------------------------------------------------------------
 
+process* runtime_core::find_for_send(std::uint64_t id) {
+  // Senders usually send to the same process many times in a row: remember
+  // the last one per thread and skip the table. The cached reference keeps
+  // the object alive; a process that has exited fails the push anyway.
+  struct last_target {
+    std::uint64_t runtime = 0;
+    std::uint64_t id = 0;
+    process_ref ref;
+  };
+  thread_local last_target last;
+  if (last.runtime == serial_ && last.id == id && last.ref) return last.ref.get();
+  process_ref found = find(id);
+  if (!found) return nullptr;
+  last.runtime = serial_;
+  last.id = id;
+  last.ref = std::move(found);
+  return last.ref.get();
+}
+
 void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
   if (!is_local(to)) {
     // Distribution routes remote PIDs; a stale creation of this node is dead.
@@ -141,7 +165,7 @@ void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
       bounce(to, std::move(e));
     return;
   }
-  const process_ref p = find(to.id);
+  process* p = find_for_send(to.id);
   if (!p || !p->inbox.push(e.get())) {
     bounce(to, std::move(e));
     return;
@@ -151,6 +175,9 @@ void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
 }
 
 void runtime_core::wake(process& p) {
+  // Most sends find the receiver already queued or running: look before
+  // paying for a compare-and-swap on a contended line.
+  if (p.state.load(std::memory_order_seq_cst) != process_state::idle && !p.external) return;
   if (p.external) {
     std::lock_guard lock(p.external->mutex);
     p.external->ready.notify_all();
@@ -263,7 +290,13 @@ bool runtime_core::take_match(process& p, const matcher* m, std::optional<messag
 }
 
 void runtime_core::run_handler(process& p) {
-  for (std::size_t n = 0; n < cfg_.budget && !p.pending.empty() && !p.exit_reason; ++n) {
+  for (std::size_t n = 0; n < cfg_.budget && !p.exit_reason; ++n) {
+    // Refill from the mailbox within the same turn: a busy receiver keeps
+    // going instead of being queued again for every batch.
+    if (p.pending.empty()) {
+      absorb(p);
+      if (p.pending.empty() || p.exit_reason) break;
+    }
     message m{std::unique_ptr<envelope>(p.pending.pop_front())};
     try {
       p.handler(p.ctx, m);

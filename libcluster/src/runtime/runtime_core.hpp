@@ -126,6 +126,7 @@ class runtime_core {
   shard& shard_of(std::uint64_t id) const { return shards_[id % shard_count]; }
 
   void wake(process& p);
+  process* find_for_send(std::uint64_t id);
   void bounce(const pid& target, std::unique_ptr<detail::envelope> e);
   void act_on(process& p, detail::envelope* e);
   void run_handler(process& p);
@@ -134,6 +135,7 @@ class runtime_core {
   void insert(process* p);
   void erase(std::uint64_t id);
 
+  const std::uint64_t serial_;  ///< tells runtimes apart in per-thread caches
   runtime_config cfg_;
   steady_clock steady_;
   settable_clock manual_clock_;
