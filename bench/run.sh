@@ -22,8 +22,10 @@ erl_run() { erl -noshell +P 2000000 -pa "$out" -eval "bench_local:main([$1]), ha
 
 # Interleave the two systems so both see the same machine noise.
 for i in $(seq 1 "$reps"); do
-  for w in spawn send ring pingpong; do
+  for w in spawn_event spawn_coroutine send ring pingpong; do
     "$ours" "$w" | sed "s/^/ours /" >> "$out/raw.txt"
+  done
+  for w in spawn send ring pingpong; do
     erl_run "$w" | sed "s/^/erlang /" >> "$out/raw.txt"
   done
 done

@@ -1,7 +1,8 @@
 // Local process-runtime benchmarks, the same workloads as bench/erlang/
 // bench_local.erl, printed one result per line: `name value unit`.
 //
-//   bench_runtime spawn [N]          spawn N idle processes (event-driven and coroutine)
+//   bench_runtime spawn_event [N]      spawn N idle event-driven processes
+//   bench_runtime spawn_coroutine [N]  spawn N coroutine processes idle in receive
 //   bench_runtime send [N]           one process sends N 64-byte messages to another
 //   bench_runtime ring [N] [M]       a token passes M times round a ring of N processes
 //   bench_runtime pingpong [N]       N local round trips, latency percentiles
@@ -41,7 +42,9 @@ long rss_bytes() {
 
 void report(const char* name, double value, const char* unit) { std::printf("%s %.1f %s\n", name, value, unit); }
 
-void bench_spawn(long n) {
+// Each kind in its own process invocation: a second runtime in the same
+// process would reuse the first one's freed memory and hide its own.
+void bench_spawn_event(long n) {
   {
     runtime rt;
     inbox done(rt);
@@ -58,6 +61,9 @@ void bench_spawn(long n) {
     report("spawn_event_rate", n / secs, "spawn/s");
     report("spawn_event_memory", static_cast<double>(rss_bytes() - rss0) / n, "B/proc");
   }
+}
+
+void bench_spawn_coroutine(long n) {
   {
     runtime rt;
     inbox done(rt);
@@ -159,7 +165,8 @@ void bench_pingpong(long n) {
 int main(int argc, char** argv) {
   const std::string what = argc > 1 ? argv[1] : "all";
   auto arg = [&](int i, long fallback) { return argc > i ? std::atol(argv[i]) : fallback; };
-  if (what == "spawn" || what == "all") bench_spawn(arg(2, 1000000));
+  if (what == "spawn_event" || what == "all") bench_spawn_event(arg(2, 1000000));
+  if (what == "spawn_coroutine" || what == "all") bench_spawn_coroutine(arg(2, 1000000));
   if (what == "send" || what == "all") bench_send(arg(2, 5000000));
   if (what == "ring" || what == "all") bench_ring(arg(2, 10000), arg(3, 100));
   if (what == "pingpong" || what == "all") bench_pingpong(arg(2, 100000));

@@ -327,6 +327,17 @@ TEST_CASE("messages to dead or foreign PIDs are dropped and counted, never an er
   CHECK(rt.stats().dropped_foreign == 2);
 }
 
+TEST_CASE("PIDs of another node or an older incarnation are recognized as not local") {
+  runtime rt(manual());
+  const pid mine = rt.spawn([](context&, message&) {});
+  CHECK(rt.is_local(mine));
+  CHECK(mine.node == rt.node());
+  CHECK(mine.creation == rt.creation());
+  CHECK_FALSE(rt.is_local(pid{mine.node, mine.creation - 1, mine.id}));
+  CHECK_FALSE(rt.is_local(pid{"elsewhere@host", mine.creation, mine.id}));
+  CHECK_FALSE(rt.alive(pid{mine.node, mine.creation - 1, mine.id}));
+}
+
 TEST_CASE("shutdown stops every process") {
   runtime rt(manual());
   for (int i = 0; i < 100; ++i) rt.spawn([](context& ctx) -> task { co_await ctx.receive(); });

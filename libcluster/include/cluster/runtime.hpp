@@ -59,6 +59,12 @@ class runtime {
   /// Sends an exit signal from outside any process.
   void exit(const pid& target, term reason);
   bool alive(const pid& p) const;
+  /// True if `p` belongs to this node and this incarnation: a PID of another
+  /// node, or of an earlier start of this node, is not.
+  bool is_local(const pid& p) const;
+  /// This runtime's node name and creation, as in its PIDs.
+  const std::string& node() const;
+  std::uint32_t creation() const;
   std::size_t process_count() const;
   runtime_stats stats() const;
 

@@ -26,6 +26,9 @@ void runtime::exit(const pid& target, term reason) {
 }
 
 bool runtime::alive(const pid& p) const { return core_->alive(p); }
+bool runtime::is_local(const pid& p) const { return core_->is_local(p); }
+const std::string& runtime::node() const { return core_->node(); }
+std::uint32_t runtime::creation() const { return core_->creation(); }
 std::size_t runtime::process_count() const { return core_->stats().alive; }
 runtime_stats runtime::stats() const { return core_->stats(); }
 void runtime::shutdown() { core_->shutdown(); }
