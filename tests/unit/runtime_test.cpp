@@ -369,3 +369,43 @@ TEST_CASE("spawn_monitor and spawn_link tie the child from its first instant") {
   CHECK(out.receive_as<term>(0ms) == term("died young"));
   CHECK(out.receive_as<bool>(0ms) == true);
 }
+
+namespace {
+// A helper coroutine that receives on behalf of its caller.
+task next_int(context& ctx, int& out) {
+  auto m = co_await ctx.receive(match_type<int>());
+  out = m.get<int>();
+}
+task fails(context&) {
+  throw std::runtime_error("inner failure");
+  co_return;
+}
+}  // namespace
+
+TEST_CASE("a process may await helper tasks that receive, and their exceptions reach it") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid p = rt.spawn([to = out.self()](context& ctx) -> task {
+    int a = 0, b = 0;
+    co_await next_int(ctx, a);
+    co_await next_int(ctx, b);
+    ctx.send(to, a + b);
+    try {
+      co_await fails(ctx);
+    } catch (const std::exception& e) {
+      ctx.send(to, std::string(e.what()));
+    }
+    co_await fails(ctx);  // not caught: the process exits with its text
+  });
+  out.monitor(p);
+  rt.run_until_idle();
+  rt.send(p, 20);
+  rt.run_until_idle();
+  rt.send(p, 22);
+  rt.run_until_idle();
+  CHECK(out.receive_as<int>(0ms) == 42);
+  CHECK(out.receive_as<std::string>(0ms) == "inner failure");
+  auto down = out.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->reason == term("inner failure"));
+}

@@ -36,16 +36,29 @@ class process;
 class runtime_core;
 }  // namespace internal
 
-/// The return type of a coroutine process.
+/// The return type of a coroutine process, and of coroutines it awaits: a
+/// process body may `co_await` another `task` (which may itself receive), and
+/// resumes when that one finishes; an exception in it propagates to the awaiter.
 class task {
  public:
   struct promise_type {
     task get_return_object() { return task{std::coroutine_handle<promise_type>::from_promise(*this)}; }
     std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
+    /// Resumes the awaiting coroutine, if any (symmetric transfer); a process
+    /// body has none and stays suspended for the runtime to see it is done.
+    struct final_awaiter {
+      bool await_ready() noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+        if (auto c = h.promise().continuation) return c;
+        return std::noop_coroutine();
+      }
+      void await_resume() noexcept {}
+    };
+    final_awaiter final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
     void unhandled_exception() noexcept { error = std::current_exception(); }
     std::exception_ptr error;
+    std::coroutine_handle<> continuation;
   };
   task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
   task& operator=(task&&) = delete;
@@ -53,6 +66,16 @@ class task {
     if (handle_) handle_.destroy();
   }
   std::coroutine_handle<promise_type> release() { return std::exchange(handle_, {}); }
+
+  // Awaiting a task runs it to completion inside the awaiting process.
+  bool await_ready() const noexcept { return !handle_ || handle_.done(); }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
+    handle_.promise().continuation = awaiter;
+    return handle_;
+  }
+  void await_resume() {
+    if (handle_ && handle_.promise().error) std::rethrow_exception(handle_.promise().error);
+  }
 
  private:
   explicit task(std::coroutine_handle<promise_type> h) : handle_(h) {}

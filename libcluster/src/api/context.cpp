@@ -75,8 +75,9 @@ bool receive_awaiter::await_ready() {
   return timeout_ && timeout_->count() <= 0;  // `after 0`: nothing now means nothing
 }
 
-void receive_awaiter::await_suspend(std::coroutine_handle<>) {
+void receive_awaiter::await_suspend(std::coroutine_handle<> h) {
   internal::process::waiting_receive w;
+  w.resume = h;
   w.match = matcher_ ? &matcher_ : nullptr;
   w.slot = &result_;
   w.seq = ++process_.receive_seq;

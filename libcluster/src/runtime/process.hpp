@@ -99,6 +99,7 @@ class process {
 
   // A coroutine suspended in a receive.
   struct waiting_receive {
+    std::coroutine_handle<> resume;       ///< the coroutine that waits (maybe a nested task)
     const matcher* match = nullptr;       ///< null matches anything
     std::optional<message>* slot = nullptr;
     std::uint64_t seq = 0;                ///< identifies this receive's timeout

@@ -311,16 +311,18 @@ void runtime_core::run_handler(process& p) {
 }
 
 void runtime_core::run_coroutine(process& p) {
+  std::coroutine_handle<> next = p.coroutine;
   if (p.started) {
     if (!p.waiting) return;
     auto& w = *p.waiting;
     if (!w.timed_out && !take_match(p, w.match, *w.slot)) return;  // still waiting
     if (w.timer) timers_.cancel(w.timer);
+    next = w.resume;  // the innermost waiting coroutine; it returns to its awaiters
     p.waiting.reset();
   }
   p.started = true;
   p.handled = 0;
-  p.coroutine.resume();
+  next.resume();
   if (p.coroutine.done() && !p.exit_reason) {
     if (const auto& error = p.coroutine.promise().error) {
       crashed_.fetch_add(1, std::memory_order_relaxed);
