@@ -9,6 +9,7 @@ packages=(
   libmsgpack-cxx-dev                 # MessagePack wire format (used without Boost)
   libasio-dev                        # standalone Asio
   libcli11-dev                       # command lines of noded and clusterctl
+  nlohmann-json3-dev                 # clusterctl: terms as JSON on the command line
   doctest-dev                        # tests
   libsodium-dev                      # cookie-derived keys, HMAC
   iproute2 procps                    # ip netns for network tests; ps/kill for scripts

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the dependencies, builds, starts a local 3-node cluster on
-# 127.0.0.1-3 (default port), and shows it working with clusterctl.
+# 127.0.0.1-3 (default port), and shows it working with clusterctl: the
+# nodes see each other, and a call asked of one node runs on another.
 # The nodes keep running; `scripts/quickstart.sh --stop` stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,11 @@ echo "-- clusterctl --node n3@127.0.0.3 info"
 ctl --node n3@127.0.0.3 info
 echo "-- clusterctl --node n2@127.0.0.2 ping"
 ctl --node n2@127.0.0.2 ping
+echo "-- a remote call across the cluster: asked of n1, run on n3"
+echo "   clusterctl --node n1@127.0.0.1 call n3@127.0.0.3 sys:info"
+ctl --node n1@127.0.0.1 call n3@127.0.0.3 sys:info
+echo "   clusterctl --node n1@127.0.0.1 call n2@127.0.0.2 sys:echo '{\"hello\": [1, 2, 3]}'"
+ctl --node n1@127.0.0.1 call n2@127.0.0.2 sys:echo '{"hello": [1, 2, 3]}'
 echo
 echo "Try:  build/tools/clusterctl/clusterctl --cookie-file $cookie --node n1@127.0.0.1 nodes --json"
 echo "Stop: scripts/quickstart.sh --stop"

@@ -1,7 +1,4 @@
-#include <iostream>
-
 #include "command.hpp"
-#include "json.hpp"
 
 namespace clusterctl {
 
@@ -9,26 +6,14 @@ int run_info(context& ctx) {
   auto info = ctx.client.info();
   if (!info) return report(ctx.json, "info", info.err());
   if (ctx.json) {
-    json_writer w;
-    w.begin_object()
-        .key("name")
-        .value(info->name)
-        .key("host")
-        .value(info->host)
-        .key("port")
-        .value(info->port)
-        .key("creation")
-        .value(info->creation)
-        .key("uptime_ms")
-        .value(std::int64_t{info->uptime.count()})
-        .key("version")
-        .value(info->version)
-        .key("process_count")
-        .value(info->process_count)
-        .key("node_count")
-        .value(info->node_count)
-        .end_object();
-    std::cout << w.str() << "\n";
+    print({{"name", info->name},
+           {"host", info->host},
+           {"port", info->port},
+           {"creation", info->creation},
+           {"uptime_ms", info->uptime.count()},
+           {"version", info->version},
+           {"process_count", info->process_count},
+           {"node_count", info->node_count}});
   } else {
     std::cout << "name:       " << info->name << "\n"
               << "listening:  " << info->host << ":" << info->port << "\n"

@@ -1,7 +1,4 @@
-#include <iostream>
-
 #include "command.hpp"
-#include "json.hpp"
 
 namespace clusterctl {
 
@@ -9,21 +6,10 @@ int run_nodes(context& ctx) {
   auto nodes = ctx.client.nodes();
   if (!nodes) return report(ctx.json, "nodes", nodes.err());
   if (ctx.json) {
-    json_writer w;
-    w.begin_array();
+    nlohmann::json out = nlohmann::json::array();
     for (const auto& n : *nodes)
-      w.begin_object()
-          .key("name")
-          .value(n.name)
-          .key("host")
-          .value(n.host)
-          .key("port")
-          .value(n.port)
-          .key("creation")
-          .value(n.creation)
-          .end_object();
-    w.end_array();
-    std::cout << w.str() << "\n";
+      out.push_back({{"name", n.name}, {"host", n.host}, {"port", n.port}, {"creation", n.creation}});
+    print(out);
   } else {
     for (const auto& n : *nodes) std::cout << n.name << "  port " << n.port << "  creation " << n.creation << "\n";
   }

@@ -1,8 +1,13 @@
-// What every clusterctl subcommand gets: a connected client and the output
-// mode. A subcommand prints its result to stdout and returns the exit code.
+// What every clusterctl subcommand gets: a connected client, the output mode
+// and its own arguments. A subcommand prints its result to stdout and
+// returns the exit code.
 #pragma once
 
+#include <chrono>
+#include <iostream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "cluster/client.hpp"
 
@@ -11,17 +16,33 @@ namespace clusterctl {
 struct context {
   cluster::client& client;
   bool json = false;
+  std::chrono::milliseconds timeout{5000};
+};
+
+/// Positional arguments of call, cast, spawn and send.
+struct target_args {
+  std::string node;      ///< where to run (call, cast, spawn)
+  std::string function;  ///< "module:function"
+  std::string term;      ///< JSON: the arguments, or the message
+  std::string to;        ///< send: a PID or a registered name
 };
 
 /// Exit codes: 0 success, 1 the operation failed, 2 bad usage.
 inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2;
 
 /// Prints "clusterctl: <what>: <message>" to stderr (and, with --json, an
-/// error object to stdout) and returns exit_failed.
+/// error object to stdout) and returns exit_failed (exit_usage for bad input).
 int report(bool json, const std::string& what, const cluster::error& e);
+
+/// Prints a JSON document on one line.
+inline void print(const nlohmann::json& j) { std::cout << j.dump() << "\n"; }
 
 int run_ping(context& ctx);
 int run_nodes(context& ctx);
 int run_info(context& ctx);
+int run_call(context& ctx, const target_args& a);
+int run_cast(context& ctx, const target_args& a);
+int run_spawn(context& ctx, const target_args& a);
+int run_send(context& ctx, const target_args& a);
 
 }  // namespace clusterctl

@@ -8,18 +8,14 @@
 #include "cluster/cookie.hpp"
 #include "cluster/log.hpp"
 #include "command.hpp"
-#include "json.hpp"
+#include "json_term.hpp"
 
 namespace clusterctl {
 
 int report(bool json, const std::string& what, const cluster::error& e) {
-  if (json) {
-    json_writer w;
-    w.begin_object().key("error").value(cluster::to_string(e.code)).key("message").value(e.message).end_object();
-    std::cout << w.str() << "\n";
-  }
+  if (json) print({{"error", std::string(cluster::to_string(e.code))}, {"message", e.message}});
   std::cerr << "clusterctl: " << what << ": " << e.message << "\n";
-  return exit_failed;
+  return e.code == cluster::errc::bad_argument && what.find("argument") != std::string::npos ? exit_usage : exit_failed;
 }
 
 }  // namespace clusterctl
@@ -48,6 +44,18 @@ int main(int argc, char** argv) {
   auto* ping = app.add_subcommand("ping", "check that the node answers, and how fast");
   auto* nodes = app.add_subcommand("nodes", "list the nodes this node is connected to");
   auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version and counts");
+  target_args targets;
+  auto* call = app.add_subcommand("call", "run a registered function on a node and print its result (JSON)");
+  auto* cast = app.add_subcommand("cast", "run a registered function on a node, without waiting");
+  auto* spawn = app.add_subcommand("spawn", "start a process running a registered function on a node");
+  for (auto* sub : {call, cast, spawn}) {
+    sub->add_option("node", targets.node, "the node to run it on (name@host), reached through --node")->required();
+    sub->add_option("function", targets.function, "module:function, e.g. sys:echo")->required();
+    sub->add_option("args", targets.term, "the arguments as JSON (default [])");
+  }
+  auto* send = app.add_subcommand("send", "send a message (JSON) to a PID on any node, or to a name on --node");
+  send->add_option("to", targets.to, "a PID such as <n1@10.0.0.5.1234.42>, or a registered name")->required();
+  send->add_option("message", targets.term, "the message as JSON")->required();
 
   try {
     app.parse(argc, argv);
@@ -85,9 +93,13 @@ int main(int argc, char** argv) {
     return report(json, "cannot connect to " + node->to_string(), client.err());
   }
 
-  context ctx{**client, json};
+  context ctx{**client, json, std::chrono::milliseconds(timeout_ms)};
   if (*ping) return run_ping(ctx);
   if (*nodes) return run_nodes(ctx);
   if (*info) return run_info(ctx);
+  if (*call) return run_call(ctx, targets);
+  if (*cast) return run_cast(ctx, targets);
+  if (*spawn) return run_spawn(ctx, targets);
+  if (*send) return run_send(ctx, targets);
   return exit_usage;
 }

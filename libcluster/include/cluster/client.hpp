@@ -14,6 +14,8 @@
 #include "cluster/error.hpp"
 #include "cluster/node_info.hpp"
 #include "cluster/node_name.hpp"
+#include "cluster/pid.hpp"
+#include "cluster/term.hpp"
 
 namespace cluster {
 
@@ -40,6 +42,22 @@ class client {
   result<std::vector<peer_node>> nodes();
   /// The node's identity and vital statistics.
   result<node_info> info();
+
+  /// Runs the registered `function` with `args` on `node` (empty: the node we
+  /// are connected to; another name: reached through it) and returns its
+  /// result, or: `not_found` (undefined function), `bad_argument`,
+  /// `exception` (with the exception's text), `no_connection` (no link to
+  /// that node), `timeout` (no answer within `timeout`; never waits longer).
+  result<term> call(const std::string& function, const term& args, std::chrono::milliseconds timeout,
+                    const std::string& node = "");
+  /// Runs `function` there without waiting for anything.
+  result<void> cast(const std::string& function, const term& args, const std::string& node = "");
+  /// Starts a process running `function` there; its PID.
+  result<pid> spawn(const std::string& function, const term& args, const std::string& node = "");
+  /// Sends `msg` to a process on any node of the cluster.
+  result<void> send(const pid& to, const term& msg);
+  /// Sends `msg` to the process registered as `name` on the connected node.
+  result<void> send(const std::string& name, const term& msg);
 
   /// The name the node proved it has.
   const std::string& node() const;

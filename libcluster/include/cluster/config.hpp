@@ -25,6 +25,7 @@ struct node_config {
   std::chrono::milliseconds forget_after{30000};      ///< stop retrying a lost non-seed peer
   std::chrono::milliseconds heartbeat_timeout{5000};  ///< a silent connection is dropped after this
   std::size_t max_frame_bytes = 64u << 20;            ///< largest frame accepted after authentication
+  std::size_t workers = 0;                            ///< process scheduler threads; 0 = one per core
 };
 
 }  // namespace cluster

@@ -31,10 +31,11 @@ enum class errc : int {
   busy = 13,                ///< a limit on concurrent work was reached
   internal = 14,            ///< a bug: please report it
   already_connected = 15,   ///< a second connection to a peer we are linked to (tie-break)
+  exception = 16,          ///< a called function threw; the message is its text
 };
 
 /// The highest errc value; codes above it from a newer peer read as `rejected`.
-inline constexpr errc errc_last = errc::already_connected;
+inline constexpr errc errc_last = errc::exception;
 
 /// A short stable name for `e`, such as "auth_failed".
 std::string_view to_string(errc e) noexcept;

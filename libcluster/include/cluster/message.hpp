@@ -113,6 +113,7 @@ inline term kill() { return atom{"kill"}; }        ///< an exit signal that cann
 inline term killed() { return atom{"killed"}; }    ///< the reason of a process that got `kill`
 inline term noproc() { return atom{"noproc"}; }    ///< the process did not exist
 inline term shutdown() { return atom{"shutdown"}; }  ///< an orderly stop (supervisors, the runtime)
+inline term noconnection() { return atom{"noconnection"}; }  ///< the process's node went away
 inline bool is(const term& t, const char* name) { return t.is<atom>() && t.as<atom>().name == name; }
 }  // namespace reason
 

@@ -1,6 +1,9 @@
 // A cluster node embedded in a program: it listens for peers and clients,
 // authenticates every connection with the cookie, joins its seeds, and keeps a
-// full mesh with every node it learns of. `noded` is a thin shell around it.
+// full mesh with every node it learns of. It runs processes (`processes()`)
+// that address processes on other nodes exactly as local ones, and serves
+// calls and spawns of its registered functions (`functions()`). `noded` is a
+// thin shell around it.
 //
 // Threading: `start` spawns one I/O thread that owns all sockets and protocol
 // state. The other member functions are thread-safe; those that return state
@@ -15,7 +18,9 @@
 #include "cluster/config.hpp"
 #include "cluster/error.hpp"
 #include "cluster/events.hpp"
+#include "cluster/functions.hpp"
 #include "cluster/node_info.hpp"
+#include "cluster/runtime.hpp"
 
 namespace cluster {
 
@@ -25,6 +30,10 @@ struct node_stats {
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0, malformed_frames = 0, send_failures = 0, links_lost = 0;
   std::uint64_t dropped_from_closed = 0;
+  std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
+  std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
+  std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link
+  std::uint64_t calls = 0, spawns = 0;
 };
 
 class node {
@@ -47,6 +56,12 @@ class node {
   node_info info() const;
   std::vector<peer_node> nodes() const;
   node_stats stats() const;
+
+  /// The node's process runtime: PIDs it hands out carry this node's name
+  /// and creation, and sends to PIDs of other nodes go over the cluster.
+  cluster::runtime& processes();
+  /// Functions that other nodes and clients may call or spawn here.
+  function_registry& functions();
 
   /// Calls `fn` for every later node event. Returns nothing to unsubscribe
   /// with yet: subscriptions live as long as the node.

@@ -163,6 +163,10 @@ class context {
   }
   /// Sends to a registered name; false if no process has it.
   bool send(const std::string& name, message m) const;
+  /// Sends to `name` registered on `node` (this node or another). For another
+  /// node it cannot tell whether the name exists there: a missing name drops
+  /// the message there, counted.
+  bool send(const std::string& name, const std::string& node, message m) const;
 
   pid spawn(behavior b) const;
   /// Spawns and links atomically: if the child dies first, we still hear of it.

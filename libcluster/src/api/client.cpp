@@ -56,10 +56,10 @@ class client::impl final : public internal::transport_handler {
   }
 
   template <class Reply>
-  result<Reply> request(const wire::message& m, std::uint64_t id) {
+  result<Reply> request(const wire::message& m, std::uint64_t id, std::optional<milliseconds> timeout = {}) {
     if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
     send(m);
-    const time_point deadline = clock_.now() + options_.timeout;
+    const time_point deadline = clock_.now() + timeout.value_or(options_.timeout);
     for (;;) {
       auto got = next_message(deadline);
       if (!got) return got.err();
@@ -90,6 +90,11 @@ class client::impl final : public internal::transport_handler {
   }
 
   std::uint64_t next_request() { return next_request_++; }
+  result<void> post(const wire::message& m) {
+    if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
+    send(m);
+    return {};
+  }
   const std::string& node() const { return node_name_; }
 
   // transport_handler
@@ -177,6 +182,38 @@ result<node_info> client::info() {
   i.process_count = reply->process_count;
   i.node_count = reply->node_count;
   return i;
+}
+
+result<term> client::call(const std::string& function, const term& args, std::chrono::milliseconds timeout,
+                          const std::string& node) {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::call_reply>(wire::call_request{id, node, function, args}, id, timeout);
+  if (!reply) {
+    if (reply.err().code == errc::timeout)
+      return error{errc::timeout, function + " did not answer within " + std::to_string(timeout.count()) + " ms"};
+    return reply.err();
+  }
+  if (reply->code != 0) return error{static_cast<errc>(reply->code), reply->message};
+  return std::move(reply->result);
+}
+
+result<void> client::cast(const std::string& function, const term& args, const std::string& node) {
+  return impl_->post(wire::cast_request{node, function, args});
+}
+
+result<pid> client::spawn(const std::string& function, const term& args, const std::string& node) {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::spawn_reply>(wire::spawn_request{id, node, function, args}, id);
+  if (!reply) return reply.err();
+  if (reply->code != 0) return error{static_cast<errc>(reply->code), reply->message};
+  if (!reply->pid.is<pid>()) return error{errc::malformed, "the spawn reply carries no PID"};
+  return reply->pid.as<pid>();
+}
+
+result<void> client::send(const pid& to, const term& msg) { return impl_->post(wire::process_send{to, msg}); }
+
+result<void> client::send(const std::string& name, const term& msg) {
+  return impl_->post(wire::process_send_named{name, msg});
 }
 
 }  // namespace cluster

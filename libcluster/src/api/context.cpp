@@ -17,6 +17,10 @@ bool context::send(const std::string& name, message m) const {
   return true;
 }
 
+bool context::send(const std::string& name, const std::string& node, message m) const {
+  return runtime_.send_named(name, node, std::move(m));
+}
+
 pid context::spawn(behavior b) const { return runtime_.spawn(std::move(b)); }
 
 pid context::spawn_link(behavior b) const {

@@ -36,6 +36,8 @@ std::string_view to_string(errc e) noexcept {
       return "internal";
     case errc::already_connected:
       return "already_connected";
+    case errc::exception:
+      return "exception";
   }
   return "unknown";
 }

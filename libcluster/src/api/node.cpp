@@ -12,6 +12,7 @@
 #include "cluster/log.hpp"
 #include "cluster/version.hpp"
 #include "crypto/keys.hpp"
+#include "dist/distribution.hpp"
 #include "links/link_manager.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
@@ -32,12 +33,22 @@ class node::impl final : public internal::link_listener {
         listen_ip_(std::move(listen_ip)),
         transport_(ctx_, transport_options(cfg_)),
         links_(link_config(cfg_, creation_), transport_, clock_, *this),
-        started_(clock_.now()) {}
+        started_(clock_.now()),
+        runtime_(runtime_config_of(cfg_, creation_)),
+        dist_(runtime_.core(), links_, functions_,
+              {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }}) {
+    runtime_.core().set_remote(&dist_);
+    add_builtins();
+  }
 
   ~impl() override {
     stop();
+    runtime_.shutdown();  // before the distribution layer its processes route through goes
     if (wake_fd_ >= 0) ::close(wake_fd_);
   }
+
+  cluster::runtime& processes() { return runtime_; }
+  function_registry& functions() { return functions_; }
 
   result<void> start() {
     if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
@@ -79,9 +90,13 @@ class node::impl final : public internal::link_listener {
       if (!accepting_) return false;
       queue_.push_back(std::move(fn));
     }
+    wake();
+    return true;
+  }
+
+  void wake() {
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
-    return true;
   }
 
   bool on_io_thread() const { return std::this_thread::get_id() == io_thread_id_.load(); }
@@ -108,7 +123,7 @@ class node::impl final : public internal::link_listener {
     i.creation = creation_;
     i.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started_);
     i.version = std::string(version);
-    i.process_count = 0;  // the process layer is not there yet
+    i.process_count = runtime_.process_count();
     i.node_count = links_.nodes().size();
     return i;
   }
@@ -134,6 +149,14 @@ class node::impl final : public internal::link_listener {
     out.send_failures = s.send_failures;
     out.links_lost = s.links_lost;
     out.dropped_from_closed = transport_.stats().dropped_from_closed;
+    const auto& d = dist_.stats();
+    out.remote_sent = d.sent.load();
+    out.remote_received = d.received.load();
+    out.remote_frames = d.frames.load();
+    out.dropped_unserializable = d.dropped_unserializable.load();
+    out.dropped_no_connection = d.dropped_no_connection.load();
+    out.calls = d.calls.load();
+    out.spawns = d.spawns.load();
     return out;
   }
 
@@ -147,9 +170,12 @@ class node::impl final : public internal::link_listener {
     if (peer.kind == wire::peer_kind::node) publish({node_event::kind::up, peer_of(peer), {errc::ok, ""}});
   }
   void on_link_down(const link_info& peer, const error& reason) override {
-    if (peer.kind == wire::peer_kind::node) publish({node_event::kind::down, peer_of(peer), reason});
+    if (peer.kind != wire::peer_kind::node) return;
+    dist_.on_node_down(peer.name);
+    publish({node_event::kind::down, peer_of(peer), reason});
   }
   void on_message(const link_info& from, wire::message&& m) override {
+    if (dist_.handle(from, m)) return;
     std::visit(
         [&](auto& msg) {
           using T = std::decay_t<decltype(msg)>;
@@ -194,6 +220,36 @@ class node::impl final : public internal::link_listener {
 
   static peer_node peer_of(const link_info& l) { return {l.name, l.host, l.port, l.creation}; }
 
+  static runtime_config runtime_config_of(const node_config& cfg, std::uint32_t creation) {
+    runtime_config rc;
+    rc.node = cfg.name.id();
+    rc.creation = creation;
+    rc.workers = cfg.workers;
+    return rc;
+  }
+
+  // The functions every node offers, so a fresh cluster can be exercised.
+  void add_builtins() {
+    functions_.add("sys:echo", [](const term& args) { return args; });
+    functions_.add("sys:info", [this](const term&) {
+      const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock{}.now() - started_);
+      return term(term_map{{atom{"name"}, cfg_.name.id()},
+                           {atom{"creation"}, std::uint64_t{creation_}},
+                           {atom{"uptime_ms"}, static_cast<std::int64_t>(uptime.count())},
+                           {atom{"process_count"}, static_cast<std::uint64_t>(runtime_.process_count())}});
+    });
+    functions_.add_coroutine("sys:sleep", [](context& ctx, term args, term& result) -> task {
+      const auto* ms = args.get_if<std::int64_t>();
+      if (!ms || *ms < 0) throw bad_arguments("sys:sleep takes a number of milliseconds");
+      // Waiting in receive (for nothing) never blocks a scheduler thread.
+      (void)co_await ctx.receive([](const message&) { return false; }, std::chrono::milliseconds(*ms));
+      result = atom{"ok"};
+    });
+    functions_.add("sys:fail", [](const term& args) -> term {
+      throw std::runtime_error(args.is<std::string>() ? args.as<std::string>() : std::string("sys:fail"));
+    });
+  }
+
   void publish(const node_event& e) {
     // By index over a snapshot: a subscriber may subscribe another.
     const auto snapshot = subscribers_;
@@ -221,11 +277,13 @@ class node::impl final : public internal::link_listener {
       }
       try {
         if (transport_.poll(timeout, wake_fd_)) run_commands();
+        dist_.flush();
       } catch (const zmq::error_t& e) {
         // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
         log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
       }
       links_.tick();
+      dist_.tick(clock_.now());
     }
     run_commands();  // whatever was posted before the queue closed
   }
@@ -238,6 +296,9 @@ class node::impl final : public internal::link_listener {
   internal::zmq_transport transport_;
   link_manager links_;
   time_point started_;
+  function_registry functions_;
+  cluster::runtime runtime_;
+  internal::distribution dist_;
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
 
   std::thread thread_;
@@ -281,6 +342,9 @@ std::vector<peer_node> node::nodes() const {
 node_stats node::stats() const {
   return impl_->call([this] { return impl_->stats_now(); });
 }
+cluster::runtime& node::processes() { return impl_->processes(); }
+function_registry& node::functions() { return impl_->functions(); }
+
 void node::subscribe(std::function<void(const node_event&)> fn) {
   impl_->call([this, f = std::move(fn)]() mutable { impl_->subscribe(std::move(f)); });
 }

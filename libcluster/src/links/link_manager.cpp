@@ -89,6 +89,17 @@ void link_manager::send_raw(conn_id c, const wire::message& m) {
   }
 }
 
+bool link_manager::send_frame(conn_id to, std::span<const std::uint8_t> frame) {
+  const auto it = conns_.find(to);
+  if (it == conns_.end() || !it->second.link || !net_.send(to, frame)) {
+    ++stats_.send_failures;
+    return false;
+  }
+  ++stats_.frames_out;
+  stats_.bytes_out += frame.size();
+  return true;
+}
+
 bool link_manager::send(conn_id to, const wire::message& m) {
   const auto it = conns_.find(to);
   if (it == conns_.end() || !it->second.link) {

@@ -84,6 +84,10 @@ class link_manager final : public transport_handler {
   void join(const node_name& peer);
   /// Sends to an authenticated peer; false if it has no link (counted).
   bool send(conn_id to, const wire::message& m);
+  /// Sends an already encoded frame (one or more messages) to a peer.
+  bool send_frame(conn_id to, std::span<const std::uint8_t> frame);
+  /// The connection of the link to `node`, if it is up.
+  std::optional<conn_id> node_link(const std::string& node) const { return link_of(node); }
   /// Tells every peer we are leaving, then closes every connection.
   void leave(const std::string& reason);
 

@@ -157,6 +157,10 @@ process* runtime_core::find_for_send(std::uint64_t id) {
 }
 
 void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
+  if (!is_local(to) && remote_ && to.node != cfg_.node) {
+    remote_->route(to, std::move(e));
+    return;
+  }
   if (!is_local(to)) {
     // Distribution routes remote PIDs; a stale creation of this node is dead.
     if (e->kind == envelope_kind::user)
@@ -472,6 +476,18 @@ void runtime_core::unregister_name(process& p) {
   std::lock_guard lock(names_mutex_);
   names_.erase(p.extras->name);
   p.extras->name.clear();
+}
+
+bool runtime_core::send_named(const std::string& name, const std::string& node, message m) {
+  if (node.empty() || node == cfg_.node) {
+    const auto to = whereis(name);
+    if (!to) return false;
+    send(*to, std::move(m));
+    return true;
+  }
+  if (!remote_) return false;
+  remote_->route_named(node, name, m.release());
+  return true;  // whether the name exists there is not known here, as in Erlang
 }
 
 std::optional<pid> runtime_core::whereis(const std::string& name) const {

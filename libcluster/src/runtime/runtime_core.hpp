@@ -53,6 +53,15 @@ struct spawn_options {
   ref monitor;                    ///< ...under this reference
 };
 
+/// Where envelopes for processes of other nodes go (the distribution layer).
+/// Called from any thread; must not block.
+class remote_router {
+ public:
+  virtual ~remote_router() = default;
+  virtual void route(const pid& to, std::unique_ptr<detail::envelope> e) = 0;
+  virtual void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
+};
+
 /// A clock the test moves by hand (manual-mode runtimes).
 class settable_clock final : public clock {
  public:
@@ -89,6 +98,10 @@ class runtime_core {
     deliver(to, std::make_unique<detail::typed_envelope<T>>(std::move(payload), kind));
   }
   void send(const pid& to, message m) { deliver(to, m.release()); }
+  /// Sends to `name` on `node` (this node or, through the router, another).
+  bool send_named(const std::string& name, const std::string& node, message m);
+  /// Installs the distribution layer; before any process sends remotely.
+  void set_remote(remote_router* r) { remote_ = r; }
 
   /// One turn of `p` (the scheduler's callback; adopts one reference).
   void run(process* p);
@@ -150,6 +163,7 @@ class runtime_core {
   std::atomic<std::uint64_t> spawned_{0}, exited_{0}, dropped_dead_{0}, dropped_foreign_{0}, dropped_at_exit_{0},
       crashed_{0}, alive_{0};
   std::atomic<bool> shut_down_{false};
+  remote_router* remote_ = nullptr;
 };
 
 }  // namespace cluster::internal

@@ -22,7 +22,8 @@
 
 namespace cluster::internal::wire {
 
-/// Version 1: handshake, ping, peers, goodbye, nodes/info requests.
+/// Version 1: handshake, ping, peers, goodbye, nodes/info requests, calls,
+/// spawns and process messages and signals between nodes.
 inline constexpr std::uint32_t protocol_version_min = 1;
 inline constexpr std::uint32_t protocol_version_max = 1;
 
@@ -44,6 +45,16 @@ enum class msg_type : std::uint8_t {
   info_request = 34,
   info_reply = 35,
   error_reply = 36,
+  // -- calls and spawns of registered functions --
+  call_request = 48,
+  call_reply = 49,
+  cast_request = 50,
+  spawn_request = 51,
+  spawn_reply = 52,
+  // -- processes across nodes --
+  process_send = 64,
+  process_send_named = 65,
+  process_signal = 66,
 };
 
 /// Who opened a connection: a cluster member or a light client.
@@ -173,10 +184,93 @@ struct error_reply {
   MSGPACK_DEFINE(request_id, code, message)
 };
 
+/// Runs `function` with `args` and answers with `call_reply`. An empty `node`
+/// means the receiver; another node's name asks the receiver to forward the
+/// call there and relay the answer (so a client reaches the whole cluster
+/// through one node).
+struct call_request {
+  std::uint64_t request_id = 0;
+  std::string node;
+  std::string function;  ///< "module:function"
+  term args;
+  MSGPACK_DEFINE(request_id, node, function, args)
+};
+
+/// `code` 0 with `result`, or an errc with `message`.
+struct call_reply {
+  std::uint64_t request_id = 0;
+  std::int32_t code = 0;
+  term result;
+  std::string message;
+  MSGPACK_DEFINE(request_id, code, result, message)
+};
+
+/// Runs `function` with `args` and answers nothing.
+struct cast_request {
+  std::string node;
+  std::string function;
+  term args;
+  MSGPACK_DEFINE(node, function, args)
+};
+
+/// Starts a process on the receiver (or on `node`) that runs `function`.
+struct spawn_request {
+  std::uint64_t request_id = 0;
+  std::string node;
+  std::string function;
+  term args;
+  MSGPACK_DEFINE(request_id, node, function, args)
+};
+
+/// `code` 0 and the new process's `pid`, or an errc with `message`.
+struct spawn_reply {
+  std::uint64_t request_id = 0;
+  std::int32_t code = 0;
+  term pid;  ///< a pid, or nil on error
+  std::string message;
+  MSGPACK_DEFINE(request_id, code, pid, message)
+};
+
+/// A message for a process on the receiving node.
+struct process_send {
+  cluster::pid to;
+  term message;
+  MSGPACK_DEFINE(to, message)
+};
+
+/// A message for the process registered as `name` on the receiving node.
+struct process_send_named {
+  std::string name;
+  term message;
+  MSGPACK_DEFINE(name, message)
+};
+
+/// Signals between processes on two nodes.
+enum class signal_kind : std::uint8_t {
+  exit = 1,       ///< exit(to, reason) from `from`
+  link_exit = 2,  ///< `from` was linked to `to` and has ended with `reason`
+  link = 3,
+  unlink = 4,
+  monitor = 5,    ///< `from` monitors `to` under `monitor`
+  demonitor = 6,
+  down = 7,       ///< `from`, monitored by `to` under `monitor`, has ended with `reason`
+};
+
+struct process_signal {
+  std::uint8_t kind = 0;  ///< signal_kind
+  cluster::pid from;
+  cluster::pid to;
+  term monitor;  ///< a ref for monitor, demonitor and down; nil otherwise
+  term reason;   ///< for exit, link_exit and down; nil otherwise
+  MSGPACK_DEFINE(kind, from, to, monitor, reason)
+};
+
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
 using message = std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye,
-                             nodes_request, nodes_reply, info_request, info_reply, error_reply>;
+                             nodes_request, nodes_reply, info_request, info_reply, error_reply, call_request,
+                             call_reply, cast_request, spawn_request, spawn_reply, process_send,
+                             process_send_named, process_signal>;
 
 /// The wire number of each message struct.
 template <class T>
@@ -236,6 +330,38 @@ constexpr msg_type type_of<info_reply>() {
 template <>
 constexpr msg_type type_of<error_reply>() {
   return msg_type::error_reply;
+}
+template <>
+constexpr msg_type type_of<call_request>() {
+  return msg_type::call_request;
+}
+template <>
+constexpr msg_type type_of<call_reply>() {
+  return msg_type::call_reply;
+}
+template <>
+constexpr msg_type type_of<cast_request>() {
+  return msg_type::cast_request;
+}
+template <>
+constexpr msg_type type_of<spawn_request>() {
+  return msg_type::spawn_request;
+}
+template <>
+constexpr msg_type type_of<spawn_reply>() {
+  return msg_type::spawn_reply;
+}
+template <>
+constexpr msg_type type_of<process_send>() {
+  return msg_type::process_send;
+}
+template <>
+constexpr msg_type type_of<process_send_named>() {
+  return msg_type::process_send_named;
+}
+template <>
+constexpr msg_type type_of<process_signal>() {
+  return msg_type::process_signal;
 }
 
 /// True for the handshake messages, the only ones a connection may send

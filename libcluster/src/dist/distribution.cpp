@@ -1,0 +1,360 @@
+#include "dist/distribution.hpp"
+
+#include <typeinfo>
+
+namespace cluster::internal {
+namespace {
+
+using detail::envelope;
+using detail::envelope_kind;
+
+template <class T>
+T* payload_if(envelope* e) {
+  if (e->type != &typeid(T) && *e->type != typeid(T)) return nullptr;
+  return &static_cast<detail::typed_envelope<T>*>(e)->value;
+}
+
+template <class T>
+T& payload(envelope* e) {
+  return static_cast<detail::typed_envelope<T>*>(e)->value;
+}
+
+template <class T>
+std::unique_ptr<envelope> user_envelope(T value) {
+  return std::make_unique<detail::typed_envelope<T>>(std::move(value));
+}
+
+wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& to, term monitor = {},
+                               term reason = {}) {
+  return wire::process_signal{static_cast<std::uint8_t>(k), from, to, std::move(monitor), std::move(reason)};
+}
+
+constexpr std::size_t max_frame_bytes = 256 * 1024;  // batch up to this much per frame
+
+}  // namespace
+
+distribution::distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h)
+    : rt_(rt), links_(links), functions_(functions), hooks_(std::move(h)) {}
+
+// -- outbound (any thread) ------------------------------------------------------
+
+void distribution::enqueue(const std::string& node, const wire::message& m) { enqueue(node, m, bounce_info{}); }
+
+void distribution::enqueue(const std::string& node, const wire::message& m, bounce_info b) {
+  outgoing out{node, wire::encode(m), std::move(b)};
+  bool was_empty = false;
+  {
+    std::lock_guard lock(outbox_mutex_);
+    was_empty = outbox_.empty();
+    outbox_.push_back(std::move(out));
+  }
+  stats_.sent.fetch_add(1, std::memory_order_relaxed);
+  if (was_empty) hooks_.wake();
+}
+
+void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
+  using wire::signal_kind;
+  envelope* raw = e.get();
+  switch (raw->kind) {
+    case envelope_kind::user:
+      if (auto* t = payload_if<term>(raw)) {
+        enqueue(to.node, wire::process_send{to, std::move(*t)});
+      } else if (auto* d = payload_if<down_message>(raw)) {
+        enqueue(to.node, signal_of(signal_kind::down, d->process, to, d->monitor, d->reason));
+      } else {
+        stats_.dropped_unserializable.fetch_add(1, std::memory_order_relaxed);
+      }
+      return;
+    case envelope_kind::exit_signal: {
+      auto& s = payload<exit_signal>(raw);
+      if (s.from_link) forget_link(s.from, to);
+      enqueue(to.node, signal_of(s.from_link ? signal_kind::link_exit : signal_kind::exit, s.from, to, {}, s.reason));
+      return;
+    }
+    case envelope_kind::link: {
+      const pid& from = payload<link_signal>(raw).from;
+      remember(to.node, tie{tie::what::link, from, to, {}});
+      enqueue(to.node, signal_of(signal_kind::link, from, to), bounce_info{bounce_info::what::link, from, to, {}});
+      return;
+    }
+    case envelope_kind::unlink: {
+      const pid& from = payload<link_signal>(raw).from;
+      forget_link(from, to);
+      enqueue(to.node, signal_of(signal_kind::unlink, from, to));
+      return;
+    }
+    case envelope_kind::monitor: {
+      const auto& m = payload<monitor_signal>(raw);
+      remember(to.node, tie{tie::what::monitor_by_local, m.watcher, to, m.monitor});
+      enqueue(to.node, signal_of(signal_kind::monitor, m.watcher, to, m.monitor),
+              bounce_info{bounce_info::what::monitor, m.watcher, to, m.monitor});
+      return;
+    }
+    case envelope_kind::demonitor: {
+      const ref& r = payload<demonitor_signal>(raw).monitor;
+      forget_monitor(r);
+      enqueue(to.node, signal_of(signal_kind::demonitor, pid{}, to, r));
+      return;
+    }
+    case envelope_kind::timeout:
+      return;  // timers are always local
+  }
+}
+
+void distribution::route_named(const std::string& node, const std::string& name, std::unique_ptr<envelope> e) {
+  if (auto* t = payload_if<term>(e.get())) {
+    enqueue(node, wire::process_send_named{name, std::move(*t)});
+    return;
+  }
+  stats_.dropped_unserializable.fetch_add(1, std::memory_order_relaxed);
+}
+
+void distribution::remember(const std::string& node, tie t) {
+  std::lock_guard lock(ties_mutex_);
+  ties_.emplace(node, std::move(t));
+}
+
+void distribution::forget_link(const pid& local, const pid& remote) {
+  std::lock_guard lock(ties_mutex_);
+  for (auto it = ties_.begin(); it != ties_.end();)
+    it = it->second.kind == tie::what::link && it->second.local == local && it->second.remote == remote
+             ? ties_.erase(it)
+             : std::next(it);
+}
+
+void distribution::forget_monitor(const ref& r) {
+  std::lock_guard lock(ties_mutex_);
+  for (auto it = ties_.begin(); it != ties_.end();)
+    it = it->second.kind == tie::what::monitor_by_local && it->second.monitor == r ? ties_.erase(it) : std::next(it);
+}
+
+// -- the I/O thread ---------------------------------------------------------------
+
+void distribution::bounce_noconnection(const bounce_info& b) {
+  if (b.kind == bounce_info::what::link) {
+    forget_link(b.local, b.remote);
+    rt_.signal(b.local, envelope_kind::exit_signal, exit_signal{b.remote, reason::noconnection(), true});
+  } else if (b.kind == bounce_info::what::monitor) {
+    forget_monitor(b.monitor);
+    rt_.deliver(b.local, user_envelope(down_message{b.monitor, b.remote, reason::noconnection()}));
+  }
+}
+
+void distribution::flush() {
+  std::vector<outgoing> batch;
+  {
+    std::lock_guard lock(outbox_mutex_);
+    batch.swap(outbox_);
+  }
+  if (batch.empty()) return;
+  // One frame per node per flush where it fits: order per node is kept.
+  std::map<std::string, std::pair<conn_id, wire::bytes>> frames;
+  auto send = [this](conn_id c, wire::bytes& frame) {
+    if (frame.empty()) return;
+    if (links_.send_frame(c, frame)) stats_.frames.fetch_add(1, std::memory_order_relaxed);
+    frame.clear();
+  };
+  for (auto& out : batch) {
+    auto it = frames.find(out.node);
+    if (it == frames.end()) {
+      const auto link = links_.node_link(out.node);
+      if (!link) {
+        stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
+        bounce_noconnection(out.bounce);
+        continue;
+      }
+      it = frames.emplace(out.node, std::make_pair(*link, wire::bytes{})).first;
+    }
+    auto& [conn, frame] = it->second;
+    if (frame.size() + out.bytes.size() > max_frame_bytes) send(conn, frame);
+    frame.insert(frame.end(), out.bytes.begin(), out.bytes.end());
+  }
+  for (auto& [node, entry] : frames) send(entry.first, entry.second);
+}
+
+void distribution::deliver_signal(const wire::process_signal& s, const std::string& from_node) {
+  using wire::signal_kind;
+  const ref* monitor = s.monitor.get_if<ref>();
+  switch (static_cast<signal_kind>(s.kind)) {
+    case signal_kind::exit:
+      rt_.signal(s.to, envelope_kind::exit_signal, exit_signal{s.from, s.reason, false});
+      return;
+    case signal_kind::link_exit:
+      forget_link(s.to, s.from);
+      rt_.signal(s.to, envelope_kind::exit_signal, exit_signal{s.from, s.reason, true});
+      return;
+    case signal_kind::link:
+      remember(from_node, tie{tie::what::link, s.to, s.from, {}});
+      rt_.signal(s.to, envelope_kind::link, link_signal{s.from});
+      return;
+    case signal_kind::unlink:
+      forget_link(s.to, s.from);
+      rt_.signal(s.to, envelope_kind::unlink, link_signal{s.from});
+      return;
+    case signal_kind::monitor:
+      if (monitor) rt_.signal(s.to, envelope_kind::monitor, monitor_signal{s.from, *monitor});
+      return;
+    case signal_kind::demonitor:
+      if (monitor) rt_.signal(s.to, envelope_kind::demonitor, demonitor_signal{*monitor});
+      return;
+    case signal_kind::down:
+      if (!monitor) return;
+      forget_monitor(*monitor);
+      rt_.deliver(s.to, user_envelope(down_message{*monitor, s.from, s.reason}));
+      return;
+  }
+}
+
+void distribution::run_function(conn_id reply_conn, std::uint64_t request_id, const std::string& function,
+                                const term& args, bool reply, bool spawn) {
+  auto body = functions_.find(function);
+  if (!body) {
+    const std::string text = "undefined function " + function + " on " + rt_.node();
+    if (reply && spawn)
+      (void)links_.send(reply_conn, wire::spawn_reply{request_id, static_cast<int>(errc::not_found), nil{}, text});
+    else if (reply)
+      (void)links_.send(reply_conn, wire::call_reply{request_id, static_cast<int>(errc::not_found), nil{}, text});
+    return;
+  }
+  // The answer is sent from the I/O thread, whichever thread the function ends on.
+  auto post = hooks_.post;
+  link_manager* links = &links_;
+  auto respond = [post, links, reply_conn, request_id](errc code, term result, std::string text) {
+    post([=] { (void)links->send(reply_conn, wire::call_reply{request_id, static_cast<int>(code), result, text}); });
+  };
+  const bool answer = reply && !spawn;
+  const pid p = rt_.spawn([fn = std::move(*body), args, respond, answer](context& ctx) -> task {
+    term result;
+    errc code = errc::ok;
+    std::string text;
+    try {
+      co_await fn(ctx, args, result);
+    } catch (const bad_arguments& e) {
+      code = errc::bad_argument;
+      text = e.what();
+    } catch (const std::exception& e) {
+      code = errc::exception;
+      text = e.what();
+    }
+    if (answer) respond(code, std::move(result), text);
+    if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
+  });
+  if (reply && spawn) (void)links_.send(reply_conn, wire::spawn_reply{request_id, 0, p, ""});
+}
+
+template <class Request, class Reply>
+void distribution::forward_request(conn_id from, Request request, Reply error_reply, bool spawn, time_point now) {
+  const std::string target = request.node;
+  const auto link = links_.node_link(target);
+  if (!link) {
+    error_reply.request_id = request.request_id;
+    error_reply.code = static_cast<int>(errc::no_connection);
+    error_reply.message = rt_.node() + " has no connection to " + target;
+    (void)links_.send(from, error_reply);
+    return;
+  }
+  const std::uint64_t id = next_forward_++;
+  forwards_[id] = forward{from, request.request_id, spawn, target, now + forward_lifetime};
+  request.request_id = id;
+  request.node.clear();
+  (void)links_.send(*link, request);
+}
+
+bool distribution::handle(const link_info& from, wire::message& m) {
+  stats_.received.fetch_add(1, std::memory_order_relaxed);
+  if (auto* s = std::get_if<wire::process_send>(&m)) {
+    rt_.deliver(s->to, user_envelope(std::move(s->message)));
+    return true;
+  }
+  if (auto* s = std::get_if<wire::process_send_named>(&m)) {
+    if (!rt_.send_named(s->name, rt_.node(), message::make(std::move(s->message))))
+      stats_.dropped_unknown_name.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (auto* s = std::get_if<wire::process_signal>(&m)) {
+    deliver_signal(*s, from.name);
+    return true;
+  }
+  if (auto* c = std::get_if<wire::call_request>(&m)) {
+    stats_.calls.fetch_add(1, std::memory_order_relaxed);
+    if (!c->node.empty() && c->node != rt_.node()) {
+      forward_request(from.conn, *c, wire::call_reply{}, false, now_());
+      return true;
+    }
+    run_function(from.conn, c->request_id, c->function, c->args, true, false);
+    return true;
+  }
+  if (auto* c = std::get_if<wire::cast_request>(&m)) {
+    if (!c->node.empty() && c->node != rt_.node()) {
+      if (const auto link = links_.node_link(c->node))
+        (void)links_.send(*link, wire::cast_request{"", c->function, c->args});
+      return true;
+    }
+    run_function(0, 0, c->function, c->args, false, false);
+    return true;
+  }
+  if (auto* s = std::get_if<wire::spawn_request>(&m)) {
+    stats_.spawns.fetch_add(1, std::memory_order_relaxed);
+    if (!s->node.empty() && s->node != rt_.node()) {
+      forward_request(from.conn, *s, wire::spawn_reply{}, true, now_());
+      return true;
+    }
+    run_function(from.conn, s->request_id, s->function, s->args, true, true);
+    return true;
+  }
+  if (auto* r = std::get_if<wire::call_reply>(&m)) {
+    if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
+      r->request_id = it->second.request_id;
+      (void)links_.send(it->second.reply_conn, *r);
+      forwards_.erase(it);
+    }
+    return true;
+  }
+  if (auto* r = std::get_if<wire::spawn_reply>(&m)) {
+    if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
+      r->request_id = it->second.request_id;
+      (void)links_.send(it->second.reply_conn, *r);
+      forwards_.erase(it);
+    }
+    return true;
+  }
+  stats_.received.fetch_sub(1, std::memory_order_relaxed);
+  return false;
+}
+
+void distribution::on_node_down(const std::string& node) {
+  std::vector<tie> gone;
+  {
+    std::lock_guard lock(ties_mutex_);
+    auto [first, last] = ties_.equal_range(node);
+    for (auto it = first; it != last; ++it) gone.push_back(it->second);
+    ties_.erase(first, last);
+  }
+  for (const tie& t : gone) {
+    if (t.kind == tie::what::link)
+      rt_.signal(t.local, envelope_kind::exit_signal, exit_signal{t.remote, reason::noconnection(), true});
+    else
+      rt_.deliver(t.local, user_envelope(down_message{t.monitor, t.remote, reason::noconnection()}));
+  }
+  // Calls and spawns forwarded there will get no answer: say so now.
+  for (auto it = forwards_.begin(); it != forwards_.end();) {
+    if (it->second.target != node) {
+      ++it;
+      continue;
+    }
+    const std::string text = node + " went down";
+    if (it->second.spawn)
+      (void)links_.send(it->second.reply_conn, wire::spawn_reply{it->second.request_id,
+                                                                 static_cast<int>(errc::no_connection), nil{}, text});
+    else
+      (void)links_.send(it->second.reply_conn, wire::call_reply{it->second.request_id,
+                                                                static_cast<int>(errc::no_connection), nil{}, text});
+    it = forwards_.erase(it);
+  }
+}
+
+void distribution::tick(time_point now) {
+  for (auto it = forwards_.begin(); it != forwards_.end();) it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
+}
+
+}  // namespace cluster::internal

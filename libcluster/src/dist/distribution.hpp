@@ -1,0 +1,117 @@
+// Processes across nodes: routing of messages and signals to PIDs of other
+// nodes, remote calls, casts and spawns of registered functions, and the
+// `noconnection` signals when a node goes away.
+//
+// Outbound, `route` runs on the sending process's thread: it encodes the
+// envelope as a wire message and appends it to an outbox; the I/O thread
+// drains the outbox in `flush`, packing every message for one node into as
+// few frames as it can (one ZeroMQ frame carries many messages). Inbound,
+// `handle` runs on the I/O thread and delivers into the runtime.
+//
+// Only `term` messages cross nodes; any other C++ type sent to a remote PID is
+// dropped and counted (`dropped_unserializable`). Links and monitors between a
+// local and a remote process are remembered per remote node, so that when the
+// node goes down every one of them fires with reason `noconnection`.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cluster/functions.hpp"
+#include "links/link_manager.hpp"
+#include "runtime/runtime_core.hpp"
+
+namespace cluster::internal {
+
+struct dist_stats {
+  std::atomic<std::uint64_t> sent{0}, received{0}, dropped_unserializable{0}, dropped_no_connection{0},
+      dropped_unknown_name{0}, calls{0}, spawns{0}, frames{0};
+};
+
+class distribution final : public remote_router {
+ public:
+  struct hooks {
+    std::function<void()> wake;                         ///< wake the I/O thread (any thread)
+    std::function<void(std::function<void()>)> post;    ///< run on the I/O thread (any thread)
+  };
+  distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h);
+
+  // -- any thread --
+  void route(const pid& to, std::unique_ptr<detail::envelope> e) override;
+  void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) override;
+
+  // -- I/O thread --
+  /// Sends what processes queued since the last flush.
+  void flush();
+  /// Handles a distribution message; false if `m` is not one.
+  bool handle(const link_info& from, wire::message& m);
+  /// Fires `noconnection` for every link and monitor with processes of `node`.
+  void on_node_down(const std::string& node);
+  /// Forgets forwarded calls nobody will answer any more.
+  void tick(time_point now);
+
+  const dist_stats& stats() const { return stats_; }
+
+ private:
+  /// What to tell a local process if its signal cannot leave this node.
+  struct bounce_info {
+    enum class what : std::uint8_t { none, link, monitor } kind = what::none;
+    pid local, remote;
+    ref monitor;
+  };
+  struct outgoing {
+    std::string node;
+    wire::bytes bytes;
+    bounce_info bounce;
+  };
+  /// A link or monitor between a local process and a process of another node.
+  struct tie {
+    enum class what : std::uint8_t { link, monitor_by_local } kind = what::link;
+    pid local, remote;
+    ref monitor;
+  };
+  struct forward {
+    conn_id reply_conn = 0;
+    std::uint64_t request_id = 0;  ///< the requester's own id
+    bool spawn = false;
+    std::string target;
+    time_point expires{};
+  };
+  /// How long a forwarded call is remembered without an answer.
+  static constexpr duration forward_lifetime = std::chrono::minutes(10);
+
+  void enqueue(const std::string& node, const wire::message& m);
+  void enqueue(const std::string& node, const wire::message& m, bounce_info b);
+  void remember(const std::string& node, tie t);
+  void forget_link(const pid& local, const pid& remote);
+  void forget_monitor(const ref& r);
+  void bounce_noconnection(const bounce_info& b);
+  void deliver_signal(const wire::process_signal& s, const std::string& from_node);
+  void run_function(conn_id reply_conn, std::uint64_t request_id, const std::string& function, const term& args,
+                    bool reply_with_result, bool spawn);
+  template <class Request, class Reply>
+  void forward_request(conn_id from, Request request, Reply error_reply, bool spawn, time_point now);
+  time_point now_() const { return rt_.timers().time().now(); }
+
+  runtime_core& rt_;
+  link_manager& links_;
+  function_registry& functions_;
+  hooks hooks_;
+  dist_stats stats_;
+
+  std::mutex outbox_mutex_;  // guards outbox_
+  std::vector<outgoing> outbox_;
+
+  std::mutex ties_mutex_;  // guards ties_
+  std::multimap<std::string, tie> ties_;  ///< by remote node
+
+  // I/O thread only
+  std::map<std::uint64_t, forward> forwards_;
+  std::uint64_t next_forward_ = 1;
+};
+
+}  // namespace cluster::internal
