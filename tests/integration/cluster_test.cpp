@@ -211,3 +211,73 @@ TEST_CASE("connecting to a node under the wrong name is refused") {
   CHECK(r.code == 1);
   CHECK(r.out.find("n1@127.1.10.1") != std::string::npos);
 }
+
+TEST_CASE("calls through one node reach every node, and each kind of error is clear") {
+  noded n1("n1@127.1.11.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.11.1"); }));
+  noded n2("n2@127.1.11.2", {"--join", "n1@127.1.11.1"});
+  noded n3("n3@127.1.11.3", {"--join", "n1@127.1.11.1"});
+  REQUIRE(eventually([&] { return peers_of("n1@127.1.11.1").value_or(none).size() == 2; }));
+  auto ctl = [](std::vector<std::string> args) {
+    std::vector<std::string> full = {"--node", "n1@127.1.11.1", "--cookie", cookie};
+    full.insert(full.end(), args.begin(), args.end());
+    return clusterctl(full);
+  };
+
+  auto info = ctl({"call", "n3@127.1.11.3", "sys:info"});
+  CHECK(info.code == 0);
+  CHECK(info.out.find("\"name\":\"n3@127.1.11.3\"") != std::string::npos);
+
+  auto echo = ctl({"call", "n2@127.1.11.2", "sys:echo", R"({"k": [1, 2.5, {"atom": "ok"}, null]})"});
+  CHECK(echo.code == 0);
+  CHECK(echo.out.find(R"({"k":[1,2.5,{"atom":"ok"},null]})") != std::string::npos);
+
+  auto undefined = ctl({"call", "n2@127.1.11.2", "sys:nope"});
+  CHECK(undefined.code == 1);
+  CHECK(undefined.out.find("undefined function sys:nope") != std::string::npos);
+
+  auto bad_args = ctl({"call", "n2@127.1.11.2", "sys:sleep", R"("soon")"});
+  CHECK(bad_args.code == 1);
+  CHECK(bad_args.out.find("takes a number of milliseconds") != std::string::npos);
+
+  auto thrown = ctl({"--json", "call", "n3@127.1.11.3", "sys:fail", R"("it broke")"});
+  CHECK(thrown.code == 1);
+  CHECK(thrown.out.find(R"("error":"exception")") != std::string::npos);
+  CHECK(thrown.out.find("it broke") != std::string::npos);
+
+  auto nowhere = ctl({"call", "n9@127.1.11.9", "sys:info"});
+  CHECK(nowhere.code == 1);
+  CHECK(nowhere.out.find("no connection to n9@127.1.11.9") != std::string::npos);
+
+  auto slow = ctl({"--timeout", "300", "call", "n2@127.1.11.2", "sys:sleep", "5000"});
+  CHECK(slow.code == 1);
+  CHECK(slow.out.find("did not answer within 300 ms") != std::string::npos);
+
+  auto malformed = ctl({"call", "n2@127.1.11.2", "sys:echo", "{not json"});
+  CHECK(malformed.code == 2);
+  CHECK(malformed.out.find("malformed JSON") != std::string::npos);
+
+  auto spawned = ctl({"spawn", "n2@127.1.11.2", "sys:sleep", "60000"});
+  CHECK(spawned.code == 0);
+  CHECK(spawned.out.find("<n2@127.1.11.2.") == 0);
+}
+
+TEST_CASE("a call to a frozen node returns timeout on time, and the node answers again once thawed") {
+  noded n1("n1@127.1.13.1", {});
+  REQUIRE(eventually([&] { return answers("n1@127.1.13.1"); }));
+  noded n2("n2@127.1.13.2", {"--join", "n1@127.1.13.1"});
+  REQUIRE(eventually([&] { return peers_of("n1@127.1.13.1").value_or(none).size() == 1; }));
+  cluster::client_options o;
+  o.cookie = cookie;
+  auto c = cluster::client::connect(*cluster::parse_node_name("n1@127.1.13.1"), o);
+  REQUIRE(c.ok());
+  n2.signal(SIGSTOP);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = (*c)->call("sys:echo", cluster::term(1), 500ms, "n2@127.1.13.2");
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().code == cluster::errc::timeout);
+  CHECK(waited < 5s);  // bounded by the timeout, not by the frozen node
+  n2.signal(SIGCONT);
+  CHECK(eventually([&] { return (*c)->call("sys:echo", cluster::term(2), 1000ms, "n2@127.1.13.2").ok(); }));
+}

@@ -28,6 +28,15 @@ std::vector<message> one_of_each() {
       info_request{4},
       info_reply{4, "n1@h", "h", 4370, 5, 1000, "0.1.0", 0, 2},
       error_reply{4, 11, "no such thing"},
+      call_request{5, "n2@h", "sys:echo", term_list{1, "two"}},
+      call_reply{5, 0, atom{"ok"}, ""},
+      cast_request{"", "sys:echo", nil{}},
+      spawn_request{6, "", "sys:sleep", 100},
+      spawn_reply{6, 0, pid{"n1@h", 1, 9}, ""},
+      process_send{pid{"n1@h", 1, 9}, term_map{{atom{"k"}, 1.5}}},
+      process_send_named{"db", "hello"},
+      process_signal{static_cast<std::uint8_t>(signal_kind::down), pid{"n1@h", 1, 9}, pid{"n2@h", 2, 3},
+                     ref{"n2@h", 2, 4}, atom{"noconnection"}},
   };
 }
 
@@ -59,6 +68,10 @@ TEST_CASE("message type numbers are the documented, append-only values") {
   CHECK(static_cast<int>(msg_type::goodbye) == 19);
   CHECK(static_cast<int>(msg_type::nodes_request) == 32);
   CHECK(static_cast<int>(msg_type::error_reply) == 36);
+  CHECK(static_cast<int>(msg_type::call_request) == 48);
+  CHECK(static_cast<int>(msg_type::spawn_reply) == 52);
+  CHECK(static_cast<int>(msg_type::process_send) == 64);
+  CHECK(static_cast<int>(msg_type::process_signal) == 66);
 }
 
 TEST_CASE("a frame carries several messages back to back, in order") {

@@ -1,0 +1,201 @@
+// Processes across nodes: embedded nodes on loopback in one test process,
+// talking over real sockets. Each case uses its own 127.3.N.x addresses.
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "cluster/client.hpp"
+#include "cluster/inbox.hpp"
+#include "cluster/node.hpp"
+#include "integration/process.hpp"
+
+using namespace std::chrono_literals;
+using namespace cluster;
+
+namespace {
+
+std::unique_ptr<node> start(const std::string& name, const std::vector<std::string>& join = {}) {
+  node_config c;
+  c.name = *parse_node_name(name);
+  c.cookie = "dist-cookie";
+  c.workers = 2;
+  for (const auto& j : join) c.join.push_back(*parse_node_name(j));
+  auto n = node::start(c);
+  REQUIRE(n.ok());
+  return std::move(n).value();
+}
+
+void linked(node& a, node& b) {
+  REQUIRE(itest::eventually([&] { return a.nodes().size() == 1 && b.nodes().size() == 1; }));
+}
+
+// A process that sends every term it gets back to the PID inside it.
+behavior echo() {
+  return [](context& ctx, message& m) {
+    const auto& t = m.get<term>();
+    const auto& l = t.as<term_list>();
+    ctx.send(l[0].as<pid>(), l[1]);
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a process on one node sends to a process on another with the same call as locally") {
+  auto a = start("a@127.3.1.1");
+  auto b = start("b@127.3.1.2", {"a@127.3.1.1"});
+  linked(*a, *b);
+  inbox in(a->processes());
+  const pid remote_echo = b->processes().spawn(echo());
+  CHECK_FALSE(a->processes().is_local(remote_echo));
+  a->processes().send(remote_echo, term(term_list{in.self(), "hello"}));
+  auto back = in.receive_as<term>(5s);
+  REQUIRE(back);
+  CHECK(*back == term("hello"));
+}
+
+TEST_CASE("100,000 messages from one process to another node arrive complete and in order") {
+  auto a = start("a@127.3.2.1");
+  auto b = start("b@127.3.2.2", {"a@127.3.2.1"});
+  linked(*a, *b);
+  inbox result(b->processes());
+  constexpr std::int64_t n = 100000;
+  const pid receiver = b->processes().spawn([to = result.self(), next = std::int64_t{0}, ok = true](
+                                                context& ctx, message& m) mutable {
+    ok = ok && m.get<term>().as<std::int64_t>() == next;
+    if (++next == n) ctx.send(to, ok);
+  });
+  a->processes().spawn([receiver](context& ctx) -> task {
+    for (std::int64_t i = 0; i < n; ++i) ctx.send(receiver, term(i));
+    co_return;
+  });
+  CHECK(result.receive_as<bool>(60s) == true);
+  CHECK(a->stats().remote_frames < static_cast<std::uint64_t>(n));  // many messages per frame
+}
+
+TEST_CASE("a monitor across nodes reports the remote process's crash with its reason") {
+  auto a = start("a@127.3.3.1");
+  auto b = start("b@127.3.3.2", {"a@127.3.3.1"});
+  linked(*a, *b);
+  inbox watcher(a->processes());
+  const pid victim = b->processes().spawn([](context&, message&) { throw std::runtime_error("remote crash"); });
+  const ref r = watcher.monitor(victim);
+  // The monitor request travels first; then the crash.
+  watcher.send(victim, term(1));
+  auto down = watcher.receive_as<down_message>(5s);
+  REQUIRE(down);
+  CHECK(down->monitor == r);
+  CHECK(down->process == victim);
+  CHECK(down->reason == term("remote crash"));
+}
+
+TEST_CASE("monitoring a dead remote process reports noproc") {
+  auto a = start("a@127.3.4.1");
+  auto b = start("b@127.3.4.2", {"a@127.3.4.1"});
+  linked(*a, *b);
+  inbox watcher(a->processes());
+  watcher.monitor(pid{"b@127.3.4.2", b->creation(), 999999});
+  auto down = watcher.receive_as<down_message>(5s);
+  REQUIRE(down);
+  CHECK(reason::is(down->reason, "noproc"));
+}
+
+TEST_CASE("links carry exit signals across nodes") {
+  auto a = start("a@127.3.5.1");
+  auto b = start("b@127.3.5.2", {"a@127.3.5.1"});
+  linked(*a, *b);
+  inbox watcher(a->processes());
+  const pid remote = b->processes().spawn([](context&, message&) { throw std::runtime_error("linked crash"); });
+  const pid local = a->processes().spawn([remote](context& ctx) -> task {
+    ctx.link(remote);
+    co_await ctx.receive();  // dies with the remote process's reason
+  });
+  watcher.monitor(local);
+  // Give the link a moment to arrive before the crash (the link is asynchronous, as in Erlang).
+  (void)watcher.receive(100ms);
+  watcher.send(remote, term(1));
+  auto down = watcher.receive_as<down_message>(5s);
+  REQUIRE(down);
+  CHECK(down->process == local);
+  CHECK(down->reason == term("linked crash"));
+}
+
+TEST_CASE("when a node goes away, monitors fire and links break with noconnection") {
+  auto a = start("a@127.3.6.1");
+  auto b = start("b@127.3.6.2", {"a@127.3.6.1"});
+  linked(*a, *b);
+  inbox watcher(a->processes());
+  const pid remote = b->processes().spawn([](context&, message&) {});
+  watcher.monitor(remote);
+  const pid trapper = a->processes().spawn([remote, to = watcher.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    ctx.link(remote);
+    auto ex = co_await ctx.receive(match_type<exit_message>());
+    ctx.send(to, ex.get<exit_message>().reason);
+  });
+  (void)watcher.receive(200ms);  // let the link reach b
+  b->stop();
+  auto down = watcher.receive_as<down_message>(10s);
+  REQUIRE(down);
+  CHECK(reason::is(down->reason, "noconnection"));
+  auto why = watcher.receive_as<term>(10s);
+  REQUIRE(why);
+  CHECK(reason::is(*why, "noconnection"));
+  (void)trapper;
+}
+
+TEST_CASE("a message to a name on another node reaches the process registered there") {
+  auto a = start("a@127.3.7.1");
+  auto b = start("b@127.3.7.2", {"a@127.3.7.1"});
+  linked(*a, *b);
+  inbox result(b->processes());
+  b->processes().spawn([to = result.self()](context& ctx) -> task {
+    ctx.register_name("db");
+    ctx.send(to, std::string("registered"));
+    auto m = co_await ctx.receive();
+    ctx.send(to, m.get<term>());
+  });
+  REQUIRE(result.receive_as<std::string>(5s) == "registered");
+  a->processes().spawn([](context& ctx) -> task {
+    ctx.send("db", "b@127.3.7.2", message::make(term("by name")));
+    co_return;
+  });
+  CHECK(result.receive_as<term>(5s) == term("by name"));
+}
+
+TEST_CASE("a message of a C++ type that cannot cross nodes is dropped and counted") {
+  auto a = start("a@127.3.8.1");
+  auto b = start("b@127.3.8.2", {"a@127.3.8.1"});
+  linked(*a, *b);
+  struct local_only {
+    int x;
+  };
+  const pid remote = b->processes().spawn([](context&, message&) {});
+  a->processes().send(remote, local_only{1});
+  CHECK(a->stats().dropped_unserializable == 1);
+}
+
+TEST_CASE("a monitor on a process of a node killed with -9 fires noconnection") {
+  itest::noded victim("v@127.3.9.1", {}, "dist-cookie");
+  REQUIRE(itest::eventually([&] {
+    client_options o;
+    o.cookie = "dist-cookie";
+    o.timeout = 500ms;
+    return client::connect(*parse_node_name("v@127.3.9.1"), o).ok();
+  }));
+  auto w = start("w@127.3.9.2", {"v@127.3.9.1"});
+  REQUIRE(itest::eventually([&] { return w->nodes().size() == 1; }));
+  client_options o;
+  o.cookie = "dist-cookie";
+  auto c = client::connect(*parse_node_name("v@127.3.9.1"), o);
+  REQUIRE(c.ok());
+  auto sleeper = (*c)->spawn("sys:sleep", term(600000));
+  REQUIRE(sleeper.ok());
+  inbox watcher(w->processes());
+  watcher.monitor(*sleeper);
+  (void)watcher.receive(200ms);  // the monitor reaches v
+  victim.kill9();
+  auto down = watcher.receive_as<down_message>(10s);
+  REQUIRE(down);
+  CHECK(down->process == *sleeper);
+  CHECK(reason::is(down->reason, "noconnection"));
+}
