@@ -199,3 +199,77 @@ TEST_CASE("a monitor on a process of a node killed with -9 fires noconnection") 
   CHECK(down->process == *sleeper);
   CHECK(reason::is(down->reason, "noconnection"));
 }
+
+TEST_CASE("a process calls, spawns and multicalls registered functions on other nodes") {
+  auto a = start("a@127.3.10.1");
+  auto b = start("b@127.3.10.2", {"a@127.3.10.1"});
+  linked(*a, *b);
+  b->functions().add("math:add", [](const term& args) -> term {
+    const auto* l = args.get_if<term_list>();
+    if (!l || l->size() != 2 || !(*l)[0].is<std::int64_t>() || !(*l)[1].is<std::int64_t>())
+      throw bad_arguments("math:add takes [int, int]");
+    return (*l)[0].as<std::int64_t>() + (*l)[1].as<std::int64_t>();
+  });
+  inbox out(a->processes());
+  a->processes().spawn([to = out.self()](context& ctx) -> task {
+    // Names in variables: GCC 12 cannot keep a string literal's temporary
+    // alive across a co_await in the same expression.
+    const std::string node_a = "a@127.3.10.1", node_b = "b@127.3.10.2", node_z = "z@127.3.10.9";
+    const std::string add = "math:add", sub = "math:sub", echo_fn = "sys:echo", sleep_fn = "sys:sleep";
+    term_list pair;  // and no braced lists there either
+    pair.push_back(40);
+    pair.push_back(2);
+    auto sum = co_await call(ctx, node_b, add, term(std::move(pair)), 2s);
+    ctx.send(to, sum.ok() ? sum.value() : term("failed: " + sum.err().message));
+    auto here = co_await call(ctx, node_a, echo_fn, term(std::string("local")), 2s);
+    ctx.send(to, here.ok() ? here.value() : term(std::string("failed")));
+    auto missing = co_await call(ctx, node_b, sub, term(), 2s);
+    ctx.send(to, term(std::string(to_string(missing.err().code))));
+    auto bad = co_await call(ctx, node_b, add, term(std::string("x")), 2s);
+    ctx.send(to, term(std::string(to_string(bad.err().code))));
+    auto slow = co_await call(ctx, node_b, sleep_fn, term(5000), 200ms);
+    ctx.send(to, term(std::string(to_string(slow.err().code))));
+    auto nowhere = co_await call(ctx, node_z, echo_fn, term(1), 2s);
+    ctx.send(to, term(std::string(to_string(nowhere.err().code))));
+    auto spawned = co_await spawn_on(ctx, node_b, sleep_fn, term(60000), 2s);
+    ctx.send(to, spawned.ok() ? spawned.value() : term(std::string("failed")));
+    std::vector<result<term>> all;
+    std::vector<std::string> nodes;
+    nodes.push_back(node_a);
+    nodes.push_back(node_b);
+    nodes.push_back(node_z);
+    co_await multicall(ctx, nodes, echo_fn, term(7), 2s, all);
+    term_list answers;
+    answers.push_back(all[0].ok() ? all[0].value() : term());
+    answers.push_back(all[1].ok() ? all[1].value() : term());
+    answers.push_back(std::string(all[2].ok() ? "ok" : to_string(all[2].err().code)));
+    ctx.send(to, term(std::move(answers)));
+  });
+  CHECK(out.receive_as<term>(5s) == term(42));
+  CHECK(out.receive_as<term>(5s) == term("local"));
+  CHECK(out.receive_as<term>(5s) == term("not_found"));
+  CHECK(out.receive_as<term>(5s) == term("bad_argument"));
+  CHECK(out.receive_as<term>(5s) == term("timeout"));
+  CHECK(out.receive_as<term>(5s) == term("no_connection"));
+  auto spawned = out.receive_as<term>(5s);
+  REQUIRE(spawned);
+  REQUIRE(spawned->is<pid>());
+  CHECK(spawned->as<pid>().node == "b@127.3.10.2");
+  CHECK(b->processes().alive(spawned->as<pid>()));
+  CHECK(out.receive_as<term>(5s) == term(term_list{7, 7, "no_connection"}));
+}
+
+TEST_CASE("a process that monitors nodes hears of them coming and going") {
+  auto a = start("a@127.3.11.1");
+  inbox watcher(a->processes());
+  a->monitor_nodes(watcher.self());
+  auto b = start("b@127.3.11.2", {"a@127.3.11.1"});
+  auto up = watcher.receive_as<node_event>(10s);
+  REQUIRE(up);
+  CHECK(up->what == node_event::kind::up);
+  CHECK(up->node.name == "b@127.3.11.2");
+  b->stop();
+  auto down = watcher.receive_as<node_event>(10s);
+  REQUIRE(down);
+  CHECK(down->what == node_event::kind::down);
+}

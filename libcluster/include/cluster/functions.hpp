@@ -12,6 +12,7 @@
 // Thread-safe: functions may be added while calls run.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/error.hpp"
 #include "cluster/process.hpp"
 #include "cluster/term.hpp"
 
@@ -34,6 +36,44 @@ struct bad_arguments : std::runtime_error {
 /// A function body: may receive and await (it runs in its own process), and
 /// stores its result in `result`.
 using function_body = std::function<task(context& ctx, term args, term& result)>;
+
+/// The answer to a call or spawn a process started (delivered to it as a
+/// message; the awaiters below wait for it).
+struct call_result {
+  std::uint64_t id = 0;
+  errc code = errc::ok;
+  term value;  ///< the result, or the new process's pid for a spawn
+  std::string message;
+};
+
+/// `co_await call(ctx, node, "mod:fun", args, timeout)`: runs the function on
+/// `node` (this node's name or empty: here) and yields its result, or a typed
+/// error as `client::call` does. The process waits in a receive, so other
+/// processes run meanwhile, and never longer than `timeout`.
+class call_awaiter {
+ public:
+  call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout);
+  bool await_ready() { return inner_.await_ready(); }
+  void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
+  result<term> await_resume();
+
+ private:
+  std::uint64_t id_;
+  std::chrono::milliseconds timeout_;
+  receive_awaiter inner_;
+};
+
+call_awaiter call(context& ctx, const std::string& node, const std::string& function, term args,
+                  std::chrono::milliseconds timeout);
+/// Like `call`, but starts a process there; yields its pid (a term holding a pid).
+call_awaiter spawn_on(context& ctx, const std::string& node, const std::string& function, term args,
+                      std::chrono::milliseconds timeout);
+/// Runs the function there without waiting for anything.
+void cast(context& ctx, const std::string& node, const std::string& function, term args);
+/// Calls every node at once and waits (at most `timeout` in all); `out[i]` is
+/// the answer of `nodes[i]`.
+task multicall(context& ctx, std::vector<std::string> nodes, std::string function, term args,
+               std::chrono::milliseconds timeout, std::vector<result<term>>& out);
 
 class function_registry {
  public:

@@ -63,6 +63,10 @@ class node {
   /// Functions that other nodes and clients may call or spawn here.
   function_registry& functions();
 
+  /// Sends every later node event to the process `watcher` as a
+  /// `node_event` message (Erlang's monitor_node for all nodes).
+  void monitor_nodes(const pid& watcher);
+
   /// Calls `fn` for every later node event. Returns nothing to unsubscribe
   /// with yet: subscriptions live as long as the node.
   void subscribe(std::function<void(const node_event&)> fn);

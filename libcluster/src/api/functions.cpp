@@ -1,5 +1,7 @@
 #include "cluster/functions.hpp"
 
+#include "runtime/runtime_core.hpp"
+
 #include <algorithm>
 #include <mutex>
 
@@ -30,6 +32,86 @@ std::vector<std::string> function_registry::names() const {
   for (const auto& [name, fn] : functions_) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+}  // namespace cluster
+
+// -- calls from processes ---------------------------------------------------------
+
+namespace cluster {
+namespace {
+
+// Ids of calls made by processes have the top bit set, so they never collide
+// with the ids a node picks for calls it forwards.
+constexpr std::uint64_t process_call_bit = std::uint64_t{1} << 63;
+
+matcher result_with(std::uint64_t id) {
+  return [id](const message& m) {
+    const auto* r = m.get_if<call_result>();
+    return r && r->id == id;
+  };
+}
+
+std::uint64_t start_request(context& ctx, const std::string& node, const std::string& function, const term& args,
+                            bool spawn) {
+  const std::uint64_t id = ctx.core().make_ref().id | process_call_bit;
+  if (auto* remote = ctx.core().remote())
+    remote->request(node, ctx.self(), id, function, args, spawn);
+  else
+    ctx.send(ctx.self(), call_result{id, errc::no_connection, nil{}, "this runtime belongs to no node"});
+  return id;
+}
+
+}  // namespace
+
+call_awaiter::call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout)
+    : id_(id), timeout_(timeout), inner_(ctx.process(), result_with(id), timeout) {}
+
+result<term> call_awaiter::await_resume() {
+  auto got = inner_.await_resume();
+  if (!got) return error{errc::timeout, "no answer within " + std::to_string(timeout_.count()) + " ms"};
+  auto& r = got->get<call_result>();
+  if (r.code != errc::ok) return error{r.code, r.message};
+  return std::move(r.value);
+}
+
+call_awaiter call(context& ctx, const std::string& node, const std::string& function, term args,
+                  std::chrono::milliseconds timeout) {
+  return call_awaiter(ctx, start_request(ctx, node, function, args, false), timeout);
+}
+
+call_awaiter spawn_on(context& ctx, const std::string& node, const std::string& function, term args,
+                      std::chrono::milliseconds timeout) {
+  return call_awaiter(ctx, start_request(ctx, node, function, args, true), timeout);
+}
+
+void cast(context& ctx, const std::string& node, const std::string& function, term args) {
+  if (auto* remote = ctx.core().remote()) remote->request(node, std::nullopt, 0, function, args, false);
+}
+
+task multicall(context& ctx, std::vector<std::string> nodes, std::string function, term args,
+               std::chrono::milliseconds timeout, std::vector<result<term>>& out) {
+  std::vector<std::uint64_t> ids;
+  for (const auto& n : nodes) ids.push_back(start_request(ctx, n, function, args, false));
+  out.assign(nodes.size(), error{errc::timeout, "no answer within " + std::to_string(timeout.count()) + " ms"});
+  const auto deadline = ctx.core().timers().time().now() + timeout;
+  std::size_t answered = 0;
+  while (answered < ids.size()) {
+    const auto left = deadline - ctx.core().timers().time().now();
+    if (left <= duration::zero()) break;
+    auto got = co_await ctx.receive(
+        [&ids](const message& m) {
+          const auto* r = m.get_if<call_result>();
+          return r && std::find(ids.begin(), ids.end(), r->id) != ids.end();
+        },
+        std::chrono::duration_cast<std::chrono::nanoseconds>(left));
+    if (!got) break;
+    auto& r = got->get<call_result>();
+    const auto i = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), r.id) - ids.begin());
+    out[i] = r.code == errc::ok ? result<term>(std::move(r.value)) : result<term>(r.code, r.message);
+    ids[i] = 0;  // answered
+    ++answered;
+  }
 }
 
 }  // namespace cluster

@@ -254,7 +254,13 @@ class node::impl final : public internal::link_listener {
     // By index over a snapshot: a subscriber may subscribe another.
     const auto snapshot = subscribers_;
     for (const auto& fn : snapshot) fn(e);
+    for (const pid& w : node_watchers_) runtime_.send(w, e);
   }
+
+ public:
+  void monitor_nodes(const pid& watcher) { node_watchers_.push_back(watcher); }
+
+ private:
 
   void run_commands() {
     std::uint64_t count = 0;
@@ -300,6 +306,7 @@ class node::impl final : public internal::link_listener {
   cluster::runtime runtime_;
   internal::distribution dist_;
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
+  std::vector<pid> node_watchers_;                                    // I/O thread only
 
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts
@@ -343,6 +350,9 @@ node_stats node::stats() const {
   return impl_->call([this] { return impl_->stats_now(); });
 }
 cluster::runtime& node::processes() { return impl_->processes(); }
+void node::monitor_nodes(const pid& watcher) {
+  impl_->call([this, watcher] { impl_->monitor_nodes(watcher); });
+}
 function_registry& node::functions() { return impl_->functions(); }
 
 void node::subscribe(std::function<void(const node_event&)> fn) {

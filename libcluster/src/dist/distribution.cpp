@@ -137,6 +137,9 @@ void distribution::bounce_noconnection(const bounce_info& b) {
   } else if (b.kind == bounce_info::what::monitor) {
     forget_monitor(b.monitor);
     rt_.deliver(b.local, user_envelope(down_message{b.monitor, b.remote, reason::noconnection()}));
+  } else if (b.kind == bounce_info::what::request) {
+    term none;
+    finish_request(b.request_id, errc::no_connection, none, "no connection to that node");
   }
 }
 
@@ -205,25 +208,33 @@ void distribution::deliver_signal(const wire::process_signal& s, const std::stri
   }
 }
 
-void distribution::run_function(conn_id reply_conn, std::uint64_t request_id, const std::string& function,
-                                const term& args, bool reply, bool spawn) {
-  auto body = functions_.find(function);
-  if (!body) {
-    const std::string text = "undefined function " + function + " on " + rt_.node();
-    if (reply && spawn)
-      (void)links_.send(reply_conn, wire::spawn_reply{request_id, static_cast<int>(errc::not_found), nil{}, text});
-    else if (reply)
-      (void)links_.send(reply_conn, wire::call_reply{request_id, static_cast<int>(errc::not_found), nil{}, text});
+void distribution::answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text) {
+  if (!a.wanted) return;
+  if (a.process) {
+    rt_.deliver(*a.process, user_envelope(call_result{a.id, code, std::move(value), text}));
     return;
   }
-  // The answer is sent from the I/O thread, whichever thread the function ends on.
-  auto post = hooks_.post;
+  // Connections belong to the I/O thread: hand the answer over to it.
   link_manager* links = &links_;
-  auto respond = [post, links, reply_conn, request_id](errc code, term result, std::string text) {
-    post([=] { (void)links->send(reply_conn, wire::call_reply{request_id, static_cast<int>(code), result, text}); });
-  };
-  const bool answer = reply && !spawn;
-  const pid p = rt_.spawn([fn = std::move(*body), args, respond, answer](context& ctx) -> task {
+  const conn_id conn = a.conn;
+  const std::uint64_t id = a.id;
+  const int c = static_cast<int>(code);
+  hooks_.post([links, conn, id, c, spawn, value = std::move(value), text] {
+    if (spawn)
+      (void)links->send(conn, wire::spawn_reply{id, c, value, text});
+    else
+      (void)links->send(conn, wire::call_reply{id, c, value, text});
+  });
+}
+
+void distribution::run_function(answer_to a, const std::string& function, const term& args, bool spawn) {
+  auto body = functions_.find(function);
+  if (!body) {
+    answer(a, spawn, errc::not_found, nil{}, "undefined function " + function + " on " + rt_.node());
+    return;
+  }
+  const bool reply_with_result = a.wanted && !spawn;
+  const pid p = rt_.spawn([this, fn = std::move(*body), args, a, reply_with_result](context& ctx) -> task {
     term result;
     errc code = errc::ok;
     std::string text;
@@ -236,10 +247,48 @@ void distribution::run_function(conn_id reply_conn, std::uint64_t request_id, co
       code = errc::exception;
       text = e.what();
     }
-    if (answer) respond(code, std::move(result), text);
+    if (reply_with_result) answer(a, false, code, std::move(result), text);
     if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
   });
-  if (reply && spawn) (void)links_.send(reply_conn, wire::spawn_reply{request_id, 0, p, ""});
+  if (spawn) answer(a, true, errc::ok, p, "");
+}
+
+void distribution::request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id,
+                           const std::string& function, const term& args, bool spawn) {
+  const bool wanted = reply_to.has_value();
+  if (node.empty() || node == rt_.node()) {
+    run_function(answer_to{wanted, 0, reply_to, id}, function, args, spawn);
+    return;
+  }
+  if (wanted) {
+    std::lock_guard lock(requests_mutex_);
+    requests_[id] = pending_request{*reply_to, node, now_() + forward_lifetime};
+  }
+  bounce_info b;
+  if (wanted) {
+    b.kind = bounce_info::what::request;
+    b.local = *reply_to;
+    b.request_id = id;
+  }
+  if (!wanted)
+    enqueue(node, wire::cast_request{"", function, args});
+  else if (spawn)
+    enqueue(node, wire::spawn_request{id, "", function, args}, b);
+  else
+    enqueue(node, wire::call_request{id, "", function, args}, b);
+}
+
+bool distribution::finish_request(std::uint64_t id, errc code, term& value, const std::string& text) {
+  pending_request r;
+  {
+    std::lock_guard lock(requests_mutex_);
+    const auto it = requests_.find(id);
+    if (it == requests_.end()) return false;
+    r = std::move(it->second);
+    requests_.erase(it);
+  }
+  rt_.deliver(r.reply_to, user_envelope(call_result{id, code, std::move(value), text}));
+  return true;
 }
 
 template <class Request, class Reply>
@@ -281,7 +330,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
       forward_request(from.conn, *c, wire::call_reply{}, false, now_());
       return true;
     }
-    run_function(from.conn, c->request_id, c->function, c->args, true, false);
+    run_function(answer_to{true, from.conn, std::nullopt, c->request_id}, c->function, c->args, false);
     return true;
   }
   if (auto* c = std::get_if<wire::cast_request>(&m)) {
@@ -290,7 +339,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
         (void)links_.send(*link, wire::cast_request{"", c->function, c->args});
       return true;
     }
-    run_function(0, 0, c->function, c->args, false, false);
+    run_function(answer_to{}, c->function, c->args, false);
     return true;
   }
   if (auto* s = std::get_if<wire::spawn_request>(&m)) {
@@ -299,10 +348,11 @@ bool distribution::handle(const link_info& from, wire::message& m) {
       forward_request(from.conn, *s, wire::spawn_reply{}, true, now_());
       return true;
     }
-    run_function(from.conn, s->request_id, s->function, s->args, true, true);
+    run_function(answer_to{true, from.conn, std::nullopt, s->request_id}, s->function, s->args, true);
     return true;
   }
   if (auto* r = std::get_if<wire::call_reply>(&m)) {
+    if (finish_request(r->request_id, static_cast<errc>(r->code), r->result, r->message)) return true;
     if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
       r->request_id = it->second.request_id;
       (void)links_.send(it->second.reply_conn, *r);
@@ -311,6 +361,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
     return true;
   }
   if (auto* r = std::get_if<wire::spawn_reply>(&m)) {
+    if (finish_request(r->request_id, static_cast<errc>(r->code), r->pid, r->message)) return true;
     if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
       r->request_id = it->second.request_id;
       (void)links_.send(it->second.reply_conn, *r);
@@ -336,6 +387,17 @@ void distribution::on_node_down(const std::string& node) {
     else
       rt_.deliver(t.local, user_envelope(down_message{t.monitor, t.remote, reason::noconnection()}));
   }
+  // Calls made by our processes to that node will get no answer: say so now.
+  std::vector<std::uint64_t> lost;
+  {
+    std::lock_guard lock(requests_mutex_);
+    for (const auto& [id, r] : requests_)
+      if (r.node == node) lost.push_back(id);
+  }
+  for (const auto id : lost) {
+    term none;
+    finish_request(id, errc::no_connection, none, node + " went down");
+  }
   // Calls and spawns forwarded there will get no answer: say so now.
   for (auto it = forwards_.begin(); it != forwards_.end();) {
     if (it->second.target != node) {
@@ -354,6 +416,10 @@ void distribution::on_node_down(const std::string& node) {
 }
 
 void distribution::tick(time_point now) {
+  {
+    std::lock_guard lock(requests_mutex_);
+    std::erase_if(requests_, [now](const auto& kv) { return kv.second.expires <= now; });
+  }
   for (auto it = forwards_.begin(); it != forwards_.end();) it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
 }
 

@@ -43,6 +43,8 @@ class distribution final : public remote_router {
   // -- any thread --
   void route(const pid& to, std::unique_ptr<detail::envelope> e) override;
   void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) override;
+  void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id, const std::string& function,
+               const term& args, bool spawn) override;
 
   // -- I/O thread --
   /// Sends what processes queued since the last flush.
@@ -59,9 +61,24 @@ class distribution final : public remote_router {
  private:
   /// What to tell a local process if its signal cannot leave this node.
   struct bounce_info {
-    enum class what : std::uint8_t { none, link, monitor } kind = what::none;
+    enum class what : std::uint8_t { none, link, monitor, request } kind = what::none;
     pid local, remote;
     ref monitor;
+    std::uint64_t request_id = 0;
+  };
+  /// Where the answer to a function run goes: a connection (a client or a
+  /// forwarding node) or a local process.
+  struct answer_to {
+    bool wanted = false;
+    conn_id conn = 0;
+    std::optional<pid> process;
+    std::uint64_t id = 0;
+  };
+  /// A call a local process made to another node.
+  struct pending_request {
+    pid reply_to;
+    std::string node;
+    time_point expires{};  ///< forgotten then, if no answer came (the caller gave up long before)
   };
   struct outgoing {
     std::string node;
@@ -91,8 +108,11 @@ class distribution final : public remote_router {
   void forget_monitor(const ref& r);
   void bounce_noconnection(const bounce_info& b);
   void deliver_signal(const wire::process_signal& s, const std::string& from_node);
-  void run_function(conn_id reply_conn, std::uint64_t request_id, const std::string& function, const term& args,
-                    bool reply_with_result, bool spawn);
+  void run_function(answer_to answer, const std::string& function, const term& args, bool spawn);
+  void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
+  /// Delivers the answer to a call a local process made; false (and `value`
+  /// untouched) if `id` is not one of those.
+  bool finish_request(std::uint64_t id, errc code, term& value, const std::string& text);
   template <class Request, class Reply>
   void forward_request(conn_id from, Request request, Reply error_reply, bool spawn, time_point now);
   time_point now_() const { return rt_.timers().time().now(); }
@@ -105,6 +125,9 @@ class distribution final : public remote_router {
 
   std::mutex outbox_mutex_;  // guards outbox_
   std::vector<outgoing> outbox_;
+
+  std::mutex requests_mutex_;  // guards requests_
+  std::map<std::uint64_t, pending_request> requests_;
 
   std::mutex ties_mutex_;  // guards ties_
   std::multimap<std::string, tie> ties_;  ///< by remote node

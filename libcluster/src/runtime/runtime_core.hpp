@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -60,6 +61,11 @@ class remote_router {
   virtual ~remote_router() = default;
   virtual void route(const pid& to, std::unique_ptr<detail::envelope> e) = 0;
   virtual void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
+  /// Starts a call (or spawn, or cast when `reply_to` is empty) of a
+  /// registered function on `node` for a process; the answer arrives at
+  /// `reply_to` as a `call_result` with `id`.
+  virtual void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id,
+                       const std::string& function, const term& args, bool spawn) = 0;
 };
 
 /// A clock the test moves by hand (manual-mode runtimes).
@@ -102,6 +108,7 @@ class runtime_core {
   bool send_named(const std::string& name, const std::string& node, message m);
   /// Installs the distribution layer; before any process sends remotely.
   void set_remote(remote_router* r) { remote_ = r; }
+  remote_router* remote() const { return remote_; }
 
   /// One turn of `p` (the scheduler's callback; adopts one reference).
   void run(process* p);
