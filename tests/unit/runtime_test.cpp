@@ -409,3 +409,20 @@ TEST_CASE("a process may await helper tasks that receive, and their exceptions r
   REQUIRE(down);
   CHECK(down->reason == term("inner failure"));
 }
+
+TEST_CASE("regression: a selective-receive matcher that throws ends only its own process") {
+  runtime rt(manual());
+  inbox out(rt);
+  const pid picky = rt.spawn([](context& ctx) -> task {
+    co_await ctx.receive([](const message& m) { return m.get_if<term>()->as<std::string>() == "x"; });
+  });
+  out.monitor(picky);
+  rt.run_until_idle();
+  rt.send(picky, term(42));  // as<std::string>() throws on an integer
+  rt.run_until_idle();
+  auto down = out.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->process == picky);
+  CHECK(down->reason.is<std::string>());
+  CHECK(rt.stats().crashed == 1);
+}

@@ -70,7 +70,9 @@ cluster::result<term> term_from_json(const nlohmann::json& j) {
     }
     case nlohmann::json::value_t::object: {
       if (j.size() == 1) {
-        const auto& [key, value] = *j.items().begin();
+        const auto only = j.begin();  // (j.items() would be a temporary: keep the iterator)
+        const std::string key = only.key();
+        const nlohmann::json& value = only.value();
         if (key == "atom" && value.is_string()) return term(cluster::atom{value.get<std::string>()});
         if (key == "pid" && value.is_string()) {
           auto p = cluster::parse_pid(value.get<std::string>());

@@ -63,18 +63,26 @@ class node::impl final : public internal::link_listener {
     return {};
   }
 
+  // Leaving: links and monitors with other nodes' processes fire
+  // noconnection (Erlang does the same when a node stops), and from now on
+  // the distribution layer refuses new work at once instead of queueing it.
+  void leave_cluster() {
+    for (const auto& l : links_.nodes()) dist_.on_node_down(l.name);
+    dist_.close();
+    links_.leave("shutdown");
+    stopping_ = true;
+  }
+
   void stop() {
     if (on_io_thread()) {  // from an event callback: the loop ends after it returns
-      links_.leave("shutdown");
-      stopping_ = true;
+      leave_cluster();
+      std::lock_guard lock(queue_mutex_);
+      accepting_ = false;
       return;
     }
     std::lock_guard stop_lock(stop_mutex_);
     if (!thread_.joinable()) return;
-    post([this] {
-      links_.leave("shutdown");
-      stopping_ = true;
-    });
+    post([this] { leave_cluster(); });
     {
       std::lock_guard lock(queue_mutex_);
       accepting_ = false;
@@ -282,7 +290,11 @@ class node::impl final : public internal::link_listener {
         timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
       }
       try {
-        if (transport_.poll(timeout, wake_fd_)) run_commands();
+        // What processes sent goes out before the answers commands post, so
+        // a call's result never overtakes its function's earlier messages.
+        const bool woken = transport_.poll(timeout, wake_fd_);
+        dist_.flush();
+        if (woken) run_commands();
         dist_.flush();
       } catch (const zmq::error_t& e) {
         // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
@@ -290,6 +302,10 @@ class node::impl final : public internal::link_listener {
       }
       links_.tick();
       dist_.tick(clock_.now());
+    }
+    {
+      std::lock_guard lock(queue_mutex_);
+      accepting_ = false;  // later posts are refused, so nobody waits on a task that never runs
     }
     run_commands();  // whatever was posted before the queue closed
   }

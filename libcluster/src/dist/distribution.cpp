@@ -41,6 +41,11 @@ distribution::distribution(runtime_core& rt, link_manager& links, function_regis
 void distribution::enqueue(const std::string& node, const wire::message& m) { enqueue(node, m, bounce_info{}); }
 
 void distribution::enqueue(const std::string& node, const wire::message& m, bounce_info b) {
+  if (closed_.load()) {  // leaving: nothing goes out any more
+    stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
+    bounce_noconnection(b);
+    return;
+  }
   outgoing out{node, wire::encode(m), std::move(b)};
   bool was_empty = false;
   {

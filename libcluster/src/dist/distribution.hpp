@@ -55,6 +55,8 @@ class distribution final : public remote_router {
   void on_node_down(const std::string& node);
   /// Forgets forwarded calls nobody will answer any more.
   void tick(time_point now);
+  /// The node is leaving: from now on everything bounces at once (any thread).
+  void close() { closed_.store(true); }
 
   const dist_stats& stats() const { return stats_; }
 
@@ -123,6 +125,7 @@ class distribution final : public remote_router {
   hooks hooks_;
   dist_stats stats_;
 
+  std::atomic<bool> closed_{false};
   std::mutex outbox_mutex_;  // guards outbox_
   std::vector<outgoing> outbox_;
 

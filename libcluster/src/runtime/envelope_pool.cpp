@@ -54,8 +54,13 @@ struct local_pools {
   std::array<chain, classes> lists{};
 
   ~local_pools() {
-    for (std::size_t k = 0; k < classes; ++k) give_back(k, lists[k]);
+    for (std::size_t k = 0; k < classes; ++k) {
+      give_back(k, lists[k]);
+      lists[k] = {};
+    }
+    gone = true;  // envelopes made or freed on this thread from now on use malloc
   }
+  bool gone = false;
 
   static void give_back(std::size_t k, chain c) {
     if (!c.head) return;
@@ -116,7 +121,11 @@ std::size_t class_of(std::size_t size) { return (size + granule - 1) / granule -
 
 void* envelope::operator new(std::size_t size) {
   const std::size_t k = class_of(size);
-  if (k >= classes) return ::operator new(size);
+  if (k >= classes || pools.gone) {
+    if (k < classes) size = (k + 1) * granule;  // a pooled size: it may end in a pool
+    if (void* p = std::malloc(size)) return p;
+    throw std::bad_alloc();
+  }
   if (void* p = pools.take(k)) return p;
   if (void* p = std::malloc((k + 1) * granule)) return p;
   throw std::bad_alloc();
@@ -125,8 +134,8 @@ void* envelope::operator new(std::size_t size) {
 void envelope::operator delete(void* p, std::size_t size) noexcept {
   if (!p) return;
   const std::size_t k = class_of(size);
-  if (k >= classes) {
-    ::operator delete(p);
+  if (k >= classes || pools.gone) {
+    std::free(p);
     return;
   }
   pools.put(k, p);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <exception>
 #include <thread>
+#include <typeinfo>
+
+#include "cluster/log.hpp"
 
 namespace cluster::internal {
 namespace {
@@ -218,12 +221,23 @@ void runtime_core::bounce(const pid& target, std::unique_ptr<envelope> e) {
 void runtime_core::act_on(process& p, envelope* e) {
   switch (e->kind) {
     case envelope_kind::user:
+      if (e->type == &typeid(down_message) || *e->type == typeid(down_message)) {
+        // A DOWN counts only for a monitor we still hold: after demonitor it
+        // is dropped, whenever it arrives. Its arrival also ends the monitor.
+        const ref& r = payload<down_message>(e).monitor;
+        if (!p.extras || std::erase_if(p.extras->monitoring, [&](const auto& m) { return m.first == r; }) == 0) {
+          delete e;
+          return;
+        }
+      }
       p.pending.push_back(e);
       return;
     case envelope_kind::exit_signal: {
       std::unique_ptr<envelope> owned(e);
       auto& s = payload<exit_signal>(e);
-      if (s.from_link && p.extras) std::erase(p.extras->links, s.from);
+      // A link's exit counts only while the link exists: once unlinked (or
+      // already told, e.g. noconnection twice), it has no effect, as in Erlang.
+      if (s.from_link && (!p.extras || std::erase(p.extras->links, s.from) == 0)) return;
       if (p.exit_reason) return;
       if (!s.from_link && reason::is(s.reason, "kill")) {
         p.exit_reason = std::make_unique<term>(reason::killed());
@@ -319,7 +333,15 @@ void runtime_core::run_coroutine(process& p) {
   if (p.started) {
     if (!p.waiting) return;
     auto& w = *p.waiting;
-    if (!w.timed_out && !take_match(p, w.match, *w.slot)) return;  // still waiting
+    bool matched = false;
+    try {
+      matched = take_match(p, w.match, *w.slot);  // a match that arrived with the timeout still wins
+    } catch (const std::exception& ex) {
+      crashed_.fetch_add(1, std::memory_order_relaxed);
+      p.exit_reason = std::make_unique<term>(std::string(ex.what()));  // the matcher threw: the process dies
+      return;
+    }
+    if (!matched && !w.timed_out) return;  // still waiting
     if (w.timer) timers_.cancel(w.timer);
     next = w.resume;  // the innermost waiting coroutine; it returns to its awaiters
     p.waiting.reset();
@@ -406,6 +428,10 @@ void runtime_core::terminate(process& p, const term& reason) {
   erase(p.id);
 
   if (p.extras) {
+    // Withdraw our own monitors, so the watched do not keep us (and later
+    // send DOWNs to nobody).
+    for (const auto& [r, target] : p.extras->monitoring) signal(target, envelope_kind::demonitor, demonitor_signal{r});
+    p.extras->monitoring.clear();
     for (const pid& l : p.extras->links) signal(l, envelope_kind::exit_signal, exit_signal{self, reason, true});
     for (const auto& [r, watcher] : p.extras->monitored_by)
       deliver(watcher, user_envelope(down_message{r, self, reason}));
@@ -450,10 +476,12 @@ void runtime_core::demonitor(process& p, const ref& r) {
   if (!p.extras) return;
   auto& watching = p.extras->monitoring;
   const auto it = std::find_if(watching.begin(), watching.end(), [&](const auto& m) { return m.first == r; });
-  if (it == watching.end()) return;
-  signal(it->second, envelope_kind::demonitor, demonitor_signal{r});
-  watching.erase(it);
-  // Flush: a DOWN for this monitor that already arrived is removed.
+  if (it != watching.end()) {
+    signal(it->second, envelope_kind::demonitor, demonitor_signal{r});
+    watching.erase(it);
+  }
+  // Flush: a DOWN for this monitor that already arrived is removed (one still
+  // on its way is dropped when it arrives, as the monitor is gone).
   absorb(p);
   std::optional<message> flushed;
   const matcher is_this_down = [&](const message& m) {
@@ -524,6 +552,11 @@ void runtime_core::advance(duration d) {
 }
 
 void runtime_core::shutdown() {
+  if (scheduler_.on_worker()) {
+    // A process cannot wait for every process, itself included, to end.
+    log(log_level::error, "runtime::shutdown called from inside a process; ignored");
+    return;
+  }
   if (shut_down_.exchange(true)) return;
   auto kill_all = [this] {
     std::vector<pid> victims;

@@ -18,6 +18,8 @@ scheduler::scheduler(std::size_t workers, run_fn run) : run_(std::move(run)) {
 
 scheduler::~scheduler() { stop(); }
 
+bool scheduler::on_worker() const { return current_scheduler == this; }
+
 void scheduler::schedule(process* p) {
   if (manual()) {
     std::lock_guard lock(manual_queue_.mutex);

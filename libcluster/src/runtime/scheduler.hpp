@@ -41,6 +41,8 @@ class scheduler {
   void stop();
 
   bool manual() const { return workers_.empty(); }
+  /// True on one of this scheduler's worker threads.
+  bool on_worker() const;
   std::size_t worker_count() const { return workers_.size(); }
 
  private:
