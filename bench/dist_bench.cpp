@@ -1,0 +1,215 @@
+// Distribution benchmarks: two nodes in two OS processes on loopback (this
+// program starts the second one itself), the workloads of Erlang's
+// distribution figures. Prints `name value unit` per line.
+//
+//   bench_dist [all|one_way|pingpong|call|spawn] [N]   (N one-way messages, default 2,000,000)
+//   bench_dist serve NAME    (internal) the remote node
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <cluster/functions.hpp>
+#include <cluster/inbox.hpp>
+#include <cluster/node.hpp>
+
+using namespace cluster;
+using namespace std::chrono_literals;
+using bench_clock = std::chrono::steady_clock;
+
+extern char** environ;
+
+namespace {
+
+const char* cookie = "bench-cookie";
+const std::string server_name = "bench_b@127.4.0.2";
+const std::string client_name = "bench_a@127.4.0.1";
+
+node_config config(const std::string& name) {
+  node_config c;
+  c.name = *parse_node_name(name);
+  c.cookie = cookie;
+  return c;
+}
+
+void report(const char* name, double value, const char* unit) {
+  std::printf("%s %.1f %s\n", name, value, unit);
+  std::fflush(stdout);
+}
+
+// The remote node: `bench:sink` counts N messages then tells the caller;
+// `bench:echo` sends every message back.
+int serve() {
+  auto n = node::start(config(server_name));
+  if (!n) {
+    std::fprintf(stderr, "bench_dist serve: %s\n", n.err().message.c_str());
+    return 1;
+  }
+  (*n)->functions().add_coroutine("bench:sink", [](context& ctx, term args, term& result) -> task {
+    const auto& l = args.as<term_list>();
+    const pid reply_to = l[0].as<pid>();
+    const std::int64_t count = l[1].as<std::int64_t>();
+    ctx.send(reply_to, term(atom{"ready"}));
+    for (std::int64_t i = 0; i < count; ++i) co_await ctx.receive();
+    ctx.send(reply_to, term(atom{"done"}));
+    result = atom{"ok"};
+  });
+  (*n)->functions().add_coroutine("bench:echo", [](context& ctx, term args, term& result) -> task {
+    ctx.send(args.as<pid>(), term(ctx.self()));
+    for (;;) {
+      auto m = co_await ctx.receive();
+      const auto& l = m.get<term>().as<term_list>();
+      ctx.send(l[0].as<pid>(), l[1]);
+    }
+    result = atom{"ok"};
+  });
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  return 0;
+}
+
+void one_way(node& a, std::int64_t n) {
+  inbox me(a.processes());
+  const binary payload{std::vector<std::uint8_t>(64, 7)};
+  // Start the sink through a spawn of the registered function.
+  const pid driver = a.processes().spawn([&, n, to = me.self()](context& ctx) -> task {
+    const std::string where = server_name, fn = "bench:sink";
+    term_list args;
+    args.push_back(ctx.self());
+    args.push_back(n);
+    auto sink = co_await spawn_on(ctx, where, fn, term(std::move(args)), 5s);
+    if (!sink.ok()) {
+      ctx.send(to, std::string("spawn failed: ") + sink.err().message);
+      co_return;
+    }
+    co_await ctx.receive();  // ready
+    const pid target = sink.value().as<pid>();
+    const auto t0 = bench_clock::now();
+    term msg(payload);
+    for (std::int64_t i = 0; i < n; ++i) {
+      ctx.send(target, msg);
+      if ((i & 4095) == 0) co_await ctx.receive(nullptr, 0ms);  // let the scheduler breathe
+    }
+    co_await ctx.receive();  // done
+    const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+    ctx.send(to, static_cast<double>(n) / secs);
+  });
+  (void)driver;
+  auto got = me.receive(600s);
+  if (!got) return;
+  if (auto* rate = got->get_if<double>()) report("dist_one_way_64B", *rate, "msg/s");
+  if (auto* err = got->get_if<std::string>()) std::fprintf(stderr, "%s\n", err->c_str());
+}
+
+void pingpong(node& a, int n) {
+  inbox me(a.processes());
+  static std::vector<double> samples;
+  samples.assign(static_cast<std::size_t>(n), 0);
+  a.processes().spawn([n, to = me.self()](context& ctx) -> task {
+    const std::string where = server_name, fn = "bench:echo";
+    auto echo_pid = co_await spawn_on(ctx, where, fn, term(ctx.self()), 5s);
+    if (!echo_pid.ok()) co_return;
+    co_await ctx.receive();  // the echo's hello
+    const pid echo = echo_pid.value().as<pid>();
+    for (int i = 0; i < n; ++i) {
+      const auto t = bench_clock::now();
+      term_list l;
+      l.push_back(ctx.self());
+      l.push_back(i);
+      ctx.send(echo, term(std::move(l)));
+      co_await ctx.receive();
+      samples[static_cast<std::size_t>(i)] =
+          std::chrono::duration<double, std::micro>(bench_clock::now() - t).count();
+    }
+    ctx.send(to, 1);
+  });
+  if (!me.receive(600s)) return;
+  std::sort(samples.begin(), samples.end());
+  report("dist_pingpong_p50", samples[samples.size() / 2], "us");
+  report("dist_pingpong_p99", samples[samples.size() * 99 / 100], "us");
+}
+
+void calls(node& a, int callers, int per_caller) {
+  inbox me(a.processes());
+  const auto t0 = bench_clock::now();
+  for (int c = 0; c < callers; ++c)
+    a.processes().spawn([per_caller, to = me.self()](context& ctx) -> task {
+      const std::string where = server_name, fn = "sys:echo";
+      int ok = 0;
+      for (int i = 0; i < per_caller; ++i) {
+        auto r = co_await call(ctx, where, fn, term(i), 5s);
+        ok += r.ok() ? 1 : 0;
+      }
+      ctx.send(to, ok);
+    });
+  int total = 0;
+  for (int c = 0; c < callers; ++c) total += me.receive_as<int>(600s).value_or(0);
+  const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  report(callers == 1 ? "dist_call_1caller" : "dist_call_16callers", total / secs, "call/s");
+}
+
+void spawns(node& a, int n) {
+  inbox me(a.processes());
+  const auto t0 = bench_clock::now();
+  // Pipelined: 16 processes each start n/16 remote spawns back to back.
+  constexpr int spawners = 16;
+  for (int s = 0; s < spawners; ++s)
+    a.processes().spawn([n, to = me.self()](context& ctx) -> task {
+      const std::string where = server_name, fn = "sys:echo";
+      int ok = 0;
+      for (int i = 0; i < n / spawners; ++i) ok += (co_await spawn_on(ctx, where, fn, term(), 5s)).ok() ? 1 : 0;
+      ctx.send(to, ok);
+    });
+  int total = 0;
+  for (int s = 0; s < spawners; ++s) total += me.receive_as<int>(600s).value_or(0);
+  const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  report("dist_spawn_16spawners", total / secs, "spawn/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "serve") return serve();
+  const std::string what = argc >= 2 ? argv[1] : "all";
+  const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
+
+  pid_t server = -1;
+  char* child_argv[] = {argv[0], const_cast<char*>("serve"), const_cast<char*>(server_name.c_str()), nullptr};
+  if (posix_spawn(&server, argv[0], nullptr, nullptr, child_argv, environ) != 0) return 1;
+  node_config c = config(client_name);
+  c.join.push_back(*parse_node_name(server_name));  // retried until the server is up
+  auto a = node::start(c);
+  if (!a) {
+    std::fprintf(stderr, "bench_dist: %s\n", a.err().message.c_str());
+    return 1;
+  }
+  for (int i = 0; i < 400 && (*a)->nodes().empty(); ++i) std::this_thread::sleep_for(25ms);
+  if ((*a)->nodes().empty()) {
+    std::fprintf(stderr, "bench_dist: the server node did not come up\n");
+    kill(server, SIGTERM);
+    return 1;
+  }
+  if (what == "all" || what == "one_way") one_way(**a, n);
+  if (what == "all" || what == "pingpong") pingpong(**a, 20000);
+  if (what == "all" || what == "call") {
+    calls(**a, 1, 20000);
+    calls(**a, 16, 5000);
+  }
+  if (what == "all" || what == "spawn") spawns(**a, 100000);
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  return 0;
+}
