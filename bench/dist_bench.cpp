@@ -131,8 +131,7 @@ void pingpong(node& a, int n) {
       l.push_back(i);
       ctx.send(echo, term(std::move(l)));
       co_await ctx.receive();
-      samples[static_cast<std::size_t>(i)] =
-          std::chrono::duration<double, std::micro>(bench_clock::now() - t).count();
+      samples[static_cast<std::size_t>(i)] = std::chrono::duration<double, std::micro>(bench_clock::now() - t).count();
     }
     ctx.send(to, 1);
   });

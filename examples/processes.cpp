@@ -43,7 +43,7 @@ int main() {
     auto hello = co_await ctx.receive(match_type<std::string>(), 1s);
     ctx.send(to, hello ? "got: " + hello->get<std::string>() : std::string("nobody said hello"));
   });
-  rt.send(greeter, 42);                      // skipped by the selective receive
+  rt.send(greeter, 42);  // skipped by the selective receive
   rt.send(greeter, std::string("hello"));
   std::printf("%s\n", me.receive_as<std::string>(1s).value_or("?").c_str());
 
@@ -58,7 +58,7 @@ int main() {
   rt.send(counter_pid(), add{3});
   rt.send(counter_pid(), get{me.self()});
   std::printf("total: %d\n", me.receive_as<int>(1s).value_or(-1));
-  rt.send(counter_pid(), add{-1});           // crashes; the supervisor starts a fresh one
+  rt.send(counter_pid(), add{-1});  // crashes; the supervisor starts a fresh one
   (void)me.receive(50ms);
   rt.send(counter_pid(), get{me.self()});
   std::printf("total after the restart: %d\n", me.receive_as<int>(1s).value_or(-1));

@@ -182,7 +182,9 @@ TEST_CASE("the cookie comes from a file, the environment, or a default file crea
   CHECK(secret.size() >= 32);
 
   // The same default file admits clusterctl; CLUSTER_COOKIE and --cookie-file work too.
-  CHECK(eventually([&] { return clusterctl({"--node", "n1@127.1.8.1", "ping"}, {"HOME=" + home, "CLUSTER_COOKIE="}).code == 0; }));
+  CHECK(eventually([&] {
+    return clusterctl({"--node", "n1@127.1.8.1", "ping"}, {"HOME=" + home, "CLUSTER_COOKIE="}).code == 0;
+  }));
   std::string trimmed = secret.substr(0, secret.find('\n'));
   CHECK(clusterctl({"--node", "n1@127.1.8.1", "ping"}, {"HOME=/nonexistent", "CLUSTER_COOKIE=" + trimmed}).code == 0);
   CHECK(clusterctl({"--node", "n1@127.1.8.1", "--cookie-file", cookie_path, "ping"}, {"CLUSTER_COOKIE="}).code == 0);

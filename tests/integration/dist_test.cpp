@@ -59,11 +59,11 @@ TEST_CASE("100,000 messages from one process to another node arrive complete and
   linked(*a, *b);
   inbox result(b->processes());
   constexpr std::int64_t n = 100000;
-  const pid receiver = b->processes().spawn([to = result.self(), next = std::int64_t{0}, ok = true](
-                                                context& ctx, message& m) mutable {
-    ok = ok && m.get<term>().as<std::int64_t>() == next;
-    if (++next == n) ctx.send(to, ok);
-  });
+  const pid receiver =
+      b->processes().spawn([to = result.self(), next = std::int64_t{0}, ok = true](context& ctx, message& m) mutable {
+        ok = ok && m.get<term>().as<std::int64_t>() == next;
+        if (++next == n) ctx.send(to, ok);
+      });
   a->processes().spawn([receiver](context& ctx) -> task {
     for (std::int64_t i = 0; i < n; ++i) ctx.send(receiver, term(i));
     co_return;

@@ -247,9 +247,9 @@ TEST_CASE("demonitor stops DOWN messages, including one already delivered") {
   const pid target = rt.spawn([](context& ctx, message&) { ctx.stop(term("bye")); });
   const pid watcher = rt.spawn([target, to = out.self()](context& ctx) -> task {
     const ref r = ctx.monitor(target);
-    ctx.send(target, 1);                                // it exits...
+    ctx.send(target, 1);                              // it exits...
     co_await ctx.receive(match_type<std::string>());  // ...and its DOWN arrives while we wait
-    ctx.demonitor(r);                                   // flushed
+    ctx.demonitor(r);                                 // flushed
     auto late = co_await ctx.receive(match_type<down_message>(), 0ms);
     ctx.send(to, late.has_value());
   });
@@ -321,8 +321,8 @@ TEST_CASE("a busy process yields after its budget, so others are not starved") {
 TEST_CASE("messages to dead or foreign PIDs are dropped and counted, never an error") {
   runtime rt(manual());
   rt.send(pid{"t@host", 7, 424242}, 1);
-  rt.send(pid{"t@host", 6, 1}, 1);           // an older incarnation of this node
-  rt.send(pid{"other@host", 7, 1}, 1);       // another node
+  rt.send(pid{"t@host", 6, 1}, 1);      // an older incarnation of this node
+  rt.send(pid{"other@host", 7, 1}, 1);  // another node
   CHECK(rt.stats().dropped_dead == 1);
   CHECK(rt.stats().dropped_foreign == 2);
 }

@@ -32,13 +32,13 @@ TEST_CASE("messages from each sender arrive in the order sent, with several send
   runtime rt(threaded());
   inbox out(rt);
   constexpr int senders = 4, per_sender = 20000;
-  const pid receiver = rt.spawn([to = out.self(), next = std::map<int, int>{}, total = 0,
-                                 ok = true](context& ctx, message& m) mutable {
-    const auto& n = m.get<numbered>();
-    ok = ok && next[n.sender] == n.seq;
-    next[n.sender] = n.seq + 1;
-    if (++total == senders * per_sender) ctx.send(to, ok);
-  });
+  const pid receiver =
+      rt.spawn([to = out.self(), next = std::map<int, int>{}, total = 0, ok = true](context& ctx, message& m) mutable {
+        const auto& n = m.get<numbered>();
+        ok = ok && next[n.sender] == n.seq;
+        next[n.sender] = n.seq + 1;
+        if (++total == senders * per_sender) ctx.send(to, ok);
+      });
   for (int s = 0; s < senders; ++s)
     rt.spawn([receiver, s](context& ctx) -> task {
       for (int i = 0; i < per_sender; ++i) ctx.send(receiver, numbered{s, i});

@@ -84,8 +84,8 @@ TEST_CASE("one_for_all restarts every child, stopping them last-started first") 
   journal log;
   supervisor_flags f;
   f.strategy = restart_strategy::one_for_all;
-  const pid sup = rt.spawn(supervisor(f, {{"a", worker("a", &log, true)}, {"b", worker("b", &log, true)},
-                                          {"c", worker("c", &log, true)}}));
+  const pid sup = rt.spawn(
+      supervisor(f, {{"a", worker("a", &log, true)}, {"b", worker("b", &log, true)}, {"c", worker("c", &log, true)}}));
   rt.run_until_idle();
   rt.send(child(rt, in, sup, "a"), std::string("crash"));
   rt.run_until_idle();
@@ -98,8 +98,8 @@ TEST_CASE("rest_for_one restarts the crashed child and those started after it") 
   journal log;
   supervisor_flags f;
   f.strategy = restart_strategy::rest_for_one;
-  const pid sup = rt.spawn(supervisor(f, {{"a", worker("a", &log, true)}, {"b", worker("b", &log, true)},
-                                          {"c", worker("c", &log, true)}}));
+  const pid sup = rt.spawn(
+      supervisor(f, {{"a", worker("a", &log, true)}, {"b", worker("b", &log, true)}, {"c", worker("c", &log, true)}}));
   rt.run_until_idle();
   const pid a = child(rt, in, sup, "a");
   rt.send(child(rt, in, sup, "b"), std::string("crash"));
@@ -112,8 +112,8 @@ TEST_CASE("transient children restart only after an abnormal exit; temporary one
   runtime rt(manual());
   inbox in(rt);
   journal log;
-  const pid sup = rt.spawn(supervisor({}, {{"t", worker("t", &log), restart_type::transient},
-                                           {"tmp", worker("tmp", &log), restart_type::temporary}}));
+  const pid sup = rt.spawn(supervisor(
+      {}, {{"t", worker("t", &log), restart_type::transient}, {"tmp", worker("tmp", &log), restart_type::temporary}}));
   rt.run_until_idle();
   rt.send(child(rt, in, sup, "t"), std::string("crash"));
   rt.run_until_idle();
@@ -173,9 +173,9 @@ TEST_CASE("a nested supervisor contains its children's crashes") {
   runtime rt(manual());
   inbox in(rt);
   journal log;
-  const pid top = rt.spawn(supervisor(
-      {}, {{"w1", worker("w1", &log)}, {"inner", supervisor({}, {{"w2", worker("w2", &log)}}), restart_type::permanent,
-                                        std::chrono::milliseconds(60000)}}));
+  const pid top = rt.spawn(supervisor({}, {{"w1", worker("w1", &log)},
+                                           {"inner", supervisor({}, {{"w2", worker("w2", &log)}}),
+                                            restart_type::permanent, std::chrono::milliseconds(60000)}}));
   rt.run_until_idle();
   const pid inner = child(rt, in, top, "inner");
   const pid w1 = child(rt, in, top, "w1");

@@ -50,15 +50,20 @@ cluster::result<std::vector<std::uint8_t>> base64_decode(const std::string& in) 
 
 cluster::result<term> term_from_json(const nlohmann::json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return term(cluster::nil{});
-    case nlohmann::json::value_t::boolean: return term(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return term(j.get<std::int64_t>());
+    case nlohmann::json::value_t::null:
+      return term(cluster::nil{});
+    case nlohmann::json::value_t::boolean:
+      return term(j.get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return term(j.get<std::int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       const auto u = j.get<std::uint64_t>();
       return u <= static_cast<std::uint64_t>(INT64_MAX) ? term(static_cast<std::int64_t>(u)) : term(u);
     }
-    case nlohmann::json::value_t::number_float: return term(j.get<double>());
-    case nlohmann::json::value_t::string: return term(j.get<std::string>());
+    case nlohmann::json::value_t::number_float:
+      return term(j.get<double>());
+    case nlohmann::json::value_t::string:
+      return term(j.get<std::string>());
     case nlohmann::json::value_t::array: {
       cluster::term_list l;
       for (const auto& e : j) {
@@ -92,7 +97,8 @@ cluster::result<term> term_from_json(const nlohmann::json& j) {
         if (key == "map" && value.is_array()) {
           cluster::term_map m;
           for (const auto& pair : value) {
-            if (!pair.is_array() || pair.size() != 2) return error{errc::bad_argument, "a \"map\" holds [key, value] pairs"};
+            if (!pair.is_array() || pair.size() != 2)
+              return error{errc::bad_argument, "a \"map\" holds [key, value] pairs"};
             auto k = term_from_json(pair[0]);
             auto v = term_from_json(pair[1]);
             if (!k) return k.err();
@@ -110,7 +116,8 @@ cluster::result<term> term_from_json(const nlohmann::json& j) {
       }
       return term(std::move(m));
     }
-    default: return error{errc::bad_argument, "unsupported JSON value"};
+    default:
+      return error{errc::bad_argument, "unsupported JSON value"};
   }
 }
 
@@ -146,7 +153,8 @@ nlohmann::json term_to_json(const term& t) {
       for (const auto& [k, v] : m) plain = plain && (k.is<std::string>() || k.is<cluster::atom>());
       if (plain) {
         nlohmann::json out = nlohmann::json::object();
-        for (const auto& [k, v] : m) out[k.is<std::string>() ? k.as<std::string>() : k.as<cluster::atom>().name] = term_to_json(v);
+        for (const auto& [k, v] : m)
+          out[k.is<std::string>() ? k.as<std::string>() : k.as<cluster::atom>().name] = term_to_json(v);
         return out;
       }
       nlohmann::json pairs = nlohmann::json::array();

@@ -31,7 +31,7 @@ enum class errc : int {
   busy = 13,                ///< a limit on concurrent work was reached
   internal = 14,            ///< a bug: please report it
   already_connected = 15,   ///< a second connection to a peer we are linked to (tie-break)
-  exception = 16,          ///< a called function threw; the message is its text
+  exception = 16,           ///< a called function threw; the message is its text
 };
 
 /// The highest errc value; codes above it from a newer peer read as `rejected`.

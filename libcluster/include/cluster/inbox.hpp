@@ -37,8 +37,7 @@ class inbox {
   void link(const pid& p);
   void send(const pid& to, message m) { rt_.send(to, std::move(m)); }
   template <class T>
-    requires(!std::is_same_v<std::decay_t<T>, message>)
-  void send(const pid& to, T value) {
+  requires(!std::is_same_v<std::decay_t<T>, message>) void send(const pid& to, T value) {
     rt_.send(to, message::make(std::move(value)));
   }
 

@@ -108,11 +108,11 @@ struct exit_message {
 /// Exit reasons used by the runtime. Any term may be a reason; a process that
 /// throws exits with the exception's text (a string term).
 namespace reason {
-inline term normal() { return atom{"normal"}; }    ///< a clean end: linked processes live on
-inline term kill() { return atom{"kill"}; }        ///< an exit signal that cannot be trapped
-inline term killed() { return atom{"killed"}; }    ///< the reason of a process that got `kill`
-inline term noproc() { return atom{"noproc"}; }    ///< the process did not exist
-inline term shutdown() { return atom{"shutdown"}; }  ///< an orderly stop (supervisors, the runtime)
+inline term normal() { return atom{"normal"}; }              ///< a clean end: linked processes live on
+inline term kill() { return atom{"kill"}; }                  ///< an exit signal that cannot be trapped
+inline term killed() { return atom{"killed"}; }              ///< the reason of a process that got `kill`
+inline term noproc() { return atom{"noproc"}; }              ///< the process did not exist
+inline term shutdown() { return atom{"shutdown"}; }          ///< an orderly stop (supervisors, the runtime)
 inline term noconnection() { return atom{"noconnection"}; }  ///< the process's node went away
 inline bool is(const term& t, const char* name) { return t.is<atom>() && t.as<atom>().name == name; }
 }  // namespace reason

@@ -90,11 +90,11 @@ class behavior {
   using coroutine_fn = std::function<task(context&)>;
 
   template <class F>
-    requires std::is_invocable_v<F&, context&, message&>
-  behavior(F f) : handler_(std::move(f)) {}  // NOLINT: implicit by design
+  requires std::is_invocable_v<F&, context&, message&> behavior(F f)
+      : handler_(std::move(f)) {}  // NOLINT: implicit by design
   template <class F>
-    requires(!std::is_invocable_v<F&, context&, message&> && std::is_invocable_r_v<task, F&, context&>)
-  behavior(F f) : coroutine_(std::move(f)) {}  // NOLINT: implicit by design
+  requires(!std::is_invocable_v<F&, context&, message&> && std::is_invocable_r_v<task, F&, context&>) behavior(F f)
+      : coroutine_(std::move(f)) {}  // NOLINT: implicit by design
 
   bool is_coroutine() const { return static_cast<bool>(coroutine_); }
   const handler_fn& handler() const { return handler_; }
@@ -157,8 +157,7 @@ class context {
   /// (and counted), never an error.
   void send(const pid& to, message m) const;
   template <class T>
-    requires(!std::is_same_v<std::decay_t<T>, message>)
-  void send(const pid& to, T value) const {
+  requires(!std::is_same_v<std::decay_t<T>, message>) void send(const pid& to, T value) const {
     send(to, message::make(std::move(value)));
   }
   /// Sends to a registered name; false if no process has it.

@@ -24,7 +24,7 @@ struct runtime_config {
   std::uint32_t creation = 1;          ///< the incarnation part of every PID
   std::size_t workers = 0;             ///< scheduler threads; 0 = the number of cores
   bool manual = false;                 ///< no threads: drive with run_until_idle/advance
-  std::size_t budget = 256;             ///< messages a process handles before it yields
+  std::size_t budget = 256;            ///< messages a process handles before it yields
 };
 
 /// Counters; nothing is dropped without being counted here.
@@ -49,8 +49,7 @@ class runtime {
   pid spawn(behavior b);
   void send(const pid& to, message m);
   template <class T>
-    requires(!std::is_same_v<std::decay_t<T>, message>)
-  void send(const pid& to, T value) {
+  requires(!std::is_same_v<std::decay_t<T>, message>) void send(const pid& to, T value) {
     send(to, message::make(std::move(value)));
   }
   /// Sends to a registered name; false if no process has it.

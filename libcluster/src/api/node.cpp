@@ -269,7 +269,6 @@ class node::impl final : public internal::link_listener {
   void monitor_nodes(const pid& watcher) { node_watchers_.push_back(watcher); }
 
  private:
-
   void run_commands() {
     std::uint64_t count = 0;
     [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof count);
@@ -322,7 +321,7 @@ class node::impl final : public internal::link_listener {
   cluster::runtime runtime_;
   internal::distribution dist_;
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
-  std::vector<pid> node_watchers_;                                    // I/O thread only
+  std::vector<pid> node_watchers_;                                   // I/O thread only
 
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts

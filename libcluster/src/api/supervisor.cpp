@@ -18,9 +18,12 @@ struct child {
 
 bool restarts(const child_spec& spec, const term& reason) {
   switch (spec.restart) {
-    case restart_type::permanent: return true;
-    case restart_type::temporary: return false;
-    case restart_type::transient: return !reason::is(reason, "normal") && !reason::is(reason, "shutdown");
+    case restart_type::permanent:
+      return true;
+    case restart_type::temporary:
+      return false;
+    case restart_type::transient:
+      return !reason::is(reason, "normal") && !reason::is(reason, "shutdown");
   }
   return false;
 }

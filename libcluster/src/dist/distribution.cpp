@@ -1,5 +1,7 @@
 #include "dist/distribution.hpp"
 
+#include "runtime/envelopes.hpp"
+
 #include <typeinfo>
 
 namespace cluster::internal {
@@ -7,22 +9,6 @@ namespace {
 
 using detail::envelope;
 using detail::envelope_kind;
-
-template <class T>
-T* payload_if(envelope* e) {
-  if (e->type != &typeid(T) && *e->type != typeid(T)) return nullptr;
-  return &static_cast<detail::typed_envelope<T>*>(e)->value;
-}
-
-template <class T>
-T& payload(envelope* e) {
-  return static_cast<detail::typed_envelope<T>*>(e)->value;
-}
-
-template <class T>
-std::unique_ptr<envelope> user_envelope(T value) {
-  return std::make_unique<detail::typed_envelope<T>>(std::move(value));
-}
 
 wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& to, term monitor = {},
                                term reason = {}) {
@@ -411,11 +397,11 @@ void distribution::on_node_down(const std::string& node) {
     }
     const std::string text = node + " went down";
     if (it->second.spawn)
-      (void)links_.send(it->second.reply_conn, wire::spawn_reply{it->second.request_id,
-                                                                 static_cast<int>(errc::no_connection), nil{}, text});
+      (void)links_.send(it->second.reply_conn,
+                        wire::spawn_reply{it->second.request_id, static_cast<int>(errc::no_connection), nil{}, text});
     else
-      (void)links_.send(it->second.reply_conn, wire::call_reply{it->second.request_id,
-                                                                static_cast<int>(errc::no_connection), nil{}, text});
+      (void)links_.send(it->second.reply_conn,
+                        wire::call_reply{it->second.request_id, static_cast<int>(errc::no_connection), nil{}, text});
     it = forwards_.erase(it);
   }
 }
@@ -425,7 +411,8 @@ void distribution::tick(time_point now) {
     std::lock_guard lock(requests_mutex_);
     std::erase_if(requests_, [now](const auto& kv) { return kv.second.expires <= now; });
   }
-  for (auto it = forwards_.begin(); it != forwards_.end();) it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
+  for (auto it = forwards_.begin(); it != forwards_.end();)
+    it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
 }
 
 }  // namespace cluster::internal

@@ -35,8 +35,8 @@ struct dist_stats {
 class distribution final : public remote_router {
  public:
   struct hooks {
-    std::function<void()> wake;                         ///< wake the I/O thread (any thread)
-    std::function<void(std::function<void()>)> post;    ///< run on the I/O thread (any thread)
+    std::function<void()> wake;                       ///< wake the I/O thread (any thread)
+    std::function<void(std::function<void()>)> post;  ///< run on the I/O thread (any thread)
   };
   distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h);
 
@@ -132,7 +132,7 @@ class distribution final : public remote_router {
   std::mutex requests_mutex_;  // guards requests_
   std::map<std::uint64_t, pending_request> requests_;
 
-  std::mutex ties_mutex_;  // guards ties_
+  std::mutex ties_mutex_;                 // guards ties_
   std::multimap<std::string, tie> ties_;  ///< by remote node
 
   // I/O thread only

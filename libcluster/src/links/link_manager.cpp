@@ -380,7 +380,8 @@ void link_manager::tick() {
     log(log_level::debug, cfg_.self.name + ": handshake with " + peer + " timed out");
     if (s.send) send_raw(c, *s.send);
     if (it->second.outbound)
-      if (auto w = wanted_.find(it->second.target); w != wanted_.end()) w->second.next_attempt = now + cfg_.retry_interval;
+      if (auto w = wanted_.find(it->second.target); w != wanted_.end())
+        w->second.next_attempt = now + cfg_.retry_interval;
     drop(c, *s.failure, true);
   }
   if (leaving_) return;

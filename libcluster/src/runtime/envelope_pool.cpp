@@ -19,8 +19,8 @@ namespace cluster::detail {
 namespace {
 
 constexpr std::size_t granule = 32;
-constexpr std::size_t classes = 8;  // 32 .. 256 bytes
-constexpr std::size_t batch = 256;  // blocks moved between a thread and the shared pool
+constexpr std::size_t classes = 8;               // 32 .. 256 bytes
+constexpr std::size_t batch = 256;               // blocks moved between a thread and the shared pool
 constexpr std::size_t max_shared_batches = 256;  // per class; beyond this, memory goes back to malloc
 
 struct block {

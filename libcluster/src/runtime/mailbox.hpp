@@ -6,10 +6,46 @@
 #pragma once
 
 #include <atomic>
+#include <utility>
 
 #include "cluster/message.hpp"
 
 namespace cluster::internal {
+
+/// A list of envelopes the process has taken from its mailbox but not yet
+/// consumed (the "save queue" of selective receive).
+struct envelope_list {
+  detail::envelope* head = nullptr;
+  detail::envelope* tail = nullptr;
+
+  bool empty() const { return head == nullptr; }
+  void push_back(detail::envelope* e) {
+    e->next = nullptr;
+    if (tail)
+      tail->next = e;
+    else
+      head = e;
+    tail = e;
+  }
+  detail::envelope* pop_front() {
+    detail::envelope* e = head;
+    if (e) {
+      head = e->next;
+      if (!head) tail = nullptr;
+      e->next = nullptr;
+    }
+    return e;
+  }
+  /// Unlinks `e`, whose predecessor is `prev` (nullptr for the head).
+  void remove(detail::envelope* prev, detail::envelope* e) {
+    (prev ? prev->next : head) = e->next;
+    if (tail == e) tail = prev;
+    e->next = nullptr;
+  }
+  void clear() {
+    while (detail::envelope* e = pop_front()) delete e;
+  }
+};
 
 class mailbox {
  public:
@@ -20,25 +56,16 @@ class mailbox {
   /// Appends `e` (ownership passes on success); false if the mailbox is closed.
   bool push(detail::envelope* e) {
     lock();
-    if (closed_) {
-      unlock();
-      return false;
-    }
-    e->next = nullptr;
-    if (tail_)
-      tail_->next = e;
-    else
-      head_ = e;
-    tail_ = e;
+    const bool open = !closed_;
+    if (open) queue_.push_back(e);
     unlock();
-    return true;
+    return open;
   }
 
   /// Takes every queued envelope, oldest first, as a linked list.
   detail::envelope* take_all() {
     lock();
-    detail::envelope* list = head_;
-    head_ = tail_ = nullptr;
+    detail::envelope* list = std::exchange(queue_, {}).head;
     unlock();
     return list;
   }
@@ -47,15 +74,14 @@ class mailbox {
   detail::envelope* close() {
     lock();
     closed_ = true;
-    detail::envelope* list = head_;
-    head_ = tail_ = nullptr;
+    detail::envelope* list = std::exchange(queue_, {}).head;
     unlock();
     return list;
   }
 
   bool empty() const {
     lock();
-    const bool e = head_ == nullptr;
+    const bool e = queue_.empty();
     unlock();
     return e;
   }
@@ -75,10 +101,9 @@ class mailbox {
   }
   void unlock() const { busy_.store(false, std::memory_order_release); }
 
-  mutable std::atomic<bool> busy_{false};  // guards head_, tail_, closed_
+  mutable std::atomic<bool> busy_{false};  // guards queue_ and closed_
   bool closed_ = false;
-  detail::envelope* head_ = nullptr;
-  detail::envelope* tail_ = nullptr;
+  envelope_list queue_;
 };
 
 }  // namespace cluster::internal

@@ -5,10 +5,10 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,42 +19,6 @@
 namespace cluster::internal {
 
 class runtime_core;
-
-/// A list of envelopes the process has taken from its mailbox but not yet
-/// consumed (the "save queue" of selective receive).
-struct envelope_list {
-  detail::envelope* head = nullptr;
-  detail::envelope* tail = nullptr;
-
-  bool empty() const { return head == nullptr; }
-  void push_back(detail::envelope* e) {
-    e->next = nullptr;
-    if (tail)
-      tail->next = e;
-    else
-      head = e;
-    tail = e;
-  }
-  detail::envelope* pop_front() {
-    detail::envelope* e = head;
-    if (e) {
-      head = e->next;
-      if (!head) tail = nullptr;
-      e->next = nullptr;
-    }
-    return e;
-  }
-  /// Unlinks `e`, whose predecessor is `prev` (nullptr for the head).
-  void remove(detail::envelope* prev, detail::envelope* e) {
-    (prev ? prev->next : head) = e->next;
-    if (tail == e) tail = prev;
-    e->next = nullptr;
-  }
-  void clear() {
-    mailbox::free_list(head);
-    head = tail = nullptr;
-  }
-};
 
 /// Links, monitors and a name: most processes have none, so they live apart.
 struct process_extras {
@@ -79,30 +43,30 @@ class process {
 
   const std::uint64_t id;
   runtime_core& core;
-  context ctx;                                              ///< what the process's code sees
+  context ctx;  ///< what the process's code sees
   std::atomic<std::uint32_t> refs{1};
   std::atomic<process_state> state{process_state::idle};
   mailbox inbox;
 
   // -- owner only --
-  behavior::handler_fn handler;                             ///< event-driven processes
-  behavior::coroutine_fn coroutine_fn;                      ///< keeps a coroutine lambda's captures alive
-  std::coroutine_handle<task::promise_type> coroutine;      ///< coroutine processes
-  bool started = false;                                     ///< coroutine ran to its first await
+  behavior::handler_fn handler;                         ///< event-driven processes
+  behavior::coroutine_fn coroutine_fn;                  ///< keeps a coroutine lambda's captures alive
+  std::coroutine_handle<task::promise_type> coroutine;  ///< coroutine processes
+  bool started = false;                                 ///< coroutine ran to its first await
   bool trap_exit = false;
-  bool yielded = false;                                     ///< used up its budget: run again soon
-  std::uint32_t handled = 0;                                ///< messages taken in this turn
-  std::unique_ptr<term> exit_reason;                        ///< set: exit at the end of this turn
-  std::unique_ptr<external_waiter> external;                ///< set for inboxes, run by a foreign thread
-  envelope_list pending;                                    ///< taken from the mailbox, not consumed
+  bool yielded = false;                       ///< used up its budget: run again soon
+  std::uint32_t handled = 0;                  ///< messages taken in this turn
+  std::unique_ptr<term> exit_reason;          ///< set: exit at the end of this turn
+  std::unique_ptr<external_waiter> external;  ///< set for inboxes, run by a foreign thread
+  envelope_list pending;                      ///< taken from the mailbox, not consumed
   std::unique_ptr<process_extras> extras;
 
   // A coroutine suspended in a receive.
   struct waiting_receive {
-    std::coroutine_handle<> resume;       ///< the coroutine that waits (maybe a nested task)
-    const matcher* match = nullptr;       ///< null matches anything
+    std::coroutine_handle<> resume;  ///< the coroutine that waits (maybe a nested task)
+    const matcher* match = nullptr;  ///< null matches anything
     std::optional<message>* slot = nullptr;
-    std::uint64_t seq = 0;                ///< identifies this receive's timeout
+    std::uint64_t seq = 0;  ///< identifies this receive's timeout
     std::uint64_t timer = 0;
     bool timed_out = false;
   };

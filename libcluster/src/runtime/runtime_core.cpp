@@ -1,5 +1,7 @@
 #include "runtime/runtime_core.hpp"
 
+#include "runtime/envelopes.hpp"
+
 #include <algorithm>
 #include <exception>
 #include <thread>
@@ -12,16 +14,6 @@ namespace {
 
 using detail::envelope;
 using detail::envelope_kind;
-
-template <class T>
-T& payload(envelope* e) {
-  return static_cast<detail::typed_envelope<T>*>(e)->value;
-}
-
-template <class T>
-std::unique_ptr<envelope> user_envelope(T value) {
-  return std::make_unique<detail::typed_envelope<T>>(std::move(value));
-}
 
 // Lets a matcher look at a pending envelope without taking it.
 class borrowed_message {
@@ -221,7 +213,7 @@ void runtime_core::bounce(const pid& target, std::unique_ptr<envelope> e) {
 void runtime_core::act_on(process& p, envelope* e) {
   switch (e->kind) {
     case envelope_kind::user:
-      if (e->type == &typeid(down_message) || *e->type == typeid(down_message)) {
+      if (payload_if<down_message>(e)) {
         // A DOWN counts only for a monitor we still hold: after demonitor it
         // is dropped, whenever it arrives. Its arrival also ends the monitor.
         const ref& r = payload<down_message>(e).monitor;
@@ -395,9 +387,8 @@ void runtime_core::run(process* raw) {
 void runtime_core::start_receive_timer(process& p, std::chrono::nanoseconds timeout) {
   const pid self = pid_of(p);
   const std::uint64_t seq = p.waiting->seq;
-  p.waiting->timer = timers_.start(std::chrono::duration_cast<duration>(timeout), [this, self, seq] {
-    signal(self, envelope_kind::timeout, timeout_signal{seq});
-  });
+  p.waiting->timer = timers_.start(std::chrono::duration_cast<duration>(timeout),
+                                   [this, self, seq] { signal(self, envelope_kind::timeout, timeout_signal{seq}); });
 }
 
 // -- exits --------------------------------------------------------------------

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <array>
-#include <optional>
 #include <atomic>
 #include <memory>
 #include <optional>

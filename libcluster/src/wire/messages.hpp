@@ -251,9 +251,9 @@ enum class signal_kind : std::uint8_t {
   link_exit = 2,  ///< `from` was linked to `to` and has ended with `reason`
   link = 3,
   unlink = 4,
-  monitor = 5,    ///< `from` monitors `to` under `monitor`
+  monitor = 5,  ///< `from` monitors `to` under `monitor`
   demonitor = 6,
-  down = 7,       ///< `from`, monitored by `to` under `monitor`, has ended with `reason`
+  down = 7,  ///< `from`, monitored by `to` under `monitor`, has ended with `reason`
 };
 
 struct process_signal {
@@ -267,10 +267,10 @@ struct process_signal {
 
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
-using message = std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye,
-                             nodes_request, nodes_reply, info_request, info_reply, error_reply, call_request,
-                             call_reply, cast_request, spawn_request, spawn_reply, process_send,
-                             process_send_named, process_signal>;
+using message =
+    std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
+                 nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
+                 spawn_request, spawn_reply, process_send, process_send_named, process_signal>;
 
 /// The wire number of each message struct.
 template <class T>
