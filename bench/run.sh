@@ -13,12 +13,19 @@ if ! command -v erl >/dev/null; then
   $sudo apt-get install -y -qq erlang-nox >/dev/null
 fi
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCLUSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target bench_runtime >/dev/null
+cmake --build build-bench -j "$(nproc)" --target bench_runtime bench_dist >/dev/null
 out=$(mktemp -d)
-erlc -o "$out" bench/erlang/bench_local.erl
+erlc -o "$out" bench/erlang/bench_local.erl bench/erlang/bench_dist.erl
 
 ours=build-bench/bench/bench_runtime
 erl_run() { erl -noshell +P 2000000 -pa "$out" -eval "bench_local:main([$1]), halt()."; }
+# Two Erlang nodes on loopback, as ours: b detached, a runs the workloads and stops b.
+erl_dist() {
+  erl -detached -noshell -name bench_eb@127.4.0.12 -setcookie bench -pa "$out"
+  sleep 1
+  erl -noshell -name bench_ea@127.4.0.11 -setcookie bench -pa "$out" \
+      -eval "bench_dist:main('bench_eb@127.4.0.12'), halt()."
+}
 
 # Interleave the two systems so both see the same machine noise.
 for i in $(seq 1 "$reps"); do
@@ -28,6 +35,8 @@ for i in $(seq 1 "$reps"); do
   for w in spawn send ring pingpong; do
     erl_run "$w" | sed "s/^/erlang /" >> "$out/raw.txt"
   done
+  build-bench/bench/bench_dist all 2>/dev/null | sed "s/^/ours /" >> "$out/raw.txt"
+  erl_dist | sed "s/^/erlang /" >> "$out/raw.txt"
 done
 
 python3 - "$out/raw.txt" <<'PY'
@@ -42,8 +51,11 @@ def med(who, name):
 pairs = [("spawn_event_rate", "spawn_rate"), ("spawn_coroutine_rate", "spawn_rate"),
          ("spawn_event_memory", "spawn_memory"), ("spawn_coroutine_memory", "spawn_memory"),
          ("local_send_rate", "local_send_rate"), ("ring_hops", "ring_hops"),
-         ("local_pingpong_p50", "local_pingpong_p50"), ("local_pingpong_p99", "local_pingpong_p99")]
-n = len(next(iter(rows.values())))
+         ("local_pingpong_p50", "local_pingpong_p50"), ("local_pingpong_p99", "local_pingpong_p99"),
+         ("dist_one_way_64B", "dist_one_way_64B"), ("dist_pingpong_p50", "dist_pingpong_p50"),
+         ("dist_pingpong_p99", "dist_pingpong_p99"), ("dist_call_1caller", "dist_call_1caller"),
+         ("dist_call_16callers", "dist_call_16callers"), ("dist_spawn_16spawners", "dist_spawn_16spawners")]
+n = max(len(v) for v in rows.values())
 print(f"medians of {n} interleaved runs; ratio = ours / erlang")
 print(f"{'benchmark':26} {'ours':>14} {'erlang':>14} {'unit':>9} {'ratio':>7}")
 for ours, theirs in pairs:
