@@ -262,6 +262,7 @@ class node::impl final : public internal::link_listener {
     // By index over a snapshot: a subscriber may subscribe another.
     const auto snapshot = subscribers_;
     for (const auto& fn : snapshot) fn(e);
+    std::erase_if(node_watchers_, [this](const pid& w) { return !runtime_.alive(w); });
     for (const pid& w : node_watchers_) runtime_.send(w, e);
   }
 

@@ -99,7 +99,10 @@ task supervise(context& ctx, supervisor_flags flags, std::vector<child_spec> spe
       auto gone = co_await ctx.receive(exit_from(victim), kids[i].spec.shutdown);
       if (!gone) {
         ctx.exit(victim, reason::kill());
-        co_await ctx.receive(exit_from(victim));
+        // A child that unlinked itself never sends its exit: do not wait forever.
+        if (!co_await ctx.receive(exit_from(victim), kids[i].spec.shutdown))
+          log(log_level::error, "supervisor " + to_string(ctx.self()) + ": child " + kids[i].spec.id +
+                                    " did not report its end after kill");
       }
     }
     if (shutting_down) {
