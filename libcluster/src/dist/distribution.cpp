@@ -199,6 +199,15 @@ void distribution::deliver_signal(const wire::process_signal& s, const std::stri
   }
 }
 
+void distribution::send_reply(link_manager& links, conn_id conn, bool spawn, std::uint64_t id, errc code,
+                              const term& value, const std::string& text) {
+  const int c = static_cast<int>(code);
+  if (spawn)
+    (void)links.send(conn, wire::spawn_reply{id, c, value, text});
+  else
+    (void)links.send(conn, wire::call_reply{id, c, value, text});
+}
+
 void distribution::answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text) {
   if (!a.wanted) return;
   if (a.process) {
@@ -206,15 +215,8 @@ void distribution::answer(const answer_to& a, bool spawn, errc code, term value,
     return;
   }
   // Connections belong to the I/O thread: hand the answer over to it.
-  link_manager* links = &links_;
-  const conn_id conn = a.conn;
-  const std::uint64_t id = a.id;
-  const int c = static_cast<int>(code);
-  hooks_.post([links, conn, id, c, spawn, value = std::move(value), text] {
-    if (spawn)
-      (void)links->send(conn, wire::spawn_reply{id, c, value, text});
-    else
-      (void)links->send(conn, wire::call_reply{id, c, value, text});
+  hooks_.post([links = &links_, conn = a.conn, id = a.id, code, spawn, value = std::move(value), text] {
+    send_reply(*links, conn, spawn, id, code, value, text);
   });
 }
 
@@ -282,15 +284,13 @@ bool distribution::finish_request(std::uint64_t id, errc code, term& value, cons
   return true;
 }
 
-template <class Request, class Reply>
-void distribution::forward_request(conn_id from, Request request, Reply error_reply, bool spawn, time_point now) {
+template <class Request>
+void distribution::forward_request(conn_id from, Request request, bool spawn, time_point now) {
   const std::string target = request.node;
   const auto link = links_.node_link(target);
   if (!link) {
-    error_reply.request_id = request.request_id;
-    error_reply.code = static_cast<int>(errc::no_connection);
-    error_reply.message = rt_.node() + " has no connection to " + target;
-    (void)links_.send(from, error_reply);
+    send_reply(links_, from, spawn, request.request_id, errc::no_connection, nil{},
+               rt_.node() + " has no connection to " + target);
     return;
   }
   const std::uint64_t id = next_forward_++;
@@ -298,6 +298,14 @@ void distribution::forward_request(conn_id from, Request request, Reply error_re
   request.request_id = id;
   request.node.clear();
   (void)links_.send(*link, request);
+}
+
+bool distribution::relay(std::uint64_t id, errc code, const term& value, const std::string& text) {
+  const auto it = forwards_.find(id);
+  if (it == forwards_.end()) return false;
+  send_reply(links_, it->second.reply_conn, it->second.spawn, it->second.request_id, code, value, text);
+  forwards_.erase(it);
+  return true;
 }
 
 bool distribution::handle(const link_info& from, wire::message& m) {
@@ -318,7 +326,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   if (auto* c = std::get_if<wire::call_request>(&m)) {
     stats_.calls.fetch_add(1, std::memory_order_relaxed);
     if (!c->node.empty() && c->node != rt_.node()) {
-      forward_request(from.conn, *c, wire::call_reply{}, false, now_());
+      forward_request(from.conn, *c, false, now_());
       return true;
     }
     run_function(answer_to{true, from.conn, std::nullopt, c->request_id}, c->function, c->args, false);
@@ -336,28 +344,21 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   if (auto* s = std::get_if<wire::spawn_request>(&m)) {
     stats_.spawns.fetch_add(1, std::memory_order_relaxed);
     if (!s->node.empty() && s->node != rt_.node()) {
-      forward_request(from.conn, *s, wire::spawn_reply{}, true, now_());
+      forward_request(from.conn, *s, true, now_());
       return true;
     }
     run_function(answer_to{true, from.conn, std::nullopt, s->request_id}, s->function, s->args, true);
     return true;
   }
+  // Answers: to a call one of our processes made, or to one we forwarded.
   if (auto* r = std::get_if<wire::call_reply>(&m)) {
-    if (finish_request(r->request_id, static_cast<errc>(r->code), r->result, r->message)) return true;
-    if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
-      r->request_id = it->second.request_id;
-      (void)links_.send(it->second.reply_conn, *r);
-      forwards_.erase(it);
-    }
+    const auto code = static_cast<errc>(r->code);
+    if (!finish_request(r->request_id, code, r->result, r->message)) relay(r->request_id, code, r->result, r->message);
     return true;
   }
   if (auto* r = std::get_if<wire::spawn_reply>(&m)) {
-    if (finish_request(r->request_id, static_cast<errc>(r->code), r->pid, r->message)) return true;
-    if (auto it = forwards_.find(r->request_id); it != forwards_.end()) {
-      r->request_id = it->second.request_id;
-      (void)links_.send(it->second.reply_conn, *r);
-      forwards_.erase(it);
-    }
+    const auto code = static_cast<errc>(r->code);
+    if (!finish_request(r->request_id, code, r->pid, r->message)) relay(r->request_id, code, r->pid, r->message);
     return true;
   }
   stats_.received.fetch_sub(1, std::memory_order_relaxed);
@@ -391,18 +392,10 @@ void distribution::on_node_down(const std::string& node) {
   }
   // Calls and spawns forwarded there will get no answer: say so now.
   for (auto it = forwards_.begin(); it != forwards_.end();) {
-    if (it->second.target != node) {
-      ++it;
-      continue;
-    }
-    const std::string text = node + " went down";
-    if (it->second.spawn)
-      (void)links_.send(it->second.reply_conn,
-                        wire::spawn_reply{it->second.request_id, static_cast<int>(errc::no_connection), nil{}, text});
-    else
-      (void)links_.send(it->second.reply_conn,
-                        wire::call_reply{it->second.request_id, static_cast<int>(errc::no_connection), nil{}, text});
-    it = forwards_.erase(it);
+    if (it->second.target == node)
+      send_reply(links_, it->second.reply_conn, it->second.spawn, it->second.request_id, errc::no_connection, nil{},
+                 node + " went down");
+    it = it->second.target == node ? forwards_.erase(it) : std::next(it);
   }
 }
 

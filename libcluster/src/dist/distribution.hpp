@@ -112,11 +112,17 @@ class distribution final : public remote_router {
   void deliver_signal(const wire::process_signal& s, const std::string& from_node);
   void run_function(answer_to answer, const std::string& function, const term& args, bool spawn);
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
+  /// Sends a `call_reply` (or, for a spawn, a `spawn_reply`) on a connection.
+  static void send_reply(link_manager& links, conn_id conn, bool spawn, std::uint64_t id, errc code, const term& value,
+                         const std::string& text);
   /// Delivers the answer to a call a local process made; false (and `value`
   /// untouched) if `id` is not one of those.
   bool finish_request(std::uint64_t id, errc code, term& value, const std::string& text);
-  template <class Request, class Reply>
-  void forward_request(conn_id from, Request request, Reply error_reply, bool spawn, time_point now);
+  template <class Request>
+  void forward_request(conn_id from, Request request, bool spawn, time_point now);
+  /// Relays an answer from the node a call was forwarded to; false if `id`
+  /// is not one we forwarded.
+  bool relay(std::uint64_t id, errc code, const term& value, const std::string& text);
   time_point now_() const { return rt_.timers().time().now(); }
 
   runtime_core& rt_;
