@@ -13,6 +13,7 @@ namespace {
 
 std::vector<message> one_of_each() {
   const std::vector<std::uint8_t> nonce(nonce_size, 7);
+  const member_update alive{"n1@h", "127.0.0.1", 4370, 5, 12, 0, {{"role", "db"}}, "n1@h"};
   return {
       hello{1, 1, 0, "n1@127.0.0.1", 4370, 42, 0, nonce},
       challenge{1, "n2@127.0.0.1", 4371, 43, 0, nonce},
@@ -37,6 +38,16 @@ std::vector<message> one_of_each() {
       process_send_named{"db", "hello"},
       process_signal{static_cast<std::uint8_t>(signal_kind::down), pid{"n1@h", 1, 9}, pid{"n2@h", 2, 3},
                      ref{"n2@h", 2, 4}, atom{"noconnection"}},
+      swim_ping{1, "n2@h", 7, "n1@h", {alive}},
+      swim_ping_req{2, "n3@h", 8, "127.0.0.3", 4370, "n1@h", {}},
+      swim_ack{1, "n2@h", {alive, alive}},
+      swim_nack{2, "n2@h"},
+      swim_gossip{"n1@h", {alive}},
+      swim_sync{true, "n1@h", {alive}},
+      members_request{7},
+      members_reply{7, {member_row{alive, 1500, "joined"}}},
+      watch_request{8},
+      member_event{8, 1, member_row{alive, 0, "probe failed"}, "n2@h"},
   };
 }
 
@@ -72,6 +83,10 @@ TEST_CASE("message type numbers are the documented, append-only values") {
   CHECK(static_cast<int>(msg_type::spawn_reply) == 52);
   CHECK(static_cast<int>(msg_type::process_send) == 64);
   CHECK(static_cast<int>(msg_type::process_signal) == 66);
+  CHECK(static_cast<int>(msg_type::swim_ping) == 80);
+  CHECK(static_cast<int>(msg_type::swim_sync) == 85);
+  CHECK(static_cast<int>(msg_type::members_request) == 96);
+  CHECK(static_cast<int>(msg_type::member_event) == 99);
 }
 
 TEST_CASE("a frame carries several messages back to back, in order") {

@@ -23,7 +23,8 @@
 namespace cluster::internal::wire {
 
 /// Version 1: handshake, ping, peers, goodbye, nodes/info requests, calls,
-/// spawns and process messages and signals between nodes.
+/// spawns, process messages and signals between nodes, membership datagrams
+/// and member requests.
 inline constexpr std::uint32_t protocol_version_min = 1;
 inline constexpr std::uint32_t protocol_version_max = 1;
 
@@ -55,6 +56,18 @@ enum class msg_type : std::uint8_t {
   process_send = 64,
   process_send_named = 65,
   process_signal = 66,
+  // -- membership (SWIM), in sealed UDP datagrams: never on a link --
+  swim_ping = 80,
+  swim_ping_req = 81,
+  swim_ack = 82,
+  swim_nack = 83,
+  swim_gossip = 84,
+  swim_sync = 85,
+  // -- membership, asked for by clients over a link --
+  members_request = 96,
+  members_reply = 97,
+  watch_request = 98,
+  member_event = 99,
 };
 
 /// Who opened a connection: a cluster member or a light client.
@@ -265,12 +278,119 @@ struct process_signal {
   MSGPACK_DEFINE(kind, from, to, monitor, reason)
 };
 
+/// What one node says about a member: its identity and address, the
+/// incarnation the claim is about, its state (`member_state`: 0 alive,
+/// 1 suspect, 2 dead, 3 left), its tags, and which member made the claim.
+struct member_update {
+  std::string name;  ///< name@host
+  std::string host;  ///< the address its UDP and data ports listen on
+  std::uint16_t port = 0;
+  std::uint32_t creation = 0;
+  std::uint64_t incarnation = 0;
+  std::uint8_t state = 0;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::string from;  ///< the member that made this claim
+  MSGPACK_DEFINE(name, host, port, creation, incarnation, state, tags, from)
+};
+
+/// SWIM probe: `target` (name and creation) should answer `swim_ack` with
+/// `seq`. Gossip rides along in `updates`.
+struct swim_ping {
+  std::uint64_t seq = 0;
+  std::string target;
+  std::uint32_t target_creation = 0;
+  std::string from;
+  std::vector<member_update> updates;
+  MSGPACK_DEFINE(seq, target, target_creation, from, updates)
+};
+
+/// Asks the receiver to probe `target` for `from` and relay the ack (SWIM's
+/// indirect probe); the receiver answers `swim_nack` if the target is silent
+/// (Lifeguard), so the prober can tell a dead target from its own trouble.
+struct swim_ping_req {
+  std::uint64_t seq = 0;
+  std::string target;
+  std::uint32_t target_creation = 0;
+  std::string target_host;
+  std::uint16_t target_port = 0;
+  std::string from;
+  std::vector<member_update> updates;
+  MSGPACK_DEFINE(seq, target, target_creation, target_host, target_port, from, updates)
+};
+
+struct swim_ack {
+  std::uint64_t seq = 0;
+  std::string from;
+  std::vector<member_update> updates;
+  MSGPACK_DEFINE(seq, from, updates)
+};
+
+struct swim_nack {
+  std::uint64_t seq = 0;
+  std::string from;
+  MSGPACK_DEFINE(seq, from)
+};
+
+/// Gossip alone, sent to a few random members every gossip interval.
+struct swim_gossip {
+  std::string from;
+  std::vector<member_update> updates;
+  MSGPACK_DEFINE(from, updates)
+};
+
+/// Anti-entropy and join: part of the sender's whole member table (the
+/// table is cut to fit datagrams); `reply` asks the receiver to send its own.
+struct swim_sync {
+  bool reply = false;
+  std::string from;
+  std::vector<member_update> members;
+  MSGPACK_DEFINE(reply, from, members)
+};
+
+/// Asks for the receiving node's member table.
+struct members_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+/// One row of a member table, as `clusterctl members` shows it.
+struct member_row {
+  member_update member;
+  std::uint64_t since_ms = 0;  ///< how long ago its state last changed
+  std::string reason;          ///< why it changed
+  MSGPACK_DEFINE(member, since_ms, reason)
+};
+
+struct members_reply {
+  std::uint64_t request_id = 0;
+  std::vector<member_row> members;
+  MSGPACK_DEFINE(request_id, members)
+};
+
+/// Asks the node to stream `member_event`s on this link until it closes.
+struct watch_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+/// A membership event: `kind` is 0 up, 1 down, 2 left, 3 updated; `reporter`
+/// is the member whose report caused it.
+struct member_event {
+  std::uint64_t request_id = 0;
+  std::uint8_t kind = 0;
+  member_row row;
+  std::string reporter;
+  MSGPACK_DEFINE(request_id, kind, row, reporter)
+};
+
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
 using message =
     std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
-                 spawn_request, spawn_reply, process_send, process_send_named, process_signal>;
+                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, swim_ping,
+                 swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
+                 watch_request, member_event>;
 
 /// The wire number of each message struct.
 template <class T>
@@ -362,6 +482,47 @@ constexpr msg_type type_of<process_send_named>() {
 template <>
 constexpr msg_type type_of<process_signal>() {
   return msg_type::process_signal;
+}
+
+template <>
+constexpr msg_type type_of<swim_ping>() {
+  return msg_type::swim_ping;
+}
+template <>
+constexpr msg_type type_of<swim_ping_req>() {
+  return msg_type::swim_ping_req;
+}
+template <>
+constexpr msg_type type_of<swim_ack>() {
+  return msg_type::swim_ack;
+}
+template <>
+constexpr msg_type type_of<swim_nack>() {
+  return msg_type::swim_nack;
+}
+template <>
+constexpr msg_type type_of<swim_gossip>() {
+  return msg_type::swim_gossip;
+}
+template <>
+constexpr msg_type type_of<swim_sync>() {
+  return msg_type::swim_sync;
+}
+template <>
+constexpr msg_type type_of<members_request>() {
+  return msg_type::members_request;
+}
+template <>
+constexpr msg_type type_of<members_reply>() {
+  return msg_type::members_reply;
+}
+template <>
+constexpr msg_type type_of<watch_request>() {
+  return msg_type::watch_request;
+}
+template <>
+constexpr msg_type type_of<member_event>() {
+  return msg_type::member_event;
 }
 
 /// True for the handshake messages, the only ones a connection may send

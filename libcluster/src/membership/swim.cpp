@@ -1,0 +1,691 @@
+#include "membership/swim.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cluster::internal::membership {
+
+namespace {
+
+// A datagram holds one message; these bound what a hostile one may declare.
+wire::decode_limits datagram_limits() {
+  wire::decode_limits l;
+  l.max_frame_bytes = 64u << 10;
+  l.max_messages = 1;
+  l.max_elements = 4096;
+  l.max_string_bytes = 4096;
+  l.max_depth = 8;
+  return l;
+}
+
+std::size_t encoded_size(const wire::member_update& u) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, u);
+  return buf.size();
+}
+
+std::map<std::string, std::string> tags_of(const wire::member_update& u) {
+  return {u.tags.begin(), u.tags.end()};
+}
+
+std::vector<std::pair<std::string, std::string>> tag_list(const std::map<std::string, std::string>& tags) {
+  return {tags.begin(), tags.end()};
+}
+
+bool live(member_state s) { return s == member_state::alive || s == member_state::suspect; }
+
+// Room left in a datagram for gossip after the message's own fields.
+constexpr std::size_t header_room = 160;
+
+}  // namespace
+
+swim::swim(membership_config cfg, identity self, datagram_sink& net, const clock& clk, swim_listener& listener,
+           std::uint64_t seed)
+    : cfg_(cfg), self_(std::move(self)), net_(net), clock_(clk), listener_(listener), rng_(seed) {
+  started_ = clock_.now();
+  // Spread first probes so nodes started together do not probe in lockstep.
+  std::uniform_int_distribution<long> jitter(0, std::chrono::duration_cast<milliseconds>(cfg_.probe_interval).count());
+  next_probe_ = started_ + milliseconds(jitter(rng_));
+  next_gossip_ = started_ + cfg_.gossip_interval;
+  next_sync_ = started_ + cfg_.sync_interval;
+  next_join_ = started_;
+  next_reap_ = started_ + cfg_.forget_after;
+}
+
+// ---------------------------------------------------------------- lookups
+
+swim::record* swim::lookup(const std::string& name) {
+  auto it = members_.find(name);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+std::optional<endpoint> swim::address_of(const std::string& name) const {
+  if (auto it = members_.find(name); it != members_.end()) return endpoint{it->second.m.host, it->second.m.port};
+  return std::nullopt;
+}
+
+member swim::self_member() const {
+  member me;
+  me.name = self_.name;
+  me.host = self_.address.host;
+  me.port = self_.address.port;
+  me.creation = self_.creation;
+  me.incarnation = self_.incarnation;
+  me.state = leaving_ ? member_state::left : member_state::alive;
+  me.tags = self_.tags;
+  me.since_change = std::chrono::duration_cast<milliseconds>(clock_.now() - started_);
+  me.reason = leaving_ ? "leaving" : "this node";
+  me.reporter = self_.name;
+  return me;
+}
+
+member swim::member_of(const record& r) const {
+  member m = r.m;
+  m.since_change = std::chrono::duration_cast<milliseconds>(clock_.now() - r.changed);
+  return m;
+}
+
+std::vector<member> swim::members() const {
+  std::vector<member> out{self_member()};
+  for (const auto& [name, r] : members_) out.push_back(member_of(r));
+  std::sort(out.begin(), out.end(), [](const member& a, const member& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<member> swim::find(const std::string& name) const {
+  if (name == self_.name) return self_member();
+  if (auto it = members_.find(name); it != members_.end()) return member_of(it->second);
+  return std::nullopt;
+}
+
+std::optional<member_state> swim::state_of(const std::string& name) const {
+  if (name == self_.name) return leaving_ ? member_state::left : member_state::alive;
+  if (auto it = members_.find(name); it != members_.end()) return it->second.m.state;
+  return std::nullopt;
+}
+
+std::size_t swim::live_count() const { return live_members_ + 1; }
+
+std::vector<const swim::record*> swim::random_members(std::size_t n, const std::string& except,
+                                                      bool include_recent_dead) {
+  const auto now = clock_.now();
+  const auto eligible = [&](const record& r) {
+    return r.m.name != except && (live(r.m.state) || (include_recent_dead && now - r.changed < cfg_.gossip_to_dead));
+  };
+  std::vector<const record*> out;
+  // In a large cluster, sample names at random: O(n), not O(N).
+  if (probe_order_.size() > 8 * n + 16) {
+    std::uniform_int_distribution<std::size_t> pick(0, probe_order_.size() - 1);
+    for (std::size_t tries = 0; tries < 8 * n && out.size() < n; ++tries) {
+      auto it = members_.find(probe_order_[pick(rng_)]);
+      if (it == members_.end() || !eligible(it->second)) continue;
+      if (std::find(out.begin(), out.end(), &it->second) == out.end()) out.push_back(&it->second);
+    }
+    if (out.size() == n) return out;
+    out.clear();
+  }
+  for (const auto& [name, r] : members_)
+    if (eligible(r)) out.push_back(&r);
+  if (out.size() > n) {
+    // Partial Fisher-Yates: the first n are a uniform sample.
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uniform_int_distribution<std::size_t> pick(i, out.size() - 1);
+      std::swap(out[i], out[pick(rng_)]);
+    }
+    out.resize(n);
+  }
+  return out;
+}
+
+wire::member_update swim::self_update() const {
+  return {self_.name,
+          self_.address.host,
+          self_.address.port,
+          self_.creation,
+          self_.incarnation,
+          static_cast<std::uint8_t>(leaving_ ? member_state::left : member_state::alive),
+          tag_list(self_.tags),
+          self_.name};
+}
+
+wire::member_update swim::update_of(const record& r) const {
+  return {r.m.name,         r.m.host, r.m.port, r.m.creation, r.m.incarnation, static_cast<std::uint8_t>(r.m.state),
+          tag_list(r.m.tags), r.m.reporter};
+}
+
+// ---------------------------------------------------------------- API
+
+void swim::set_seeds(std::vector<endpoint> seeds) {
+  std::erase(seeds, self_.address);
+  seeds_ = std::move(seeds);
+  next_join_ = clock_.now();
+}
+
+void swim::link_lost(const std::string& name) {
+  record* r = lookup(name);
+  if (!r || !live(r->m.state) || leaving_) return;
+  for (const auto& [seq, p] : pending_)
+    if (p.kind == probe_kind::confirm && p.target == name) return;  // already confirming
+  const std::uint64_t seq = next_seq_++;
+  pending p;
+  p.kind = probe_kind::confirm;
+  p.target = name;
+  p.deadline = clock_.now() + scaled(cfg_.link_loss_confirm);
+  ++stats_.probes;
+  send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, take_gossip(cfg_.max_datagram_bytes - header_room)});
+  auto& placed = pending_[seq] = std::move(p);
+  send_indirect(seq, placed, cfg_.indirect_checks);
+}
+
+void swim::set_tags(std::map<std::string, std::string> tags) {
+  self_.tags = std::move(tags);
+  ++self_.incarnation;
+  queue(self_update());
+}
+
+void swim::leave() {
+  if (leaving_) return;
+  leaving_ = true;
+  ++self_.incarnation;
+  const auto goodbye = self_update();
+  // Everyone we know hears it directly: we will not be around to retransmit.
+  for (const auto& [name, r] : members_)
+    if (live(r.m.state)) send({r.m.host, r.m.port}, wire::swim_gossip{self_.name, {goodbye}});
+  pending_.clear();
+}
+
+// ---------------------------------------------------------------- datagrams
+
+void swim::send(const endpoint& to, const wire::message& m) {
+  const auto bytes = wire::encode(m);
+  ++stats_.datagrams_out;
+  stats_.bytes_out += bytes.size();
+  net_.send_datagram(to, bytes);
+}
+
+void swim::on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes) {
+  ++stats_.datagrams_in;
+  stats_.bytes_in += bytes.size();
+  auto decoded = wire::decode_frame(bytes, datagram_limits());
+  if (!decoded || decoded->size() != 1) {
+    ++stats_.malformed;
+    return;
+  }
+  if (leaving_) return;  // we said goodbye; answering would look alive
+  auto& msg = (*decoded)[0];
+  const auto absorb = [&](const std::vector<wire::member_update>& updates) {
+    stats_.gossip_updates_in += updates.size();
+    for (const auto& u : updates) apply(u, {});
+  };
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, wire::swim_ping>) {
+          absorb(m.updates);
+          if (m.target != self_.name || (m.target_creation != 0 && m.target_creation != self_.creation)) {
+            ++stats_.misdirected;  // meant for an earlier incarnation at this address
+            return;
+          }
+          send(from, wire::swim_ack{m.seq, self_.name, take_gossip(cfg_.max_datagram_bytes - header_room)});
+        } else if constexpr (std::is_same_v<T, wire::swim_ping_req>) {
+          absorb(m.updates);
+          const std::uint64_t seq = next_seq_++;
+          pending p;
+          p.kind = probe_kind::relay;
+          p.target = m.target;
+          p.deadline = clock_.now() + scaled(cfg_.probe_timeout);
+          p.requester = from;
+          p.requester_seq = m.seq;
+          p.requester_name = m.from;
+          pending_[seq] = std::move(p);
+          send({m.target_host, m.target_port}, wire::swim_ping{seq, m.target, m.target_creation, self_.name, {}});
+        } else if constexpr (std::is_same_v<T, wire::swim_ack>) {
+          absorb(m.updates);
+          on_ack(m);
+        } else if constexpr (std::is_same_v<T, wire::swim_nack>) {
+          if (auto it = pending_.find(m.seq); it != pending_.end()) ++it->second.nacks;
+        } else if constexpr (std::is_same_v<T, wire::swim_gossip>) {
+          absorb(m.updates);
+        } else if constexpr (std::is_same_v<T, wire::swim_sync>) {
+          ++stats_.syncs;
+          for (const auto& u : m.members) apply(u, m.from);
+          if (m.reply) send_sync(from, false);
+        } else {
+          ++stats_.malformed;  // a link message has no business in a datagram
+        }
+      },
+      msg);
+}
+
+// ---------------------------------------------------------------- claims
+
+void swim::apply(const wire::member_update& u, const std::optional<std::string>& sync_from) {
+  if (u.name.empty() || u.state > static_cast<std::uint8_t>(member_state::left)) return;
+  const bool from_sync = sync_from.has_value();
+  switch (static_cast<member_state>(u.state)) {
+    case member_state::alive:
+      // A table learned whole (a joiner reading its seed's) is news to us
+      // alone: gossiping every row of it again would cost O(N) per join. The
+      // sender's own row, and changes to members we knew, are spread as usual.
+      apply_alive(u, !from_sync || u.name == *sync_from || members_.contains(u.name));
+      break;
+    case member_state::suspect: apply_suspect(u); break;
+    case member_state::dead:
+      // A full-state exchange may carry an old verdict: let the member refute
+      // it as a suspicion instead of killing it outright (as memberlist does).
+      if (from_sync) {
+        auto as_suspect = u;
+        as_suspect.state = static_cast<std::uint8_t>(member_state::suspect);
+        apply_suspect(as_suspect);
+      } else {
+        apply_dead(u);
+      }
+      break;
+    case member_state::left: apply_dead(u); break;
+  }
+}
+
+void swim::apply_alive(const wire::member_update& u, bool spread) {
+  if (u.name == self_.name) {
+    // Someone says we are alive with an incarnation we never used (an old
+    // process of ours, or a stale table): outrank it.
+    if (u.creation != self_.creation || u.incarnation > self_.incarnation) refute(u.incarnation);
+    return;
+  }
+  record* r = lookup(u.name);
+  if (r && r->m.creation != u.creation) {
+    // A restarted node: a new creation. It replaces the old entry once that
+    // is gone, or at once if it outranks it.
+    if (live(r->m.state) && u.incarnation <= r->m.incarnation) return;
+    if (live(r->m.state)) set_state(*r, member_state::dead, "replaced by a restarted incarnation", u.name, change::down);
+    members_.erase(u.name);
+    r = nullptr;
+  }
+  if (!r) {
+    record fresh;
+    fresh.m.name = u.name;
+    fresh.m.host = u.host;
+    fresh.m.port = u.port;
+    fresh.m.creation = u.creation;
+    fresh.m.incarnation = u.incarnation;
+    fresh.m.state = member_state::alive;
+    fresh.m.tags = tags_of(u);
+    fresh.m.reason = "joined";
+    fresh.m.reporter = u.from;
+    fresh.changed = clock_.now();
+    auto& placed = members_[u.name] = std::move(fresh);
+    ++live_members_;
+    // Probe newcomers at a random place in the round, as SWIM prescribes.
+    std::uniform_int_distribution<std::size_t> at(0, probe_order_.size());
+    probe_order_.insert(probe_order_.begin() + static_cast<long>(at(rng_)), u.name);
+    if (spread) queue(u);
+    listener_.on_member_change(placed.m, change::up, u.from);
+    return;
+  }
+  if (u.incarnation <= r->m.incarnation) return;
+  const bool moved = r->m.host != u.host || r->m.port != u.port || r->m.tags != tags_of(u);
+  const auto before = r->m.state;
+  r->m.incarnation = u.incarnation;
+  r->m.host = u.host;
+  r->m.port = u.port;
+  r->m.tags = tags_of(u);
+  queue(u);
+  if (before == member_state::suspect)
+    set_state(*r, member_state::alive, "refuted the suspicion", u.from, change::refuted);
+  else if (before == member_state::dead || before == member_state::left)
+    set_state(*r, member_state::alive, "rejoined", u.from, change::up);
+  if (moved && before != member_state::dead && before != member_state::left)
+    listener_.on_member_change(r->m, change::updated, u.from);
+}
+
+void swim::apply_suspect(const wire::member_update& u) {
+  if (u.name == self_.name) {
+    if (u.creation == self_.creation && u.incarnation >= self_.incarnation) refute(u.incarnation);
+    return;
+  }
+  record* r = lookup(u.name);
+  if (!r || r->m.creation != u.creation || u.incarnation < r->m.incarnation) return;
+  if (r->m.state == member_state::suspect && r->susp) {
+    r->m.incarnation = u.incarnation;
+    // An independent confirmation shortens the suspicion (Lifeguard).
+    if (u.from != self_.name && r->susp->confirmers.insert(u.from).second) {
+      shrink(*r->susp);
+      queue(u);
+    }
+    return;
+  }
+  if (r->m.state != member_state::alive) return;
+  r->m.incarnation = u.incarnation;
+  suspect(*r, u.from);
+}
+
+void swim::apply_dead(const wire::member_update& u) {
+  const bool left = u.state == static_cast<std::uint8_t>(member_state::left);
+  if (u.name == self_.name) {
+    if (!leaving_ && u.creation == self_.creation && u.incarnation >= self_.incarnation) refute(u.incarnation);
+    return;
+  }
+  record* r = lookup(u.name);
+  if (!r || r->m.creation != u.creation || u.incarnation < r->m.incarnation) return;
+  if (!live(r->m.state)) return;
+  r->m.incarnation = u.incarnation;
+  queue(u);
+  if (left)
+    set_state(*r, member_state::left, "left the cluster", u.from, change::left);
+  else
+    set_state(*r, member_state::dead, "declared dead by " + u.from, u.from, change::down);
+}
+
+// Lifeguard: the timeout falls from max towards min as the logarithm of
+// the independent confirmations, reaching min at the expected number.
+void swim::shrink(suspicion& s) {
+  if (s.expected == 0) {
+    s.deadline = s.start + s.min;
+    return;
+  }
+  const double c = static_cast<double>(s.confirmers.size());
+  const double frac = std::min(1.0, std::log(c + 1) / std::log(static_cast<double>(s.expected) + 1));
+  s.deadline = s.start + s.max - std::chrono::duration_cast<duration>((s.max - s.min) * frac);
+}
+
+void swim::refute(std::uint64_t claimed_incarnation) {
+  self_.incarnation = std::max(self_.incarnation, claimed_incarnation) + 1;
+  ++stats_.refutations;
+  // Being suspected is a hint that we are the slow one (Lifeguard).
+  adjust_awareness(+1);
+  queue(self_update());
+  send_gossip();  // now, not at the next gossip tick: the suspicion is running
+}
+
+void swim::suspect(record& r, const std::string& reporter) {
+  ++stats_.suspicions;
+  const double n = static_cast<double>(live_count());
+  const auto min = std::chrono::duration_cast<duration>(cfg_.probe_interval * cfg_.suspicion_mult *
+                                                        std::max(1.0, std::log10(n)));
+  suspicion s;
+  s.start = clock_.now();
+  s.min = min;
+  s.max = std::chrono::duration_cast<duration>(min * cfg_.suspicion_max_mult);
+  // Members other than us and the suspect who could confirm on their own.
+  s.expected = std::min(cfg_.indirect_checks, live_count() > 2 ? live_count() - 2 : 0);
+  s.reporter = reporter;
+  if (reporter != self_.name) s.confirmers.insert(reporter);
+  shrink(s);
+  r.susp = std::move(s);
+  queue({r.m.name, r.m.host, r.m.port, r.m.creation, r.m.incarnation,
+         static_cast<std::uint8_t>(member_state::suspect), tag_list(r.m.tags), reporter});
+  set_state(r, member_state::suspect, reporter == self_.name ? "missed probes" : "suspected by " + reporter,
+            reporter, change::suspect);
+}
+
+void swim::declare_dead(record& r, const std::string& reason) {
+  ++stats_.declared_dead;
+  queue({r.m.name, r.m.host, r.m.port, r.m.creation, r.m.incarnation, static_cast<std::uint8_t>(member_state::dead),
+         tag_list(r.m.tags), self_.name});
+  set_state(r, member_state::dead, reason, self_.name, change::down);
+}
+
+void swim::set_state(record& r, member_state s, const std::string& reason, const std::string& reporter,
+                     change what) {
+  if (live(r.m.state) != live(s)) live(s) ? ++live_members_ : --live_members_;
+  if (s == member_state::suspect)
+    suspects_.insert(r.m.name);
+  else
+    suspects_.erase(r.m.name);
+  r.m.state = s;
+  r.m.reason = reason;
+  r.m.reporter = reporter;
+  r.changed = clock_.now();
+  if (s != member_state::suspect) r.susp.reset();
+  listener_.on_member_change(r.m, what, reporter);
+}
+
+// ---------------------------------------------------------------- probing
+
+void swim::start_probe() {
+  // The next live member of a shuffled round-robin; reshuffle each round.
+  for (std::size_t tries = 0; tries <= probe_order_.size(); ++tries) {
+    if (probe_next_ >= probe_order_.size()) {
+      std::erase_if(probe_order_, [&](const std::string& n) { return !members_.contains(n); });
+      std::shuffle(probe_order_.begin(), probe_order_.end(), rng_);
+      probe_next_ = 0;
+      if (probe_order_.empty()) return;
+    }
+    const std::string& name = probe_order_[probe_next_++];
+    record* r = lookup(name);
+    if (!r || !live(r->m.state)) continue;
+    const auto now = clock_.now();
+    const std::uint64_t seq = next_seq_++;
+    pending p;
+    p.kind = probe_kind::periodic;
+    p.target = name;
+    p.deadline = now + scaled(cfg_.probe_timeout);
+    p.period_end = now + scaled(cfg_.probe_interval);
+    pending_[seq] = std::move(p);
+    ++stats_.probes;
+    auto updates = take_gossip(cfg_.max_datagram_bytes - header_room);
+    // Lifeguard's buddy system: a suspect hears of its suspicion from whoever
+    // probes it, and its ack carries the refutation straight back.
+    if (r->m.state == member_state::suspect) updates.insert(updates.begin(), update_of(*r));
+    send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, std::move(updates)});
+    return;
+  }
+}
+
+void swim::send_indirect(std::uint64_t seq, pending& p, std::size_t k) {
+  const record* target = lookup(p.target);
+  if (!target) return;
+  for (const record* helper : random_members(k, p.target)) {
+    ++stats_.indirect_probes;
+    ++p.nacks_expected;
+    send({helper->m.host, helper->m.port},
+         wire::swim_ping_req{seq, p.target, target->m.creation, target->m.host, target->m.port, self_.name,
+                             take_gossip(cfg_.max_datagram_bytes - header_room)});
+  }
+  p.indirect_sent = true;
+}
+
+void swim::on_ack(const wire::swim_ack& a) {
+  auto it = pending_.find(a.seq);
+  if (it == pending_.end()) return;  // late: the probe already ended
+  pending& p = it->second;
+  if (p.kind == probe_kind::relay) {
+    send(p.requester, wire::swim_ack{p.requester_seq, a.from, {}});
+  } else if (p.kind == probe_kind::periodic) {
+    adjust_awareness(-1);
+  }
+  pending_.erase(it);
+}
+
+void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
+  const auto now = clock_.now();
+  switch (p.kind) {
+    case probe_kind::relay:
+      send(p.requester, wire::swim_nack{p.requester_seq, self_.name});
+      pending_.erase(seq);
+      return;
+    case probe_kind::periodic:
+      if (!p.indirect_sent) {
+        send_indirect(seq, p, cfg_.indirect_checks);
+        p.deadline = p.period_end;
+        return;
+      }
+      break;
+    case probe_kind::confirm: break;
+  }
+  // No ack: was it them or us? Nacks we did not get point at us (Lifeguard).
+  ++stats_.probe_failures;
+  if (p.kind == probe_kind::periodic)
+    adjust_awareness(p.nacks_expected > 0 ? static_cast<int>(p.nacks_expected - std::min(p.nacks, p.nacks_expected)) : 1);
+  const std::string target = p.target;
+  const bool confirm = p.kind == probe_kind::confirm;
+  const std::size_t nacks = p.nacks;
+  pending_.erase(seq);
+  record* r = lookup(target);
+  if (!r || !live(r->m.state)) return;
+  if (confirm && awareness_ == 0) {
+    // Two independent signals: the kernel closed its connection and nobody
+    // can reach it. A healthy prober trusts that at once.
+    declare_dead(*r, "connection closed and " + std::to_string(nacks) + " helpers could not reach it either");
+  } else if (r->m.state == member_state::alive) {
+    suspect(*r, self_.name);
+  }
+  (void)now;
+}
+
+void swim::adjust_awareness(int delta) {
+  const long next = std::clamp<long>(static_cast<long>(awareness_) + delta, 0, static_cast<long>(cfg_.awareness_max) - 1);
+  awareness_ = static_cast<std::size_t>(next);
+  stats_.awareness = awareness_;
+}
+
+// ---------------------------------------------------------------- dissemination
+
+std::size_t swim::retransmit_limit() const {
+  const double n = static_cast<double>(live_count());
+  // One round more than memberlist's mult * ceil(log10(N + 1)): in small
+  // clusters that formula leaves a few percent of members unreached by a
+  // refutation under 10% loss, which is a false death; the extra round makes
+  // it rare for the price of a few datagrams.
+  return cfg_.retransmit_mult * (static_cast<std::size_t>(std::ceil(std::log10(n + 1))) + 1);
+}
+
+void swim::queue(const wire::member_update& u) {
+  // A newer claim about a member replaces the older one still in flight.
+  if (auto it = broadcasts_.find(u.name); it != broadcasts_.end()) {
+    send_order_.erase({it->second.transmits, it->second.order, u.name});
+    broadcasts_.erase(it);
+  }
+  const broadcast b{u, encoded_size(u), 0, ++broadcast_order_};
+  send_order_.insert({0, b.order, u.name});
+  broadcasts_.emplace(u.name, b);
+}
+
+std::vector<wire::member_update> swim::take_gossip(std::size_t budget) {
+  // Least sent first, then newest: fresh news travels before old news.
+  std::vector<wire::member_update> out;
+  std::vector<std::string> taken;
+  std::size_t used = 0;
+  for (const auto& key : send_order_) {
+    const broadcast& b = broadcasts_.at(key.name);
+    if (used + b.bytes > budget) {
+      if (budget - used < 48) break;  // nothing more will fit
+      continue;
+    }
+    used += b.bytes;
+    out.push_back(b.update);
+    taken.push_back(key.name);
+  }
+  const std::size_t limit = retransmit_limit();
+  for (const auto& name : taken) {
+    auto it = broadcasts_.find(name);
+    broadcast& b = it->second;
+    send_order_.erase({b.transmits, b.order, name});
+    if (++b.transmits >= limit) {
+      broadcasts_.erase(it);
+    } else {
+      send_order_.insert({b.transmits, b.order, name});
+    }
+  }
+  stats_.gossip_updates_out += out.size();
+  return out;
+}
+
+void swim::send_gossip() {
+  if (broadcasts_.empty()) return;
+  for (const record* r : random_members(cfg_.gossip_nodes, "", true)) {
+    auto updates = take_gossip(cfg_.max_datagram_bytes - header_room);
+    if (updates.empty()) return;
+    send({r->m.host, r->m.port}, wire::swim_gossip{self_.name, std::move(updates)});
+  }
+}
+
+void swim::send_sync(const endpoint& to, bool reply) {
+  // Our whole table, cut into datagrams. A lost piece is repaired by the
+  // next exchange or by gossip; each piece stands alone.
+  std::vector<wire::member_update> all{self_update()};
+  for (const auto& [name, r] : members_) all.push_back(update_of(r));
+  std::vector<wire::member_update> chunk;
+  std::size_t used = 0;
+  bool first = true;
+  for (auto& u : all) {
+    const std::size_t size = encoded_size(u);
+    if (!chunk.empty() && used + size > cfg_.max_datagram_bytes - header_room) {
+      send(to, wire::swim_sync{reply && first, self_.name, std::move(chunk)});
+      chunk.clear();
+      used = 0;
+      first = false;
+    }
+    used += size;
+    chunk.push_back(std::move(u));
+  }
+  if (!chunk.empty()) send(to, wire::swim_sync{reply && first, self_.name, std::move(chunk)});
+}
+
+// ---------------------------------------------------------------- time
+
+void swim::tick() {
+  const auto now = clock_.now();
+  if (leaving_) return;
+
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const auto seq = it->first;
+    ++it;  // on_probe_deadline may erase this entry, never another
+    auto found = pending_.find(seq);
+    if (found != pending_.end() && found->second.deadline <= now) on_probe_deadline(seq, found->second);
+  }
+
+  for (const auto& name : std::vector<std::string>(suspects_.begin(), suspects_.end())) {
+    record& r = members_.at(name);
+    if (r.susp && r.susp->deadline <= now) {
+      const auto& s = *r.susp;
+      const auto waited = std::chrono::duration_cast<milliseconds>(now - s.start).count();
+      declare_dead(r, "suspected by " + s.reporter + ", not refuted in " + std::to_string(waited) + " ms (" +
+                          std::to_string(s.confirmers.size()) + " confirmations)");
+    }
+  }
+
+  if (now >= next_probe_) {
+    start_probe();
+    next_probe_ = now + scaled(cfg_.probe_interval);
+  }
+  if (now >= next_gossip_) {
+    send_gossip();
+    next_gossip_ = now + cfg_.gossip_interval;
+  }
+  if (now >= next_sync_) {
+    if (auto peer = random_members(1, ""); !peer.empty()) send_sync({peer[0]->m.host, peer[0]->m.port}, true);
+    // A full table grows with N: stretch the interval beyond 32 members so
+    // the bytes each member sends per second stay flat.
+    next_sync_ = now + cfg_.sync_interval * static_cast<long>(std::max<std::size_t>(1, live_count() / 32));
+  }
+  if (now >= next_join_) {
+    for (const auto& seed : seeds_) {
+      const bool known = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+        return live(kv.second.m.state) && kv.second.m.host == seed.host && kv.second.m.port == seed.port;
+      });
+      if (!known) send_sync(seed, true);
+    }
+    next_join_ = now + cfg_.join_retry;
+  }
+  if (now >= next_reap_) {
+    reap();
+    next_reap_ = now + cfg_.forget_after / 4;
+  }
+}
+
+void swim::reap() {
+  const auto now = clock_.now();
+  std::erase_if(members_, [&](const auto& kv) { return !live(kv.second.m.state) && now - kv.second.changed >= cfg_.forget_after; });
+}
+
+std::optional<time_point> swim::next_deadline() const {
+  if (leaving_) return std::nullopt;
+  time_point t = std::min({next_probe_, next_gossip_, next_sync_, next_join_, next_reap_});
+  for (const auto& [seq, p] : pending_) t = std::min(t, p.deadline);
+  for (const auto& name : suspects_)
+    if (const auto& r = members_.at(name); r.susp) t = std::min(t, r.susp->deadline);
+  return t;
+}
+
+}  // namespace cluster::internal::membership
