@@ -3,6 +3,7 @@
 //   embedded_node app1@127.0.0.1:5001 n1@127.0.0.1 30
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 #include <cluster/cookie.hpp>
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   (*node)->subscribe([](const cluster::node_event& e) {
-    std::printf("%s %s%s%s\n", e.what == cluster::node_event::kind::up ? "up" : "down", e.node.name.c_str(),
+    std::printf("%s %s%s%s\n", std::string(to_string(e.what)).c_str(), e.node.name.c_str(),
                 e.reason.message.empty() ? "" : ": ", e.reason.message.c_str());
     std::fflush(stdout);
   });

@@ -8,12 +8,15 @@
 
 namespace noded {
 
+using cluster::membership_config;
+
 std::variant<options, exit_now> parse_options(int argc, char** argv) {
-  CLI::App app{"noded: a libcluster node. It joins an authenticated mesh of nodes named name@host."};
+  CLI::App app{"noded: a libcluster node. It joins an authenticated cluster of nodes named name@host."};
   app.set_version_flag("--version", std::string(cluster::version));
 
-  std::string name, level = "info", listen;
-  std::vector<std::string> joins;
+  std::string name, level = "info", listen, preset = "lan";
+  std::vector<std::string> joins, tags, discover;
+  std::optional<int> probe_interval, probe_timeout, suspicion_mult, gossip_interval, sync_interval;
   std::optional<std::string> cookie, cookie_file;
   int port = 0;
   app.add_option(
@@ -27,6 +30,19 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
                      ", created if missing)");
   app.add_option("--join", joins, "a node to join, name@host[:port]; repeatable; retried until reached");
   app.add_option("--listen", listen, "address to listen on (default: the address the host in --name resolves to)");
+  app.add_option("--tag", tags, "key=value carried with this node's membership entry; repeatable");
+  app.add_option("--discover", discover,
+                 "more seeds: dns:NAME[:PORT] (every A/AAAA record, re-resolved) or multicast; repeatable");
+  app.add_option("--preset", preset, "membership timings: lan (default), wan or local (docs/MEMBERSHIP.md)")
+      ->check(CLI::IsMember({"lan", "wan", "local"}));
+  app.add_option("--probe-interval", probe_interval, "ms between probes (overrides the preset)")
+      ->check(CLI::Range(10, 600000));
+  app.add_option("--probe-timeout", probe_timeout, "ms to wait for a direct ack (overrides the preset)")
+      ->check(CLI::Range(1, 600000));
+  app.add_option("--suspicion-mult", suspicion_mult, "shortest suspicion, in probe intervals x log10(N)")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--gossip-interval", gossip_interval, "ms between gossip datagrams")->check(CLI::Range(1, 600000));
+  app.add_option("--sync-interval", sync_interval, "ms between full-state exchanges")->check(CLI::Range(100, 3600000));
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.get_formatter()->column_width(30);
@@ -66,6 +82,32 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   }
   o.cookie = {cookie, cookie_file};
   o.node.listen_address = listen;
+  membership_config::preset(preset, o.node.membership);
+  using ms = std::chrono::milliseconds;
+  if (probe_interval) o.node.membership.probe_interval = ms(*probe_interval);
+  if (probe_timeout) o.node.membership.probe_timeout = ms(*probe_timeout);
+  if (suspicion_mult) o.node.membership.suspicion_mult = *suspicion_mult;
+  if (gossip_interval) o.node.membership.gossip_interval = ms(*gossip_interval);
+  if (sync_interval) o.node.membership.sync_interval = ms(*sync_interval);
+  if (o.node.membership.probe_timeout >= o.node.membership.probe_interval) {
+    std::cerr << "noded: the probe timeout must be shorter than the probe interval\n";
+    return exit_now{2};
+  }
+  for (const auto& t : tags) {
+    const auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "noded: --tag: expected key=value, got '" << t << "'\n";
+      return exit_now{2};
+    }
+    o.node.tags[t.substr(0, eq)] = t.substr(eq + 1);
+  }
+  for (const auto& d : discover) {
+    if (d != "multicast" && !(d.starts_with("dns:") && d.size() > 4)) {
+      std::cerr << "noded: --discover: expected dns:NAME[:PORT] or multicast, got '" << d << "'\n";
+      return exit_now{2};
+    }
+    o.node.discover.push_back(d);
+  }
   o.level = *cluster::parse_log_level(level);
   return o;
 }

@@ -259,7 +259,7 @@ TEST_CASE("a process calls, spawns and multicalls registered functions on other 
   CHECK(out.receive_as<term>(5s) == term(term_list{7, 7, "no_connection"}));
 }
 
-TEST_CASE("a process that monitors nodes hears of them coming and going") {
+TEST_CASE("a process that monitors nodes hears of them coming and leaving") {
   auto a = start("a@127.3.11.1");
   inbox watcher(a->processes());
   a->monitor_nodes(watcher.self());
@@ -269,7 +269,8 @@ TEST_CASE("a process that monitors nodes hears of them coming and going") {
   CHECK(up->what == node_event::kind::up);
   CHECK(up->node.name == "b@127.3.11.2");
   b->stop();
-  auto down = watcher.receive_as<node_event>(10s);
-  REQUIRE(down);
-  CHECK(down->what == node_event::kind::down);
+  auto gone = watcher.receive_as<node_event>(10s);
+  REQUIRE(gone);
+  CHECK(gone->what == node_event::kind::left);  // a stop is a graceful leave
+  CHECK(gone->reason.code == errc::shutting_down);
 }

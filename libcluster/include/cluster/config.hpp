@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "cluster/membership_config.hpp"
 #include "cluster/node_name.hpp"
 
 namespace cluster {
@@ -26,6 +28,15 @@ struct node_config {
   std::chrono::milliseconds heartbeat_timeout{5000};  ///< a silent connection is dropped after this
   std::size_t max_frame_bytes = 64u << 20;            ///< largest frame accepted after authentication
   std::size_t workers = 0;                            ///< process scheduler threads; 0 = one per core
+
+  /// Membership (SWIM + Lifeguard over UDP on the same port number as the
+  /// data listener): timings, from a preset (`membership_config::lan()` etc.).
+  membership_config membership = membership_config::lan();
+  std::map<std::string, std::string> tags;  ///< travel with our membership entry
+  /// More ways to find seeds, re-resolved every discovery_interval:
+  /// `dns:NAME` or `dns:NAME:PORT` (every A/AAAA record is a seed), `multicast`.
+  std::vector<std::string> discover;
+  std::chrono::milliseconds discovery_interval{5000};
 };
 
 }  // namespace cluster

@@ -1,6 +1,7 @@
 // A cluster node embedded in a program: it listens for peers and clients,
-// authenticates every connection with the cookie, joins its seeds, and keeps a
-// full mesh with every node it learns of. It runs processes (`processes()`)
+// authenticates every connection with the cookie, joins the cluster through
+// its seeds (gossip membership: SWIM + Lifeguard over UDP), and keeps a link
+// to every live member. It runs processes (`processes()`)
 // that address processes on other nodes exactly as local ones, and serves
 // calls and spawns of its registered functions (`functions()`). `noded` is a
 // thin shell around it.
@@ -19,6 +20,7 @@
 #include "cluster/error.hpp"
 #include "cluster/events.hpp"
 #include "cluster/functions.hpp"
+#include "cluster/member.hpp"
 #include "cluster/node_info.hpp"
 #include "cluster/runtime.hpp"
 
@@ -34,6 +36,14 @@ struct node_stats {
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
   std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link
   std::uint64_t calls = 0, spawns = 0;
+  // Membership (SWIM + Lifeguard over UDP).
+  std::uint64_t membership_datagrams_in = 0, membership_datagrams_out = 0;
+  std::uint64_t membership_bytes_in = 0, membership_bytes_out = 0;
+  std::uint64_t membership_auth_failures = 0;  ///< datagrams sealed with another cookie, or junk
+  std::uint64_t membership_malformed = 0;      ///< opened but undecodable, or meant for someone else
+  std::uint64_t membership_send_errors = 0;
+  std::uint64_t probes = 0, probe_failures = 0, suspicions = 0, refutations = 0, declared_dead = 0;
+  std::uint64_t local_health = 0;  ///< Lifeguard's score: 0 healthy; timeouts stretch by (1 + score)
 };
 
 class node {
@@ -54,7 +64,13 @@ class node {
   const node_name& name() const;
   std::uint32_t creation() const;
   node_info info() const;
+  /// Nodes we have a link to (Erlang's `nodes()`).
   std::vector<peer_node> nodes() const;
+  /// Every member the membership layer knows, ourselves included, with its
+  /// state (alive, suspect, dead, left), incarnation, tags and last change.
+  std::vector<member> members() const;
+  /// Replaces our tags; every member learns them (a `node_updated` event).
+  void set_tags(std::map<std::string, std::string> tags);
   node_stats stats() const;
 
   /// The node's process runtime: PIDs it hands out carry this node's name

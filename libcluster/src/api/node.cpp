@@ -14,6 +14,7 @@
 #include "crypto/keys.hpp"
 #include "dist/distribution.hpp"
 #include "links/link_manager.hpp"
+#include "membership/membership_service.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 
@@ -21,6 +22,7 @@ namespace cluster {
 
 using internal::link_info;
 using internal::link_manager;
+namespace membership = internal::membership;
 namespace wire = internal::wire;
 
 // Everything below runs on the I/O thread except `post`, `call` and the
@@ -43,6 +45,7 @@ class node::impl final : public internal::link_listener {
 
   ~impl() override {
     stop();
+    membership_.reset();  // its thread posts to us: it goes first
     runtime_.shutdown();  // before the distribution layer its processes route through goes
     if (wake_fd_ >= 0) ::close(wake_fd_);
   }
@@ -54,19 +57,31 @@ class node::impl final : public internal::link_listener {
     if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return error{errc::io_error, "eventfd failed"};
+    auto members = membership::membership_service::start(
+        membership_options(), [this](const member& m, membership::change what, const std::string& reporter) {
+          (void)post([this, m, what, reporter] { on_member_change(m, what, reporter); });
+        });
+    if (!members) return members.err();
+    membership_ = std::move(members).value();
     log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
                              " (creation " + std::to_string(creation_) + ")");
     thread_ = std::thread([this] { run(); });
+    // Dial the seeds too: a handshake that fails says why on both sides
+    // (cookie mismatch, duplicate name), which a dropped datagram cannot.
     post([this] {
       for (const auto& seed : cfg_.join) links_.join(seed);
     });
     return {};
   }
 
+  std::vector<member> members() const { return membership_->members(); }
+  void set_tags(std::map<std::string, std::string> tags) { membership_->set_tags(std::move(tags)); }
+
   // Leaving: links and monitors with other nodes' processes fire
   // noconnection (Erlang does the same when a node stops), and from now on
   // the distribution layer refuses new work at once instead of queueing it.
   void leave_cluster() {
+    membership_->leave();  // members record "left", not a failure
     for (const auto& l : links_.nodes()) dist_.on_node_down(l.name);
     dist_.close();
     links_.leave("shutdown");
@@ -165,6 +180,20 @@ class node::impl final : public internal::link_listener {
     out.dropped_no_connection = d.dropped_no_connection.load();
     out.calls = d.calls.load();
     out.spawns = d.spawns.load();
+    const auto m = membership_->stats();
+    out.membership_datagrams_in = m.protocol.datagrams_in;
+    out.membership_datagrams_out = m.protocol.datagrams_out;
+    out.membership_bytes_in = m.protocol.bytes_in;
+    out.membership_bytes_out = m.protocol.bytes_out;
+    out.membership_auth_failures = m.auth_failures;
+    out.membership_malformed = m.protocol.malformed + m.protocol.misdirected;
+    out.membership_send_errors = m.send_errors;
+    out.probes = m.protocol.probes;
+    out.probe_failures = m.protocol.probe_failures;
+    out.suspicions = m.protocol.suspicions;
+    out.refutations = m.protocol.refutations;
+    out.declared_dead = m.protocol.declared_dead;
+    out.local_health = m.protocol.awareness;
     return out;
   }
 
@@ -173,14 +202,43 @@ class node::impl final : public internal::link_listener {
   const node_config& config() const { return cfg_; }
   std::uint32_t creation() const { return creation_; }
 
-  // link_listener
-  void on_link_up(const link_info& peer) override {
-    if (peer.kind == wire::peer_kind::node) publish({node_event::kind::up, peer_of(peer), {errc::ok, ""}});
+  // Membership decides who is in the cluster; links follow it. A live member
+  // gets a link (retried until it is gone); a dead or departed one loses it.
+  void on_member_change(const member& m, membership::change what, const std::string& reporter) {
+    using membership::change;
+    if (stopping_) return;
+    peer_node peer{m.name, m.host, m.port, m.creation};
+    switch (what) {
+      case change::up:
+        links_.want(m.name, m.host, m.port);
+        publish({node_event::kind::up, peer, {errc::ok, m.reason}, reporter, m.tags});
+        return;
+      case change::down:
+        links_.forget(m.name, error{errc::no_connection, m.reason});
+        dist_.on_node_down(m.name);
+        publish({node_event::kind::down, peer, {errc::no_connection, m.reason}, reporter, m.tags});
+        return;
+      case change::left:
+        links_.forget(m.name, error{errc::shutting_down, m.reason});
+        dist_.on_node_down(m.name);
+        publish({node_event::kind::left, peer, {errc::shutting_down, m.reason}, reporter, m.tags});
+        return;
+      case change::updated:
+        publish({node_event::kind::updated, peer, {errc::ok, m.reason}, reporter, m.tags});
+        return;
+      case change::suspect:
+      case change::refuted: return;  // logged by the membership layer; not (yet) an event
+    }
   }
+
+  // link_listener
+  void on_link_up(const link_info&) override {}
   void on_link_down(const link_info& peer, const error& reason) override {
     if (peer.kind != wire::peer_kind::node) return;
     dist_.on_node_down(peer.name);
-    publish({node_event::kind::down, peer_of(peer), reason});
+    // A closed connection is a hint, not a verdict: membership probes the
+    // node at once and declares it dead only if nobody can reach it.
+    if (reason.code != errc::shutting_down) membership_->link_lost(peer.name);
   }
   void on_message(const link_info& from, wire::message&& m) override {
     if (dist_.handle(from, m)) return;
@@ -223,10 +281,33 @@ class node::impl final : public internal::link_listener {
     lc.retry_interval = cfg.retry_interval;
     lc.forget_after = cfg.forget_after;
     lc.limits.max_frame_bytes = cfg.max_frame_bytes;
+    lc.mesh_gossip = false;  // membership says whom to link to
     return lc;
   }
 
-  static peer_node peer_of(const link_info& l) { return {l.name, l.host, l.port, l.creation}; }
+  membership::service_options membership_options() const {
+    membership::service_options o;
+    o.protocol = cfg_.membership;
+    // Others reach us at the address we listen on, or, listening everywhere,
+    // at the one our name resolves to.
+    std::string advertised = listen_ip_;
+    if (advertised == "0.0.0.0" || advertised == "::") {
+      if (auto r = internal::resolve_host(cfg_.name.host)) advertised = std::move(r).value();
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    o.self = {cfg_.name.id(), {advertised, cfg_.name.port}, creation_, static_cast<std::uint64_t>(now_ms.count()),
+              cfg_.tags};
+    o.bind_ip = listen_ip_;
+    o.key = internal::crypto::derive_key(cfg_.cookie, internal::crypto::key_purpose::gossip);
+    o.join = cfg_.join;
+    for (const auto& d : cfg_.discover) {
+      if (d == "multicast") o.multicast = true;
+      else if (d.starts_with("dns:")) o.dns.push_back(d.substr(4));
+    }
+    o.discovery_interval = cfg_.discovery_interval;
+    return o;
+  }
 
   static runtime_config runtime_config_of(const node_config& cfg, std::uint32_t creation) {
     runtime_config rc;
@@ -321,6 +402,7 @@ class node::impl final : public internal::link_listener {
   function_registry functions_;
   cluster::runtime runtime_;
   internal::distribution dist_;
+  std::unique_ptr<membership::membership_service> membership_;
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
   std::vector<pid> node_watchers_;                                   // I/O thread only
 
@@ -336,6 +418,9 @@ class node::impl final : public internal::link_listener {
 
 result<std::unique_ptr<node>> node::start(node_config config) {
   if (config.cookie.empty()) return error{errc::bad_argument, "the cookie is empty"};
+  for (const auto& d : config.discover)
+    if (d != "multicast" && !(d.starts_with("dns:") && d.size() > 4))
+      return error{errc::bad_argument, "unknown discovery '" + d + "' (expected dns:NAME or multicast)"};
   std::string listen_ip = config.listen_address;
   if (listen_ip.empty()) {
     auto resolved = internal::resolve_host(config.name.host);
@@ -365,6 +450,8 @@ std::vector<peer_node> node::nodes() const {
 node_stats node::stats() const {
   return impl_->call([this] { return impl_->stats_now(); });
 }
+std::vector<member> node::members() const { return impl_->members(); }
+void node::set_tags(std::map<std::string, std::string> tags) { impl_->set_tags(std::move(tags)); }
 cluster::runtime& node::processes() { return impl_->processes(); }
 void node::monitor_nodes(const pid& watcher) {
   impl_->call([this, watcher] { impl_->monitor_nodes(watcher); });

@@ -136,9 +136,23 @@ void distribution::bounce_noconnection(const bounce_info& b) {
 
 void distribution::flush() {
   std::vector<outgoing> batch;
+  // What waited for a link goes first, so order per node is kept.
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (!links_.node_link(it->first)) {
+      ++it;
+      continue;
+    }
+    std::move(it->second.begin(), it->second.end(), std::back_inserter(batch));
+    it = held_.erase(it);
+  }
   {
     std::lock_guard lock(outbox_mutex_);
-    batch.swap(outbox_);
+    if (batch.empty()) {
+      batch.swap(outbox_);
+    } else {
+      std::move(outbox_.begin(), outbox_.end(), std::back_inserter(batch));
+      outbox_.clear();
+    }
   }
   if (batch.empty()) return;
   // One frame per node per flush where it fits: order per node is kept.
@@ -153,6 +167,14 @@ void distribution::flush() {
     if (it == frames.end()) {
       const auto link = links_.node_link(out.node);
       if (!link) {
+        // A live member whose link is still being set up: hold, don't drop.
+        if (links_.wanted(out.node)) {
+          auto& queue = held_[out.node];
+          if (queue.size() < max_held_per_node) {
+            queue.push_back(std::move(out));
+            continue;
+          }
+        }
         stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
         bounce_noconnection(out.bounce);
         continue;
@@ -366,6 +388,13 @@ bool distribution::handle(const link_info& from, wire::message& m) {
 }
 
 void distribution::on_node_down(const std::string& node) {
+  if (auto it = held_.find(node); it != held_.end()) {
+    for (const auto& out : it->second) {
+      stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
+      bounce_noconnection(out.bounce);
+    }
+    held_.erase(it);
+  }
   std::vector<tie> gone;
   {
     std::lock_guard lock(ties_mutex_);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -134,6 +135,10 @@ class distribution final : public remote_router {
   std::atomic<bool> closed_{false};
   std::mutex outbox_mutex_;  // guards outbox_
   std::vector<outgoing> outbox_;
+  /// Messages for live members whose link is not up yet (I/O thread only);
+  /// sent when it comes up, bounced if the member goes.
+  std::map<std::string, std::deque<outgoing>> held_;
+  static constexpr std::size_t max_held_per_node = 65536;
 
   std::mutex requests_mutex_;  // guards requests_
   std::map<std::uint64_t, pending_request> requests_;

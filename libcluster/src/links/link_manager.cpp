@@ -187,6 +187,7 @@ void link_manager::on_handshake_done(conn_id c, connection& conn) {
   if (auto w = wanted_.find(peer.name); w != wanted_.end()) w->second.forget_at.reset();
   log(log_level::info, cfg_.self.name + ": node " + peer.name + " up (creation " + std::to_string(peer.creation) + ")");
   listener_.on_link_up(info);
+  if (!cfg_.mesh_gossip) return;
 
   // Complete the mesh: the newcomer learns our peers, our peers learn the newcomer.
   wire::peers for_newcomer;
@@ -199,8 +200,27 @@ void link_manager::on_handshake_done(conn_id c, connection& conn) {
   if (!for_newcomer.nodes.empty()) send_raw(c, for_newcomer);
 }
 
+void link_manager::want(const std::string& name, const std::string& host, std::uint16_t port) {
+  if (leaving_ || name == cfg_.self.name) return;
+  wanted_peer& w = wanted_[name];
+  w.address.name = name.substr(0, name.find('@'));
+  w.address.host = host;
+  w.address.port = port;
+  w.seed = true;  // until forgotten
+  w.forget_at.reset();
+  if (!link_of(name) && !connecting_to(name)) {
+    w.next_attempt = clock_.now() + cfg_.retry_interval;
+    connect_to(name, host, port);
+  }
+}
+
+void link_manager::forget(const std::string& name, const error& reason) {
+  wanted_.erase(name);
+  if (const auto c = link_of(name)) drop(*c, reason, true);
+}
+
 void link_manager::learn(const wire::node_entry& e) {
-  if (leaving_ || e.name == cfg_.self.name || link_of(e.name) || connecting_to(e.name)) return;
+  if (!cfg_.mesh_gossip || leaving_ || e.name == cfg_.self.name || link_of(e.name) || connecting_to(e.name)) return;
   auto parsed = parse_node_name(e.name);
   if (!parsed) {
     log(log_level::warn, cfg_.self.name + ": ignoring a peer with a malformed name: " + e.name);
@@ -336,17 +356,17 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   ++stats_.links_lost;
   if (reason.code != errc::shutting_down) {
     log(log_level::warn, cfg_.self.name + ": node " + info.name + " down: " + reason.message);
-    if (!leaving_) {
+    if (auto w = wanted_.find(info.name); w != wanted_.end()) {
+      w->second.next_attempt = clock_.now() + cfg_.retry_interval;  // still wanted: redial
+    } else if (!leaving_ && cfg_.mesh_gossip) {
       // Keep trying for a while: a restarted node comes back with a new creation.
-      wanted_peer& w = wanted_[info.name];
       auto parsed = parse_node_name(info.name);
       if (parsed) {
-        w.address = *parsed;
-        w.address.port = info.port;
-        if (!w.seed) w.forget_at = clock_.now() + cfg_.forget_after;
-        w.next_attempt = clock_.now() + cfg_.retry_interval;
-      } else {
-        wanted_.erase(info.name);
+        wanted_peer& fresh = wanted_[info.name];
+        fresh.address = *parsed;
+        fresh.address.port = info.port;
+        fresh.forget_at = clock_.now() + cfg_.forget_after;
+        fresh.next_attempt = clock_.now() + cfg_.retry_interval;
       }
     }
   }
@@ -385,7 +405,7 @@ void link_manager::tick() {
     drop(c, *s.failure, true);
   }
   if (leaving_) return;
-  if (now >= next_peers_exchange_) {
+  if (cfg_.mesh_gossip && now >= next_peers_exchange_) {
     next_peers_exchange_ = now + cfg_.peers_interval;
     send_peer_lists();
   }
@@ -425,7 +445,7 @@ std::optional<time_point> link_manager::next_deadline() const {
   auto consider = [&](time_point t) {
     if (!next || t < *next) next = t;
   };
-  if (!leaving_ && links_by_name_.size() >= 2) consider(next_peers_exchange_);
+  if (cfg_.mesh_gossip && !leaving_ && links_by_name_.size() >= 2) consider(next_peers_exchange_);
   for (const auto& [c, conn] : conns_)
     if (conn.hs) consider(conn.hs->deadline());
   if (!leaving_)

@@ -39,6 +39,9 @@ struct link_config {
   /// Every node re-sends its peer list this often, so a mesh that missed an
   /// introduction (a lost frame, crossed connects) still completes.
   duration peers_interval = milliseconds(5000);
+  /// Complete the mesh by exchanging peer lists. A node whose membership
+  /// layer says who to link to (`want`/`forget`) turns this off.
+  bool mesh_gossip = true;
   wire::decode_limits limits{};     ///< after authentication
   handshake::random_source random;  ///< nonces; CSPRNG unless seeded
 };
@@ -82,6 +85,13 @@ class link_manager final : public transport_handler {
   /// Keeps trying to reach `peer` (a seed) until it is linked, and again
   /// whenever the link is lost. Joining oneself is ignored.
   void join(const node_name& peer);
+  /// Keeps a link to the node `name`, listening at host:port, until `forget`:
+  /// membership says it is a live member. Retried every retry_interval.
+  void want(const std::string& name, const std::string& host, std::uint16_t port);
+  /// No longer wants `name`: stops retrying and closes its link, if any.
+  void forget(const std::string& name, const error& reason);
+  /// True while we keep trying to reach `name` (linked or not).
+  bool wanted(const std::string& name) const { return wanted_.contains(name); }
   /// Sends to an authenticated peer; false if it has no link (counted).
   bool send(conn_id to, const wire::message& m);
   /// Sends an already encoded frame (one or more messages) to a peer.

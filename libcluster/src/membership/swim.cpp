@@ -194,6 +194,16 @@ void swim::leave() {
   pending_.clear();
 }
 
+void swim::announce(const endpoint& to) {
+  if (!leaving_) send(to, wire::swim_sync{true, self_.name, {self_update()}});
+}
+
+bool swim::live_member_at(const endpoint& at) const {
+  return std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+    return live(kv.second.m.state) && kv.second.m.host == at.host && kv.second.m.port == at.port;
+  });
+}
+
 // ---------------------------------------------------------------- datagrams
 
 void swim::send(const endpoint& to, const wire::message& m) {
@@ -660,12 +670,8 @@ void swim::tick() {
     next_sync_ = now + cfg_.sync_interval * static_cast<long>(std::max<std::size_t>(1, live_count() / 32));
   }
   if (now >= next_join_) {
-    for (const auto& seed : seeds_) {
-      const bool known = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
-        return live(kv.second.m.state) && kv.second.m.host == seed.host && kv.second.m.port == seed.port;
-      });
-      if (!known) send_sync(seed, true);
-    }
+    for (const auto& seed : seeds_)
+      if (!live_member_at(seed)) send_sync(seed, true);
     next_join_ = now + cfg_.join_retry;
   }
   if (now >= next_reap_) {

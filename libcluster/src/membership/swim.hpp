@@ -97,6 +97,12 @@ class swim {
   /// stops probing. Send it to everyone we know directly, then stop.
   void leave();
 
+  /// Introduces us to whoever listens at `to` (a multicast group): our own
+  /// row, asking for their tables in return.
+  void announce(const endpoint& to);
+  /// True if a live member listens at `at` (its beacons need no answer).
+  bool live_member_at(const endpoint& at) const;
+
   void on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes);
   void tick();
   std::optional<time_point> next_deadline() const;
