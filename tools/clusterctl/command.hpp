@@ -40,6 +40,9 @@ inline void print(const nlohmann::json& j) { std::cout << j.dump() << "\n"; }
 int run_ping(context& ctx);
 int run_nodes(context& ctx);
 int run_info(context& ctx);
+int run_members(context& ctx);
+/// Streams membership changes until interrupted (or `for_at_most`, if not zero).
+int run_watch(context& ctx, std::chrono::milliseconds for_at_most);
 int run_call(context& ctx, const target_args& a);
 int run_cast(context& ctx, const target_args& a);
 int run_spawn(context& ctx, const target_args& a);

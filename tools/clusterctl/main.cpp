@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
   auto* ping = app.add_subcommand("ping", "check that the node answers, and how fast");
   auto* nodes = app.add_subcommand("nodes", "list the nodes this node is connected to");
   auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version and counts");
+  auto* members = app.add_subcommand("members", "the node's member table: state, incarnation, tags, last change");
+  auto* watch = app.add_subcommand("watch", "stream membership changes as the node sees them, until Ctrl-C");
+  int watch_for_ms = 0;
+  watch->add_option("--for", watch_for_ms, "stop after this many milliseconds (default: never)")
+      ->check(CLI::Range(0, 86400000));
   target_args targets;
   auto* call = app.add_subcommand("call", "run a registered function on a node and print its result (JSON)");
   auto* cast = app.add_subcommand("cast", "run a registered function on a node, without waiting");
@@ -97,6 +102,8 @@ int main(int argc, char** argv) {
   if (*ping) return run_ping(ctx);
   if (*nodes) return run_nodes(ctx);
   if (*info) return run_info(ctx);
+  if (*members) return run_members(ctx);
+  if (*watch) return run_watch(ctx, std::chrono::milliseconds(watch_for_ms));
   if (*call) return run_call(ctx, targets);
   if (*cast) return run_cast(ctx, targets);
   if (*spawn) return run_spawn(ctx, targets);

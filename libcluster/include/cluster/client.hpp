@@ -7,11 +7,13 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cluster/error.hpp"
+#include "cluster/member.hpp"
 #include "cluster/node_info.hpp"
 #include "cluster/node_name.hpp"
 #include "cluster/pid.hpp"
@@ -42,6 +44,13 @@ class client {
   result<std::vector<peer_node>> nodes();
   /// The node's identity and vital statistics.
   result<node_info> info();
+  /// The node's member table (SWIM membership), itself included.
+  result<std::vector<member>> members();
+  /// Streams the node's membership changes as they happen: calls `on_change`
+  /// for each until it returns false (ok), `for_at_most` passes (ok; zero
+  /// means no limit), or the connection is lost (`no_connection`).
+  result<void> watch(const std::function<bool(const member_change&)>& on_change,
+                     std::chrono::milliseconds for_at_most = std::chrono::milliseconds(0));
 
   /// Runs the registered `function` with `args` on `node` (empty: the node we
   /// are connected to; another name: reached through it) and returns its

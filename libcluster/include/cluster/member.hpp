@@ -39,4 +39,25 @@ struct member {
   std::string reporter;  ///< the member whose report changed it
 };
 
+/// One change in a node's view of the membership, as `clusterctl watch`
+/// streams them: the member as it now is, and who reported the change.
+struct member_change {
+  enum class kind : std::uint8_t { up, down, left, updated, suspect, refuted };
+  kind what = kind::up;
+  cluster::member member;
+  std::string reporter;
+};
+
+constexpr std::string_view to_string(member_change::kind k) {
+  switch (k) {
+    case member_change::kind::up: return "up";
+    case member_change::kind::down: return "down";
+    case member_change::kind::left: return "left";
+    case member_change::kind::updated: return "updated";
+    case member_change::kind::suspect: return "suspect";
+    case member_change::kind::refuted: return "refuted";
+  }
+  return "unknown";
+}
+
 }  // namespace cluster

@@ -7,6 +7,7 @@
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/codec.hpp"
+#include "wire/member_rows.hpp"
 
 namespace cluster {
 
@@ -89,6 +90,33 @@ class client::impl final : public internal::transport_handler {
     }
   }
 
+  result<void> watch(const std::function<bool(const member_change&)>& on_change, milliseconds for_at_most) {
+    if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
+    const std::uint64_t id = next_request_++;
+    send(wire::watch_request{id});
+    const bool forever = for_at_most.count() == 0;
+    const time_point until = clock_.now() + for_at_most;
+    for (;;) {
+      // Without a limit, wake each minute just to poll again.
+      const time_point deadline = forever ? clock_.now() + std::chrono::minutes(1) : until;
+      auto got = next_message(deadline);
+      if (!got) {
+        if (got.err().code == errc::timeout) {
+          if (forever) continue;
+          return {};
+        }
+        return got.err();
+      }
+      if (auto* e = std::get_if<wire::member_event>(&*got); e && e->request_id == id) {
+        const auto kind = e->kind <= 5 ? static_cast<member_change::kind>(e->kind) : member_change::kind::updated;
+        if (!on_change({kind, wire::member_of(e->row), e->reporter})) return {};
+      } else if (auto* bye = std::get_if<wire::goodbye>(&*got)) {
+        connected_ = false;
+        return error{errc::shutting_down, node_name_ + " is leaving: " + bye->reason};
+      }
+    }
+  }
+
   std::uint64_t next_request() { return next_request_++; }
   result<void> post(const wire::message& m) {
     if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
@@ -166,6 +194,20 @@ result<std::vector<peer_node>> client::nodes() {
   std::vector<peer_node> out;
   for (const auto& e : reply->nodes) out.push_back({e.name, e.host, e.port, e.creation});
   return out;
+}
+
+result<std::vector<member>> client::members() {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::members_reply>(wire::members_request{id}, id);
+  if (!reply) return reply.err();
+  std::vector<member> out;
+  for (const auto& r : reply->members) out.push_back(wire::member_of(r));
+  return out;
+}
+
+result<void> client::watch(const std::function<bool(const member_change&)>& on_change,
+                           std::chrono::milliseconds for_at_most) {
+  return impl_->watch(on_change, for_at_most);
 }
 
 result<node_info> client::info() {

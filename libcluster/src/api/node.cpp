@@ -16,6 +16,7 @@
 #include "links/link_manager.hpp"
 #include "membership/membership_service.hpp"
 #include "transport/resolve.hpp"
+#include "wire/member_rows.hpp"
 #include "transport/zmq_transport.hpp"
 
 namespace cluster {
@@ -207,6 +208,7 @@ class node::impl final : public internal::link_listener {
   void on_member_change(const member& m, membership::change what, const std::string& reporter) {
     using membership::change;
     if (stopping_) return;
+    stream_to_watchers(m, what, reporter);
     peer_node peer{m.name, m.host, m.port, m.creation};
     switch (what) {
       case change::up:
@@ -231,10 +233,22 @@ class node::impl final : public internal::link_listener {
     }
   }
 
+  void stream_to_watchers(const member& m, membership::change what, const std::string& reporter) {
+    using membership::change;
+    if (member_watchers_.empty()) return;
+    static constexpr std::uint8_t kinds[] = {0, 4, 5, 1, 2, 3};  // change -> member_event.kind
+    const auto row = wire::row_of(m);
+    for (const auto& [conn, id] : member_watchers_)
+      (void)links_.send(conn, wire::member_event{id, kinds[static_cast<int>(what)], row, reporter});
+  }
+
   // link_listener
   void on_link_up(const link_info&) override {}
   void on_link_down(const link_info& peer, const error& reason) override {
-    if (peer.kind != wire::peer_kind::node) return;
+    if (peer.kind != wire::peer_kind::node) {
+      std::erase_if(member_watchers_, [&](const auto& w) { return w.first == peer.conn; });
+      return;
+    }
     dist_.on_node_down(peer.name);
     // A closed connection is a hint, not a verdict: membership probes the
     // node at once and declares it dead only if nobody can reach it.
@@ -254,6 +268,12 @@ class node::impl final : public internal::link_listener {
             (void)links_.send(from.conn, wire::info_reply{msg.request_id, i.name, i.host, i.port, i.creation,
                                                           static_cast<std::uint64_t>(i.uptime.count()), i.version,
                                                           i.process_count, i.node_count});
+          } else if constexpr (std::is_same_v<T, wire::members_request>) {
+            wire::members_reply reply{msg.request_id, {}};
+            for (const auto& row : membership_->members()) reply.members.push_back(wire::row_of(row));
+            (void)links_.send(from.conn, reply);
+          } else if constexpr (std::is_same_v<T, wire::watch_request>) {
+            member_watchers_.emplace_back(from.conn, msg.request_id);
           } else if constexpr (std::is_same_v<T, wire::pong>) {
             // an answer to a ping we did not send: nothing to do
           } else {
@@ -405,6 +425,7 @@ class node::impl final : public internal::link_listener {
   std::unique_ptr<membership::membership_service> membership_;
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
   std::vector<pid> node_watchers_;                                   // I/O thread only
+  std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; I/O thread
 
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts

@@ -373,8 +373,8 @@ struct watch_request {
   MSGPACK_DEFINE(request_id)
 };
 
-/// A membership event: `kind` is 0 up, 1 down, 2 left, 3 updated; `reporter`
-/// is the member whose report caused it.
+/// A membership event: `kind` is 0 up, 1 down, 2 left, 3 updated, 4 suspect,
+/// 5 refuted; `reporter` is the member whose report caused it.
 struct member_event {
   std::uint64_t request_id = 0;
   std::uint8_t kind = 0;
