@@ -206,3 +206,70 @@ TEST_CASE("noded refuses bad membership flags with a clear message") {
     CHECK(bad.wait() == 2);
   }
 }
+
+TEST_CASE("--discover dns:NAME:PORT finds seeds by resolving a name, again and again") {
+  // localhost resolves to 127.0.0.1 (and ::1, which an IPv4 node skips).
+  noded seed("d1@127.0.0.1:47311", {});
+  noded joiner("d2@127.5.8.2", {"--discover", "dns:localhost:47311"});
+  CHECK(eventually([&] { return sees("d2@127.5.8.2", "d1@127.0.0.1", "alive"); }, 20s));
+  CHECK(eventually([&] { return sees("d1@127.0.0.1:47311", "d2@127.5.8.2", "alive"); }, 20s));
+}
+
+namespace {
+
+// Runs a shell command; true if it exited 0.
+bool sh(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+
+// Two network namespaces joined by a veth pair: a LAN of two hosts.
+struct two_host_lan {
+  bool ok = false;
+  two_host_lan() {
+    down();
+    ok = geteuid() == 0 && sh("ip netns add lcm1") && sh("ip netns add lcm2") &&
+         sh("ip link add lcm-a netns lcm1 type veth peer name lcm-b netns lcm2") &&
+         sh("ip -n lcm1 addr add 10.213.0.1/24 dev lcm-a") && sh("ip -n lcm2 addr add 10.213.0.2/24 dev lcm-b") &&
+         sh("ip -n lcm1 link set lcm-a up") && sh("ip -n lcm2 link set lcm-b up") &&
+         sh("ip -n lcm1 link set lo up") && sh("ip -n lcm2 link set lo up");
+  }
+  ~two_host_lan() { down(); }
+  static void down() {
+    sh("ip netns del lcm1");
+    sh("ip netns del lcm2");
+  }
+};
+
+pid_t noded_in(const std::string& ns, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv = {"/usr/sbin/ip", "netns", "exec", ns, NODED_PATH, "--cookie", cookie};
+  if (::access(argv[0].c_str(), X_OK) != 0) argv[0] = "/sbin/ip";
+  argv.insert(argv.end(), args.begin(), args.end());
+  return itest::spawn(argv, log);
+}
+
+}  // namespace
+
+TEST_CASE("--discover multicast: two hosts on a LAN find each other with no seed") {
+  two_host_lan lan;
+  if (!lan.ok) {
+    MESSAGE("skipped: needs root and ip netns");
+    return;
+  }
+  const std::string dir = itest::temp_dir();
+  const pid_t a = noded_in("lcm1", {"--name", "m1@10.213.0.1", "--discover", "multicast"}, dir + "/m1.log");
+  const pid_t b = noded_in("lcm2", {"--name", "m2@10.213.0.2", "--discover", "multicast"}, dir + "/m2.log");
+  const auto both_alive = [&](const std::string& ns, const std::string& node) {
+    const std::string out = dir + "/members-" + ns + ".json";
+    const bool asked = std::system(("ip netns exec " + ns + " " + CLUSTERCTL_PATH + " --node " + node +
+                                    " --cookie " + cookie + " --json members > " + out + " 2>/dev/null")
+                                       .c_str()) == 0;
+    const auto text = itest::read_file(out);
+    return asked && text.find("\"name\":\"m1@10.213.0.1\"") != std::string::npos &&
+           text.find("\"name\":\"m2@10.213.0.2\"") != std::string::npos &&
+           text.find("\"state\":\"dead\"") == std::string::npos;
+  };
+  CHECK(eventually([&] { return both_alive("lcm1", "m1@10.213.0.1") && both_alive("lcm2", "m2@10.213.0.2"); },
+                   20s));
+  ::kill(a, SIGTERM);
+  ::kill(b, SIGTERM);
+  CHECK(itest::wait_exit(a) == 0);
+  CHECK(itest::wait_exit(b) == 0);
+}

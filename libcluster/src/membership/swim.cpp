@@ -47,7 +47,8 @@ swim::swim(membership_config cfg, identity self, datagram_sink& net, const clock
   std::uniform_int_distribution<long> jitter(0, std::chrono::duration_cast<milliseconds>(cfg_.probe_interval).count());
   next_probe_ = started_ + milliseconds(jitter(rng_));
   next_gossip_ = started_ + cfg_.gossip_interval;
-  next_sync_ = started_ + cfg_.sync_interval;
+  next_sync_ = started_ + std::chrono::duration_cast<duration>(cfg_.sync_interval *
+                                                               std::uniform_real_distribution<double>(0, 1)(rng_));
   next_join_ = started_;
   next_reap_ = started_ + cfg_.forget_after;
 }
@@ -666,8 +667,11 @@ void swim::tick() {
   if (now >= next_sync_) {
     if (auto peer = random_members(1, ""); !peer.empty()) send_sync({peer[0]->m.host, peer[0]->m.port}, true);
     // A full table grows with N: stretch the interval beyond 32 members so
-    // the bytes each member sends per second stay flat.
-    next_sync_ = now + cfg_.sync_interval * static_cast<long>(std::max<std::size_t>(1, live_count() / 32));
+    // the bytes each member sends per second stay flat; jitter it so nodes
+    // started together do not exchange in lockstep.
+    const auto scale = static_cast<double>(std::max<std::size_t>(1, live_count() / 32));
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    next_sync_ = now + std::chrono::duration_cast<duration>(cfg_.sync_interval * scale * jitter(rng_));
   }
   if (now >= next_join_) {
     for (const auto& seed : seeds_)
