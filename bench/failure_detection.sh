@@ -51,7 +51,6 @@ ctl() { "$tmp/clusterctl" --cookie-file "$tmp/cookie" --timeout 1000 "$@"; }
 declare -a pid=() hog=()
 cleanup() {
   for p in "${hog[@]}" "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -62,10 +61,15 @@ start_node() {  # i: appends to $tmp/n<i>.log, so a restarted node keeps one log
   "$tmp/noded" --name "$(name "$1")" --cookie-file "$tmp/cookie" --preset "$preset" "${join[@]}" \
     >>"$tmp/n$1.log" 2>&1 &
   pid[$1]=$!
+  disown "${pid[$1]}"  # no "Killed" notices from bash; it still reaps them
 }
-kill_node() {  # i: kill -9 and reap, quietly
+gone() {  # pid: until it has exited
+  local p=$1
+  while kill -0 "$p" 2>/dev/null; do sleep 0.01; done
+}
+kill_node() {  # i
   kill -9 "${pid[$1]}" 2>/dev/null || true
-  wait "${pid[$1]}" 2>/dev/null || true
+  gone "${pid[$1]}"
 }
 
 # Every node sees all N members alive and holds a connection to the other N-1.
@@ -115,7 +119,7 @@ first_ms() {
   local pats=() p
   for p in "$@"; do pats+=(-e "$p"); done
   tail -c +$((off + 1)) "$tmp/n$i.log" | grep -F -m1 "${pats[@]}" | awk '{ print $1 }' |
-    { if read -r t; then ms_of "$t"; fi; }
+    { if read -r t; then ms_of "$t"; fi; } || true  # no match yet: grep fails
 }
 
 # Waits until every node but the victim has logged one of the strings after
@@ -152,6 +156,14 @@ max_latency() {
   echo "$worst"
 }
 
+# After a kill, let the survivors' probes of the dead process run out before
+# its successor (same name, new creation) starts, so trials stay independent.
+settle_and_restart() {  # i
+  sleep 1
+  start_node "$1"
+  wait_converged
+}
+
 mark_offsets() {
   local i
   for i in $(seq 1 $N); do off[i]=$(size "$tmp/n$i.log"); done
@@ -165,7 +177,7 @@ median() {  # of the arguments; "timeout" counts as longer than anything
 }
 
 detect() {
-  local t k9=() stop=() cont=() victim t0 v
+  local t k9=() stop=() cont=() victim t0 v conv
   echo "failure detection: $N noded on $net.1-$N, preset $preset, $trials trials, victims n2..n$N in turn"
 
   echo "-- kill -9: ms until every other node logs it down"
@@ -177,10 +189,9 @@ detect() {
     t0=$(ms_of "$(now)")
     kill -9 "${pid[$victim]}"
     k9+=("$(max_latency kill9 "$victim" "$t0" 30 "member $v down (")")
-    wait "${pid[$victim]}" 2>/dev/null || true
+    gone "${pid[$victim]}"
     echo "   trial $t  n$victim  ${k9[-1]} ms"
-    start_node "$victim"
-    wait_converged
+    settle_and_restart "$victim"
   done
   stop_cluster
 
@@ -197,14 +208,24 @@ detect() {
     t0=$(ms_of "$(now)")
     kill -CONT "${pid[$victim]}"
     cont+=("$(max_latency cont "$victim" "$t0" 30 "member $v up (" "member $v refuted (")")
-    echo "   trial $t  n$victim  down ${stop[-1]} ms  up again ${cont[-1]} ms"
+    # Polled, so coarse (a round of clusterctl calls is ~0.1-0.3 s): until all
+    # N nodes, the thawed one too, see all N alive and connected again.
+    conv=timeout
+    for _ in $(seq 1 300); do
+      if converged; then conv=$(awk -v a="$(ms_of "$(now)")" -v b="$t0" 'BEGIN { printf "%.0f", a - b }'); break; fi
+      sleep 0.1
+    done
+    echo "   trial $t  n$victim  down ${stop[-1]} ms  up again ${cont[-1]} ms  (all converged, polled: $conv ms)"
+    echo "cont_converged_polled victim=n$victim ms=$conv" >> "$tmp/raw.txt"
     # What the thawed node itself made of its nap (it missed every probe).
-    tail -c +$((off[victim] + 1)) "$tmp/n$victim.log" | grep -F -e " down (" -e " suspect (" |
+    tail -c +$((off[victim] + 1)) "$tmp/n$victim.log" | grep -E ': member [^ ]+ (down|suspect) \(' |
       sed "s/^/stop trial $t thawed n$victim logged: /" >> "$tmp/raw.txt" || true
     # A fresh process for the next trial, so trials do not share state.
-    kill_node "$victim"
-    start_node "$victim"
-    wait_converged
+    mark_offsets
+    kill -9 "${pid[$victim]}"
+    max_latency stop_cleanup "$victim" 0 30 "member $v down (" >/dev/null
+    gone "${pid[$victim]}"
+    settle_and_restart "$victim"
   done
   stop_cluster
 
@@ -243,6 +264,7 @@ soak() {
   for i in $(seq 1 "$cores"); do
     (while :; do :; done) &
     hog+=($!)
+    disown $!
   done
   local end=$((SECONDS + soak_s)) next=$((SECONDS + 60))
   while [ $SECONDS -lt $end ]; do
@@ -252,7 +274,7 @@ soak() {
       next=$((next + 60))
     fi
   done
-  for i in "${hog[@]}"; do kill "$i" 2>/dev/null || true; wait "$i" 2>/dev/null || true; done
+  for i in "${hog[@]}"; do kill -9 "$i" 2>/dev/null || true; gone "$i"; done
   hog=()
   local downs suspects refuted rejoined links
   # member lines only: "<node>: member <name> <event> (".
