@@ -125,7 +125,7 @@ first_ms() {
 # Waits until every node but the victim has logged one of the strings after
 # its offset in off[], or `limit` s passed. Prints the max latency over the
 # observers in ms from t0 (ms of the day), or "timeout"; appends each
-# observer's figure to raw.txt under `label`.
+# observer's figure to raw.txt under `label` (none if empty).
 declare -a off=()
 max_latency() {
   local label=$1 victim=$2 t0=$3 limit=$4; shift 4
@@ -141,7 +141,7 @@ max_latency() {
     done
     [ $missing -eq 0 ] && break
     if [ $SECONDS -ge $deadline ]; then
-      echo "$label victim=n$victim observers_missing_after_${limit}s" >> "$tmp/raw.txt"
+      echo "${label:-wait} victim=n$victim observers_missing_after_${limit}s" >> "$tmp/raw.txt"
       echo timeout
       return
     fi
@@ -150,7 +150,7 @@ max_latency() {
   for i in "${!seen[@]}"; do
     # A negative difference means midnight passed: add a day.
     lat=$(awk -v a="${seen[$i]}" -v b="$t0" 'BEGIN { d = a - b; if (d < -1) d += 86400000; printf "%.1f", d }')
-    echo "$label victim=n$victim observer=n$i ms=$lat" >> "$tmp/raw.txt"
+    if [ -n "$label" ]; then echo "$label victim=n$victim observer=n$i ms=$lat" >> "$tmp/raw.txt"; fi
     worst=$(awk -v a="$lat" -v b="$worst" 'BEGIN { print (a > b) ? a : b }')
   done
   echo "$worst"
@@ -177,7 +177,7 @@ median() {  # of the arguments; "timeout" counts as longer than anything
 }
 
 detect() {
-  local t k9=() stop=() cont=() victim t0 v conv
+  local t k9=() stop=() cont=() convs=() victim t0 v conv
   echo "failure detection: $N noded on $net.1-$N, preset $preset, $trials trials, victims n2..n$N in turn"
 
   echo "-- kill -9: ms until every other node logs it down"
@@ -216,6 +216,7 @@ detect() {
       sleep 0.1
     done
     echo "   trial $t  n$victim  down ${stop[-1]} ms  up again ${cont[-1]} ms  (all converged, polled: $conv ms)"
+    convs+=("$conv")
     echo "cont_converged_polled victim=n$victim ms=$conv" >> "$tmp/raw.txt"
     # What the thawed node itself made of its nap (it missed every probe).
     tail -c +$((off[victim] + 1)) "$tmp/n$victim.log" | grep -E ': member [^ ]+ (down|suspect) \(' |
@@ -223,7 +224,7 @@ detect() {
     # A fresh process for the next trial, so trials do not share state.
     mark_offsets
     kill -9 "${pid[$victim]}"
-    max_latency stop_cleanup "$victim" 0 30 "member $v down (" >/dev/null
+    max_latency "" "$victim" 0 30 "member $v down (" >/dev/null
     gone "${pid[$victim]}"
     settle_and_restart "$victim"
   done
@@ -241,9 +242,11 @@ detect() {
   row "kill -9 -> down at every other node" "${k9[@]}"
   row "SIGSTOP -> down at every other node" "${stop[@]}"
   row "SIGCONT -> up again at every other node" "${cont[@]}"
+  row "SIGCONT -> all converged (polled, coarse)" "${convs[@]}"
   echo "per trial: kill9 ${k9[*]}"
   echo "per trial: stop  ${stop[*]}"
   echo "per trial: cont  ${cont[*]}"
+  echo "thawed nodes' own suspicions/downs of others: $(grep -c '^stop trial' "$tmp/raw.txt" || true) (listed in raw.txt)"
 }
 
 count() {  # lines matching an ERE, after the offsets in off[], over all logs
@@ -290,9 +293,16 @@ soak() {
     grep -E ': member [^ ]+ (down|suspect|refuted|up) \(|: node [^ ]+ down' <<<"$part" |
       sed "s/^/n$i: /" >> "$tmp/soak_events.txt" || true
   done
+  # One verdict is logged by every node that hears of it: count (member, incarnation) pairs too.
+  local verdicts=0
+  if [ -s "$tmp/soak_events.txt" ]; then
+    verdicts=$(grep -E ': member [^ ]+ down \(' "$tmp/soak_events.txt" |
+      sed -E 's/.*: member ([^ ]+) down \(.*incarnation ([0-9]+)\)$/\1 \2/' | sort -u | grep -c . || true)
+  fi
   echo
   echo "after $soak_s s with every core busy:"
-  printf '  %-40s %6s\n' "false downs (member ... down)" "$downs" \
+  printf '  %-44s %6s\n' "false downs (member ... down lines)" "$downs" \
+    "  distinct (member, incarnation) downed" "$verdicts" \
     "suspicions (member ... suspect)" "$suspects" \
     "refutations (member ... refuted)" "$refuted" \
     "rejoins after a false down (up, rejoined)" "$rejoined" \

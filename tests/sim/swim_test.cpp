@@ -91,6 +91,28 @@ TEST_CASE("a lost connection confirmed by probes is a death at once; a live one 
   CHECK(count(c[0], change::down, swim_cluster::name_of(2)) == 0);
 }
 
+TEST_CASE("a node restarted within the confirmation window is not declared dead in its new life") {
+  swim_cluster c(14);
+  grow(c, 5);
+  const auto name = swim_cluster::name_of(3);
+  c.crash(3);
+  for (int i : {0, 1, 2, 4}) c[i].engine->link_lost(name);
+  c.run_for(5ms);
+  c.start(3, {0}, /*creation=*/999);  // kill -9 and an immediate restart
+  REQUIRE(c.run_until(
+      [&] {
+        for (int i : {0, 1, 2, 4})
+          if (c[i].engine->find(name)->creation != 999) return false;
+        return c.converged();
+      },
+      5s));
+  c.run_for(2s);
+  for (int i : {0, 1, 2, 4}) {
+    CHECK(c[i].view(name) == member_state::alive);
+    CHECK(count(c[i], change::down, name) <= 1);  // the old life's, at most
+  }
+}
+
 TEST_CASE("a suspected node refutes with a higher incarnation and is never declared dead") {
   swim_cluster c(5);
   grow(c, 5);

@@ -216,12 +216,12 @@ class node::impl final : public internal::link_listener {
         publish({node_event::kind::up, peer, {errc::ok, m.reason}, reporter, m.tags});
         return;
       case change::down:
-        links_.forget(m.name, error{errc::no_connection, m.reason});
+        links_.forget(m.name, m.creation, error{errc::no_connection, m.reason});
         dist_.on_node_down(m.name);
         publish({node_event::kind::down, peer, {errc::no_connection, m.reason}, reporter, m.tags});
         return;
       case change::left:
-        links_.forget(m.name, error{errc::shutting_down, m.reason});
+        links_.forget(m.name, m.creation, error{errc::shutting_down, m.reason});
         dist_.on_node_down(m.name);
         publish({node_event::kind::left, peer, {errc::shutting_down, m.reason}, reporter, m.tags});
         return;

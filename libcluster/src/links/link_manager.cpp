@@ -214,9 +214,10 @@ void link_manager::want(const std::string& name, const std::string& host, std::u
   }
 }
 
-void link_manager::forget(const std::string& name, const error& reason) {
+void link_manager::forget(const std::string& name, std::uint32_t creation, const error& reason) {
   wanted_.erase(name);
-  if (const auto c = link_of(name)) drop(*c, reason, true);
+  // Only that incarnation's link: a restarted node may already be linked anew.
+  if (const auto c = link_of(name); c && conns_.at(*c).link->creation == creation) drop(*c, reason, true);
 }
 
 void link_manager::learn(const wire::node_entry& e) {
@@ -259,7 +260,7 @@ void link_manager::handle_link_message(conn_id c, wire::message&& m) {
         return;
       }
       if (auto w = wanted_.find(info.name); w != wanted_.end() && !w->second.seed) wanted_.erase(w);
-      log(log_level::info, cfg_.self.name + ": node " + info.name + " left (" + reason + ")");
+      log(log_level::info, cfg_.self.name + ": node " + info.name + " said goodbye (" + reason + ")");
       drop(c, error{errc::shutting_down, "left: " + reason}, true);
       return;
     }

@@ -88,8 +88,9 @@ class link_manager final : public transport_handler {
   /// Keeps a link to the node `name`, listening at host:port, until `forget`:
   /// membership says it is a live member. Retried every retry_interval.
   void want(const std::string& name, const std::string& host, std::uint16_t port);
-  /// No longer wants `name`: stops retrying and closes its link, if any.
-  void forget(const std::string& name, const error& reason);
+  /// No longer wants `name`: stops retrying, and closes its link if the link
+  /// is to incarnation `creation` (a restarted node's new link stays).
+  void forget(const std::string& name, std::uint32_t creation, const error& reason);
   /// True while we keep trying to reach `name` (linked or not).
   bool wanted(const std::string& name) const { return wanted_.contains(name); }
   /// Sends to an authenticated peer; false if it has no link (counted).

@@ -171,6 +171,7 @@ void swim::link_lost(const std::string& name) {
   pending p;
   p.kind = probe_kind::confirm;
   p.target = name;
+  p.target_creation = r->m.creation;
   p.deadline = clock_.now() + scaled(cfg_.link_loss_confirm);
   ++stats_.probes;
   send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, take_gossip(cfg_.max_datagram_bytes - header_room)});
@@ -470,6 +471,7 @@ void swim::start_probe() {
     pending p;
     p.kind = probe_kind::periodic;
     p.target = name;
+    p.target_creation = r->m.creation;
     p.deadline = now + scaled(cfg_.probe_timeout);
     p.period_end = now + scaled(cfg_.probe_interval);
     pending_[seq] = std::move(p);
@@ -509,7 +511,6 @@ void swim::on_ack(const wire::swim_ack& a) {
 }
 
 void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
-  const auto now = clock_.now();
   switch (p.kind) {
     case probe_kind::relay:
       send(p.requester, wire::swim_nack{p.requester_seq, self_.name});
@@ -529,19 +530,22 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
   if (p.kind == probe_kind::periodic)
     adjust_awareness(p.nacks_expected > 0 ? static_cast<int>(p.nacks_expected - std::min(p.nacks, p.nacks_expected)) : 1);
   const std::string target = p.target;
+  const std::uint32_t creation = p.target_creation;
   const bool confirm = p.kind == probe_kind::confirm;
-  const std::size_t nacks = p.nacks;
+  const std::size_t helpers = p.nacks_expected;
   pending_.erase(seq);
   record* r = lookup(target);
-  if (!r || !live(r->m.state)) return;
+  // A restart replaced the member meanwhile: the silence was the old one's.
+  if (!r || !live(r->m.state) || r->m.creation != creation) return;
   if (confirm && awareness_ == 0) {
-    // Two independent signals: the kernel closed its connection and nobody
-    // can reach it. A healthy prober trusts that at once.
-    declare_dead(*r, "connection closed and " + std::to_string(nacks) + " helpers could not reach it either");
+    // Two independent signals: the kernel closed its connection, and it
+    // answered no probe, direct or relayed. A healthy prober trusts that.
+    const auto window = std::chrono::duration_cast<milliseconds>(cfg_.link_loss_confirm).count();
+    declare_dead(*r, "connection closed and no answer to probes (direct and through " + std::to_string(helpers) +
+                         " members) within " + std::to_string(window) + " ms");
   } else if (r->m.state == member_state::alive) {
     suspect(*r, self_.name);
   }
-  (void)now;
 }
 
 void swim::adjust_awareness(int delta) {

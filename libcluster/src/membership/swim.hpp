@@ -135,6 +135,7 @@ class swim {
   struct pending {
     probe_kind kind = probe_kind::periodic;
     std::string target;
+    std::uint32_t target_creation = 0;  ///< the incarnation probed: a restart is another member
     time_point deadline{};    ///< periodic: the direct ack deadline, then the period end
     time_point period_end{};  ///< periodic only
     bool indirect_sent = false;
