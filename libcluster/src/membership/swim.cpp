@@ -545,6 +545,12 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
                          " members) within " + std::to_string(window) + " ms");
   } else if (r->m.state == member_state::alive) {
     suspect(*r, self_.name);
+  } else if (r->susp && !r->susp->confirmed_by_us) {
+    // Suspected by another, and now our own probe failed too: say so, once.
+    // Others count it as an independent confirmation (Lifeguard).
+    r->susp->confirmed_by_us = true;
+    queue({r->m.name, r->m.host, r->m.port, r->m.creation, r->m.incarnation,
+           static_cast<std::uint8_t>(member_state::suspect), tag_list(r->m.tags), self_.name});
   }
 }
 

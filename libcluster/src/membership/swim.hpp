@@ -125,6 +125,7 @@ class swim {
     std::set<std::string> confirmers;
     time_point deadline{};
     std::string reporter;
+    bool confirmed_by_us = false;  ///< our own probe failed too, and we said so
   };
   struct record {
     member m;  ///< since_change is computed from `changed` when read
