@@ -94,6 +94,53 @@ TEST_CASE("starting a node reports configuration errors as values") {
   auto clash = node::start(config("b@127.2.2.2"));
   REQUIRE_FALSE(clash.ok());
   CHECK(clash.err().code == errc::io_error);
+
+  auto bad_discovery = config("a@127.2.2.3");
+  bad_discovery.discover = {"dns:"};
+  auto r3 = node::start(bad_discovery);
+  REQUIRE_FALSE(r3.ok());
+  CHECK(r3.err().code == errc::bad_argument);
+}
+
+TEST_CASE("members carry tags; a tag change is an updated event; members() lists every state") {
+  auto cfg_a = config("a@127.2.4.1");
+  cfg_a.membership = membership_config::local();
+  auto a = node::start(cfg_a);
+  REQUIRE(a.ok());
+  std::mutex mu;
+  std::vector<node_event> events;  // guarded by mu
+  (*a)->subscribe([&](const node_event& e) {
+    std::lock_guard lock(mu);
+    events.push_back(e);
+  });
+  auto cfg_b = config("b@127.2.4.2", {"a@127.2.4.1"});
+  cfg_b.membership = membership_config::local();
+  cfg_b.tags = {{"role", "db"}};
+  auto b = node::start(cfg_b);
+  REQUIRE(b.ok());
+  REQUIRE(itest::eventually([&] {
+    std::lock_guard lock(mu);
+    return !events.empty();
+  }));
+  {
+    std::lock_guard lock(mu);
+    CHECK(events[0].what == node_event::kind::up);
+    CHECK(events[0].tags == std::map<std::string, std::string>{{"role", "db"}});
+    CHECK(events[0].reporter == "b@127.2.4.2");
+  }
+  (*b)->set_tags({{"role", "cache"}});
+  CHECK(itest::eventually([&] {
+    std::lock_guard lock(mu);
+    return events.size() == 2 && events[1].what == node_event::kind::updated &&
+           events[1].tags.at("role") == "cache";
+  }));
+  const auto members = (*a)->members();
+  REQUIRE(members.size() == 2);
+  CHECK(members[0].name == "a@127.2.4.1");
+  CHECK(members[0].reason == "this node");
+  CHECK(members[1].name == "b@127.2.4.2");
+  CHECK(members[1].state == member_state::alive);
+  CHECK(members[1].tags.at("role") == "cache");
 }
 
 TEST_CASE("a client sees a node's departure as a clear error, not a hang") {
