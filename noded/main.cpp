@@ -1,9 +1,12 @@
 // noded: runs one cluster node until SIGTERM or SIGINT, then leaves gracefully.
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 
 #include "cluster/log.hpp"
 #include "cluster/node.hpp"
+#include "metrics_server.hpp"
 #include "options.hpp"
 
 int main(int argc, char** argv) {
@@ -31,15 +34,28 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // `clusterctl stop` ends up here as if SIGTERM had arrived.
+  opts.node.on_stop_request = [] { ::kill(::getpid(), SIGTERM); };
   auto node = cluster::node::start(opts.node);
   if (!node) {
     std::cerr << "noded: " << node.err().message << "\n";
     return 1;
   }
+  std::unique_ptr<noded::metrics_server> metrics;
+  if (opts.metrics_port != 0) {
+    auto served = noded::metrics_server::start(**node, opts.metrics_address, opts.metrics_port);
+    if (!served) {
+      std::cerr << "noded: " << served.err().message << "\n";
+      (*node)->stop();
+      return 1;
+    }
+    metrics = std::move(served).value();
+  }
   int signal = 0;
   sigwait(&stop_signals, &signal);
   cluster::log(cluster::log_level::info,
                std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ", leaving the cluster");
+  metrics.reset();
   (*node)->stop();
   return 0;
 }

@@ -43,6 +43,12 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   app.add_option("--gossip-interval", gossip_interval, "ms between gossip datagrams")->check(CLI::Range(1, 600000));
   app.add_option("--sync-interval", sync_interval, "ms between full-state exchanges")->check(CLI::Range(100, 3600000));
+  int metrics_port = 0;
+  std::string metrics_address;
+  app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics over HTTP on this port (GET /metrics)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--metrics-address", metrics_address,
+                 "the address for --metrics-port (default: the node's listen address; 0.0.0.0 for all)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.get_formatter()->column_width(30);
@@ -109,6 +115,10 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
     o.node.discover.push_back(d);
   }
   o.level = *cluster::parse_log_level(level);
+  o.metrics_port = static_cast<std::uint16_t>(metrics_port);
+  o.metrics_address = !metrics_address.empty() ? metrics_address
+                      : !listen.empty()        ? listen
+                                               : o.node.name.host;
   return o;
 }
 

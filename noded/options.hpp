@@ -1,6 +1,7 @@
 // noded's command line, parsed into a node configuration.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -14,6 +15,8 @@ struct options {
   cluster::node_config node;
   cluster::cookie_source cookie;
   cluster::log_level level = cluster::log_level::info;
+  std::uint16_t metrics_port = 0;  ///< 0: no metrics endpoint
+  std::string metrics_address;     ///< default: the address the node listens on
 };
 
 /// Exit now with this code (help, version, or a usage error already printed).

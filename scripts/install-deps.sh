@@ -13,6 +13,7 @@ packages=(
   doctest-dev                        # tests
   libsodium-dev                      # cookie-derived keys, HMAC
   iproute2 procps                    # ip netns for network tests; ps/kill for scripts
+  python3 python3-zmq python3-msgpack # clients/python and its test
 )
 
 missing=()

@@ -20,14 +20,22 @@ namespace {
 
 const std::string cookie = "itest-cookie";
 
-/// name -> state as `node` sees it, or nothing if it could not be asked.
-std::optional<std::map<std::string, std::string>> view_of(const std::string& node) {
+/// `node`'s member table, or nothing if it could not be asked (so that an
+/// unreachable node never passes for one that knows nobody).
+std::optional<std::vector<cluster::member>> members_of(const std::string& node) {
   cluster::client_options o;
   o.cookie = cookie;
   o.timeout = 2000ms;
   auto c = cluster::client::connect(*cluster::parse_node_name(node), o);
   if (!c) return std::nullopt;
   auto members = (*c)->members();
+  if (!members) return std::nullopt;
+  return *members;
+}
+
+/// name -> state as `node` sees it.
+std::optional<std::map<std::string, std::string>> view_of(const std::string& node) {
+  auto members = members_of(node);
   if (!members) return std::nullopt;
   std::map<std::string, std::string> out;
   for (const auto& m : *members) out[m.name] = std::string(to_string(m.state));
@@ -35,15 +43,9 @@ std::optional<std::map<std::string, std::string>> view_of(const std::string& nod
 }
 
 std::optional<cluster::member> member_seen_by(const std::string& node, const std::string& name) {
-  cluster::client_options o;
-  o.cookie = cookie;
-  o.timeout = 2000ms;
-  auto c = cluster::client::connect(*cluster::parse_node_name(node), o);
-  if (!c) return std::nullopt;
-  auto members = (*c)->members();
-  if (!members) return std::nullopt;
-  for (const auto& m : *members)
-    if (m.name == name) return m;
+  if (auto members = members_of(node))
+    for (const auto& m : *members)
+      if (m.name == name) return m;
   return std::nullopt;
 }
 

@@ -71,6 +71,12 @@ TEST_CASE("a crashed node is declared dead by every other node, with a reason") 
   CHECK(c.clock().now() - crashed_at < 2500ms);
   const auto m = c[0].engine->find(dead);
   CHECK(!m->reason.empty());
+  // Its history says how it got there, newest first: ... suspect, dead.
+  const auto h = c[0].engine->history(dead);
+  REQUIRE(h.size() >= 3);
+  CHECK(h[0].state == member_state::dead);
+  CHECK(h.back().reason == "joined");
+  CHECK(std::any_of(h.begin(), h.end(), [](const member_history_entry& e) { return e.state == member_state::suspect; }));
   for (int i : {0, 1, 2, 4}) CHECK(count(c[i], change::down, dead) == 1);
 }
 

@@ -48,6 +48,13 @@ std::vector<message> one_of_each() {
       members_reply{7, {member_row{alive, 1500, "joined"}}},
       watch_request{8},
       member_event{8, 1, member_row{alive, 0, "probe failed"}, "n2@h"},
+      stats_request{9},
+      stats_reply{9, {{"frames_in", 3}}, {link_row{"n2@h", 4, 1, 2, 3, 4, 0, 1000}}, histogram_row{{0, 1}, 250, 1},
+                  histogram_row{}},
+      why_request{10, "n2@h"},
+      why_reply{10, {history_row{1200, 2, 7, "suspected by n3@h", "n1@h"}}},
+      admin_request{11, "leave"},
+      admin_reply{11, 0, ""},
   };
 }
 
@@ -87,6 +94,7 @@ TEST_CASE("message type numbers are the documented, append-only values") {
   CHECK(static_cast<int>(msg_type::swim_sync) == 85);
   CHECK(static_cast<int>(msg_type::members_request) == 96);
   CHECK(static_cast<int>(msg_type::member_event) == 99);
+  CHECK(static_cast<int>(msg_type::admin_reply) == 105);
 }
 
 TEST_CASE("a frame carries several messages back to back, in order") {

@@ -41,6 +41,11 @@ int run_ping(context& ctx);
 int run_nodes(context& ctx);
 int run_info(context& ctx);
 int run_members(context& ctx);
+int run_stats(context& ctx);
+/// Prints how `node` got to its state in the connected node's view.
+int run_why(context& ctx, const std::string& node);
+/// `leave` or `stop` the connected node.
+int run_admin(context& ctx, const std::string& action);
 /// Streams membership changes until interrupted (or `for_at_most`, if not zero).
 int run_watch(context& ctx, std::chrono::milliseconds for_at_most);
 int run_call(context& ctx, const target_args& a);

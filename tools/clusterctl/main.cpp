@@ -49,6 +49,12 @@ int main(int argc, char** argv) {
   int watch_for_ms = 0;
   watch->add_option("--for", watch_for_ms, "stop after this many milliseconds (default: never)")
       ->check(CLI::Range(0, 86400000));
+  auto* stats = app.add_subcommand("stats", "the node's counters, its links' traffic and its call latencies");
+  std::string why_node;
+  auto* why = app.add_subcommand("why", "how a member got to its state: who suspected or declared it, when, why");
+  why->add_option("node", why_node, "the member, name@host")->required();
+  auto* leave = app.add_subcommand("leave", "make the node leave the cluster gracefully (it keeps running alone)");
+  auto* stop = app.add_subcommand("stop", "make the node leave the cluster and exit");
   target_args targets;
   auto* call = app.add_subcommand("call", "run a registered function on a node and print its result (JSON)");
   auto* cast = app.add_subcommand("cast", "run a registered function on a node, without waiting");
@@ -83,6 +89,15 @@ int main(int argc, char** argv) {
     std::cerr << "clusterctl: give --cookie or --cookie-file, not both\n";
     return exit_usage;
   }
+  // A target node may be written with its port; requests name its identity.
+  if (!targets.node.empty()) {
+    auto target = cluster::parse_node_name(targets.node);
+    if (!target) {
+      std::cerr << "clusterctl: " << targets.node << ": " << target.err().message << "\n";
+      return exit_usage;
+    }
+    targets.node = target->id();
+  }
   auto secret = cluster::load_cookie({cookie, cookie_file});
   if (!secret) {
     std::cerr << "clusterctl: " << secret.err().message << "\n";
@@ -103,6 +118,10 @@ int main(int argc, char** argv) {
   if (*nodes) return run_nodes(ctx);
   if (*info) return run_info(ctx);
   if (*members) return run_members(ctx);
+  if (*stats) return run_stats(ctx);
+  if (*why) return run_why(ctx, why_node);
+  if (*leave) return run_admin(ctx, "leave");
+  if (*stop) return run_admin(ctx, "stop");
   if (*watch) return run_watch(ctx, std::chrono::milliseconds(watch_for_ms));
   if (*call) return run_call(ctx, targets);
   if (*cast) return run_cast(ctx, targets);

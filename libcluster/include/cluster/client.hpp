@@ -14,6 +14,7 @@
 
 #include "cluster/error.hpp"
 #include "cluster/member.hpp"
+#include "cluster/node.hpp"
 #include "cluster/node_info.hpp"
 #include "cluster/node_name.hpp"
 #include "cluster/pid.hpp"
@@ -44,6 +45,14 @@ class client {
   result<std::vector<peer_node>> nodes();
   /// The node's identity and vital statistics.
   result<node_info> info();
+  /// The node's counters, its links' counters and its latency histograms.
+  result<node_stats> stats();
+  /// How the member `node` got to its state in the node's view, newest first.
+  result<std::vector<member_history_entry>> why(const std::string& node);
+  /// Asks the node to leave the cluster (it keeps running, alone).
+  result<void> leave();
+  /// Asks the node to leave and stop (`not_found` if it is embedded and cannot).
+  result<void> stop();
   /// The node's member table (SWIM membership), itself included.
   result<std::vector<member>> members();
   /// Streams the node's membership changes as they happen: calls `on_change`

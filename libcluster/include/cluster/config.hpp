@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ struct node_config {
   /// `dns:NAME` or `dns:NAME:PORT` (every A/AAAA record is a seed), `multicast`.
   std::vector<std::string> discover;
   std::chrono::milliseconds discovery_interval{5000};
+
+  /// Called (on the node's I/O thread) when an authenticated client asks the
+  /// node to stop (`clusterctl stop`); noded exits. Without it, such requests
+  /// are refused. It must not block: let another thread call `node::stop`.
+  std::function<void()> on_stop_request;
 };
 
 }  // namespace cluster

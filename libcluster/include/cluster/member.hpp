@@ -39,6 +39,16 @@ struct member {
   std::string reporter;  ///< the member whose report changed it
 };
 
+/// One past state of a member in a node's view (`clusterctl why`): when,
+/// which state at which incarnation, why, and who said so.
+struct member_history_entry {
+  std::chrono::milliseconds ago{0};
+  member_state state = member_state::alive;
+  std::uint64_t incarnation = 0;
+  std::string reason;
+  std::string reporter;
+};
+
 /// One change in a node's view of the membership, as `clusterctl watch`
 /// streams them: the member as it now is, and who reported the change.
 struct member_change {

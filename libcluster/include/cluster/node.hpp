@@ -12,21 +12,36 @@
 // Event callbacks run on the I/O thread and must not block.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster/config.hpp"
 #include "cluster/error.hpp"
 #include "cluster/events.hpp"
 #include "cluster/functions.hpp"
+#include "cluster/histogram.hpp"
 #include "cluster/member.hpp"
 #include "cluster/node_info.hpp"
 #include "cluster/runtime.hpp"
 
 namespace cluster {
 
-/// Counters of the node's links (`clusterctl stats` will grow from these).
+/// One link to a peer node: what went through it, and what waits for it.
+struct link_stats {
+  std::string node;  ///< name@host
+  std::uint32_t creation = 0;
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t queued = 0;  ///< messages waiting for this link (none once it is up)
+  std::chrono::milliseconds up_for{0};
+};
+
+/// The node's counters (`clusterctl stats`, `noded --metrics-port`). Every
+/// drop is counted somewhere here.
 struct node_stats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
@@ -35,7 +50,9 @@ struct node_stats {
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
   std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link
-  std::uint64_t calls = 0, spawns = 0;
+  std::uint64_t calls = 0, spawns = 0;       ///< served here
+  std::uint64_t connections = 0;             ///< open: links, clients, handshakes
+  std::uint64_t processes = 0;
   // Membership (SWIM + Lifeguard over UDP).
   std::uint64_t membership_datagrams_in = 0, membership_datagrams_out = 0;
   std::uint64_t membership_bytes_in = 0, membership_bytes_out = 0;
@@ -44,6 +61,14 @@ struct node_stats {
   std::uint64_t membership_send_errors = 0;
   std::uint64_t probes = 0, probe_failures = 0, suspicions = 0, refutations = 0, declared_dead = 0;
   std::uint64_t local_health = 0;  ///< Lifeguard's score: 0 healthy; timeouts stretch by (1 + score)
+
+  std::vector<link_stats> links;          ///< one per linked node, by name
+  histogram call_latency, spawn_latency;  ///< of calls and spawns our processes made
+
+  /// Every counter above with a stable snake_case name, in declaration order.
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const;
+  /// Sets the counters named in `by_name` (the inverse of `counters`).
+  void assign(const std::map<std::string, std::uint64_t>& by_name);
 };
 
 class node {
@@ -60,6 +85,9 @@ class node {
 
   /// Tells peers we are leaving and stops. Idempotent; also done by the destructor.
   void stop();
+  /// Leaves the cluster gracefully (members record `left`) but keeps running
+  /// alone: local processes go on; no links, no membership. Idempotent.
+  void leave();
 
   const node_name& name() const;
   std::uint32_t creation() const;
@@ -69,6 +97,9 @@ class node {
   /// Every member the membership layer knows, ourselves included, with its
   /// state (alive, suspect, dead, left), incarnation, tags and last change.
   std::vector<member> members() const;
+  /// How `name` got to its present state in our view, newest first
+  /// (`clusterctl why`): state, incarnation, reason and reporter of each change.
+  std::vector<member_history_entry> why(const std::string& name) const;
   /// Replaces our tags; every member learns them (a `node_updated` event).
   void set_tags(std::map<std::string, std::string> tags);
   node_stats stats() const;

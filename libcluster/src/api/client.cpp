@@ -1,6 +1,7 @@
 #include "cluster/client.hpp"
 
 #include <deque>
+#include <map>
 
 #include "crypto/keys.hpp"
 #include "handshake/handshake.hpp"
@@ -117,6 +118,14 @@ class client::impl final : public internal::transport_handler {
     }
   }
 
+  result<void> admin(const std::string& action) {
+    const std::uint64_t id = next_request_++;
+    auto reply = request<wire::admin_reply>(wire::admin_request{id, action}, id);
+    if (!reply) return reply.err();
+    if (reply->code != 0) return error{static_cast<errc>(reply->code), reply->message};
+    return {};
+  }
+
   std::uint64_t next_request() { return next_request_++; }
   result<void> post(const wire::message& m) {
     if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
@@ -195,6 +204,44 @@ result<std::vector<peer_node>> client::nodes() {
   for (const auto& e : reply->nodes) out.push_back({e.name, e.host, e.port, e.creation});
   return out;
 }
+
+result<node_stats> client::stats() {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::stats_reply>(wire::stats_request{id}, id);
+  if (!reply) return reply.err();
+  // Back into the struct by name: a counter this client does not know is skipped.
+  node_stats out;
+  std::map<std::string, std::uint64_t> by_name(reply->counters.begin(), reply->counters.end());
+  out.assign(by_name);
+  for (const auto& l : reply->links)
+    out.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.queued,
+                         std::chrono::milliseconds(l.up_ms)});
+  const auto hist = [](const wire::histogram_row& r) {
+    histogram h;
+    for (std::size_t i = 0; i < h.counts.size() && i < r.counts.size(); ++i) h.counts[i] = r.counts[i];
+    h.sum_us = r.sum_us;
+    h.count = r.count;
+    return h;
+  };
+  out.call_latency = hist(reply->call_latency);
+  out.spawn_latency = hist(reply->spawn_latency);
+  return out;
+}
+
+result<std::vector<member_history_entry>> client::why(const std::string& node) {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::why_reply>(wire::why_request{id, node}, id);
+  if (!reply) return reply.err();
+  std::vector<member_history_entry> out;
+  for (const auto& h : reply->history)
+    out.push_back({std::chrono::milliseconds(h.ago_ms),
+                   h.state <= 3 ? static_cast<member_state>(h.state) : member_state::dead, h.incarnation, h.reason,
+                   h.reporter});
+  return out;
+}
+
+result<void> client::leave() { return impl_->admin("leave"); }
+result<void> client::stop() { return impl_->admin("stop"); }
 
 result<std::vector<member>> client::members() {
   const std::uint64_t id = impl_->next_request();

@@ -76,6 +76,7 @@ class node::impl final : public internal::link_listener {
   }
 
   std::vector<member> members() const { return membership_->members(); }
+  std::vector<member_history_entry> why(const std::string& name) const { return membership_->history(name); }
   void set_tags(std::map<std::string, std::string> tags) { membership_->set_tags(std::move(tags)); }
 
   // Leaving: links and monitors with other nodes' processes fire
@@ -195,6 +196,13 @@ class node::impl final : public internal::link_listener {
     out.refutations = m.protocol.refutations;
     out.declared_dead = m.protocol.declared_dead;
     out.local_health = m.protocol.awareness;
+    out.connections = links_.connection_count();
+    out.processes = runtime_.process_count();
+    const auto now = clock_.now();
+    for (const auto& l : links_.nodes())
+      out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, dist_.held(l.name),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(now - l.since)});
+    std::tie(out.call_latency, out.spawn_latency) = dist_.latencies();
     return out;
   }
 
@@ -207,7 +215,7 @@ class node::impl final : public internal::link_listener {
   // gets a link (retried until it is gone); a dead or departed one loses it.
   void on_member_change(const member& m, membership::change what, const std::string& reporter) {
     using membership::change;
-    if (stopping_) return;
+    if (stopping_ || left_) return;
     stream_to_watchers(m, what, reporter);
     peer_node peer{m.name, m.host, m.port, m.creation};
     switch (what) {
@@ -233,6 +241,49 @@ class node::impl final : public internal::link_listener {
     }
   }
 
+  static wire::stats_reply stats_reply_of(std::uint64_t id, const node_stats& st) {
+    wire::stats_reply r{id, st.counters(), {}, {}, {}};
+    for (const auto& l : st.links)
+      r.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.queued,
+                         static_cast<std::uint64_t>(l.up_for.count())});
+    const auto row = [](const histogram& h) {
+      return wire::histogram_row{{h.counts.begin(), h.counts.end()}, h.sum_us, h.count};
+    };
+    r.call_latency = row(st.call_latency);
+    r.spawn_latency = row(st.spawn_latency);
+    return r;
+  }
+
+  // `leave`: out of the cluster, still running alone. `stop`: leave, then the
+  // application's stop hook (noded exits); refused where there is none.
+  void administer(const link_info& from, const wire::admin_request& req) {
+    const auto reply = [&](errc code, const std::string& text) {
+      (void)links_.send(from.conn, wire::admin_reply{req.request_id, static_cast<std::int32_t>(code), text});
+    };
+    if (req.action == "leave") {
+      reply(errc::ok, "");
+      log(log_level::info, cfg_.name.id() + ": leaving the cluster, as " + from.name + " asked");
+      leave_only();
+    } else if (req.action == "stop") {
+      if (!cfg_.on_stop_request) return reply(errc::not_found, "this node cannot be stopped remotely (embedded)");
+      reply(errc::ok, "");
+      log(log_level::info, cfg_.name.id() + ": stopping, as " + from.name + " asked");
+      cfg_.on_stop_request();
+    } else {
+      reply(errc::bad_argument, "unknown action '" + req.action + "' (expected leave or stop)");
+    }
+  }
+
+ public:
+  void leave_only() {
+    if (left_) return;
+    left_ = true;
+    membership_->leave();
+    for (const auto& l : links_.nodes()) dist_.on_node_down(l.name);
+    links_.leave("left the cluster");
+  }
+
+ private:
   void stream_to_watchers(const member& m, membership::change what, const std::string& reporter) {
     using membership::change;
     if (member_watchers_.empty()) return;
@@ -274,6 +325,16 @@ class node::impl final : public internal::link_listener {
             (void)links_.send(from.conn, reply);
           } else if constexpr (std::is_same_v<T, wire::watch_request>) {
             member_watchers_.emplace_back(from.conn, msg.request_id);
+          } else if constexpr (std::is_same_v<T, wire::stats_request>) {
+            (void)links_.send(from.conn, stats_reply_of(msg.request_id, stats_now()));
+          } else if constexpr (std::is_same_v<T, wire::why_request>) {
+            wire::why_reply reply{msg.request_id, {}};
+            for (const auto& h : membership_->history(msg.node))
+              reply.history.push_back({static_cast<std::uint64_t>(h.ago.count()), static_cast<std::uint8_t>(h.state),
+                                       h.incarnation, h.reason, h.reporter});
+            (void)links_.send(from.conn, reply);
+          } else if constexpr (std::is_same_v<T, wire::admin_request>) {
+            administer(from, msg);
           } else if constexpr (std::is_same_v<T, wire::pong>) {
             // an answer to a ping we did not send: nothing to do
           } else {
@@ -431,6 +492,7 @@ class node::impl final : public internal::link_listener {
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts
   int wake_fd_ = -1;
   bool stopping_ = false;   // I/O thread only
+  bool left_ = false;       // I/O thread only: left the cluster, still running
   std::mutex stop_mutex_;   // held while stopping and joining
   std::mutex queue_mutex_;  // guards queue_ and accepting_
   std::deque<std::function<void()>> queue_;
@@ -472,6 +534,63 @@ node_stats node::stats() const {
   return impl_->call([this] { return impl_->stats_now(); });
 }
 std::vector<member> node::members() const { return impl_->members(); }
+std::vector<member_history_entry> node::why(const std::string& name) const { return impl_->why(name); }
+
+namespace {
+
+// Every counter of node_stats by its stable name: one table for both directions.
+constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] = {
+    {"frames_in", &node_stats::frames_in},
+    {"frames_out", &node_stats::frames_out},
+    {"bytes_in", &node_stats::bytes_in},
+    {"bytes_out", &node_stats::bytes_out},
+    {"handshakes_ok", &node_stats::handshakes_ok},
+    {"handshakes_failed", &node_stats::handshakes_failed},
+    {"auth_failures", &node_stats::auth_failures},
+    {"refused_pending_cap", &node_stats::refused_pending_cap},
+    {"malformed_frames", &node_stats::malformed_frames},
+    {"send_failures", &node_stats::send_failures},
+    {"links_lost", &node_stats::links_lost},
+    {"dropped_from_closed", &node_stats::dropped_from_closed},
+    {"remote_sent", &node_stats::remote_sent},
+    {"remote_received", &node_stats::remote_received},
+    {"remote_frames", &node_stats::remote_frames},
+    {"dropped_unserializable", &node_stats::dropped_unserializable},
+    {"dropped_no_connection", &node_stats::dropped_no_connection},
+    {"calls", &node_stats::calls},
+    {"spawns", &node_stats::spawns},
+    {"connections", &node_stats::connections},
+    {"processes", &node_stats::processes},
+    {"membership_datagrams_in", &node_stats::membership_datagrams_in},
+    {"membership_datagrams_out", &node_stats::membership_datagrams_out},
+    {"membership_bytes_in", &node_stats::membership_bytes_in},
+    {"membership_bytes_out", &node_stats::membership_bytes_out},
+    {"membership_auth_failures", &node_stats::membership_auth_failures},
+    {"membership_malformed", &node_stats::membership_malformed},
+    {"membership_send_errors", &node_stats::membership_send_errors},
+    {"probes", &node_stats::probes},
+    {"probe_failures", &node_stats::probe_failures},
+    {"suspicions", &node_stats::suspicions},
+    {"refutations", &node_stats::refutations},
+    {"declared_dead", &node_stats::declared_dead},
+    {"local_health", &node_stats::local_health},
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::uint64_t>> node_stats::counters() const {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (const auto& [name, field] : counter_fields) out.emplace_back(name, this->*field);
+  return out;
+}
+
+void node_stats::assign(const std::map<std::string, std::uint64_t>& by_name) {
+  for (const auto& [name, field] : counter_fields)
+    if (const auto it = by_name.find(name); it != by_name.end()) this->*field = it->second;
+}
+void node::leave() {
+  impl_->call([this] { impl_->leave_only(); });
+}
 void node::set_tags(std::map<std::string, std::string> tags) { impl_->set_tags(std::move(tags)); }
 cluster::runtime& node::processes() { return impl_->processes(); }
 void node::monitor_nodes(const pid& watcher) {

@@ -277,7 +277,8 @@ void distribution::request(const std::string& node, std::optional<pid> reply_to,
   }
   if (wanted) {
     std::lock_guard lock(requests_mutex_);
-    requests_[id] = pending_request{*reply_to, node, now_() + forward_lifetime};
+    const time_point now = now_();
+    requests_[id] = pending_request{*reply_to, node, now + forward_lifetime, now, spawn};
   }
   bounce_info b;
   if (wanted) {
@@ -301,6 +302,8 @@ bool distribution::finish_request(std::uint64_t id, errc code, term& value, cons
     if (it == requests_.end()) return false;
     r = std::move(it->second);
     requests_.erase(it);
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(now_() - r.started);
+    (r.spawn ? stats_.spawn_latency : stats_.call_latency).observe(took);
   }
   rt_.deliver(r.reply_to, user_envelope(call_result{id, code, std::move(value), text}));
   return true;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cluster/functions.hpp"
+#include "cluster/histogram.hpp"
 #include "links/link_manager.hpp"
 #include "runtime/runtime_core.hpp"
 
@@ -31,6 +32,8 @@ namespace cluster::internal {
 struct dist_stats {
   std::atomic<std::uint64_t> sent{0}, received{0}, dropped_unserializable{0}, dropped_no_connection{0},
       dropped_unknown_name{0}, calls{0}, spawns{0}, frames{0};
+  /// Round trips of the calls and spawns our processes made (requests_mutex_).
+  histogram call_latency, spawn_latency;
 };
 
 class distribution final : public remote_router {
@@ -58,6 +61,16 @@ class distribution final : public remote_router {
   void tick(time_point now);
   /// The node is leaving: from now on everything bounces at once (any thread).
   void close() { closed_.store(true); }
+  /// Messages waiting for a link to `node` to come up (I/O thread).
+  std::size_t held(const std::string& node) const {
+    const auto it = held_.find(node);
+    return it == held_.end() ? 0 : it->second.size();
+  }
+  /// Snapshots of the latency histograms (any thread).
+  std::pair<histogram, histogram> latencies() const {
+    std::lock_guard lock(requests_mutex_);
+    return {stats_.call_latency, stats_.spawn_latency};
+  }
 
   const dist_stats& stats() const { return stats_; }
 
@@ -82,6 +95,8 @@ class distribution final : public remote_router {
     pid reply_to;
     std::string node;
     time_point expires{};  ///< forgotten then, if no answer came (the caller gave up long before)
+    time_point started{};
+    bool spawn = false;
   };
   struct outgoing {
     std::string node;
@@ -140,7 +155,7 @@ class distribution final : public remote_router {
   std::map<std::string, std::deque<outgoing>> held_;
   static constexpr std::size_t max_held_per_node = 65536;
 
-  std::mutex requests_mutex_;  // guards requests_
+  mutable std::mutex requests_mutex_;  // guards requests_
   std::map<std::uint64_t, pending_request> requests_;
 
   std::mutex ties_mutex_;                 // guards ties_

@@ -81,11 +81,18 @@ void link_manager::connect_to(const std::string& name, const std::string& host, 
 
 void link_manager::send_raw(conn_id c, const wire::message& m) {
   const wire::bytes frame = wire::encode(m);
-  if (net_.send(c, frame)) {
-    ++stats_.frames_out;
-    stats_.bytes_out += frame.size();
-  } else {
+  if (net_.send(c, frame))
+    count_out(c, frame.size());
+  else
     ++stats_.send_failures;
+}
+
+void link_manager::count_out(conn_id c, std::size_t bytes) {
+  ++stats_.frames_out;
+  stats_.bytes_out += bytes;
+  if (auto it = conns_.find(c); it != conns_.end() && it->second.link) {
+    ++it->second.link->frames_out;
+    it->second.link->bytes_out += bytes;
   }
 }
 
@@ -95,8 +102,7 @@ bool link_manager::send_frame(conn_id to, std::span<const std::uint8_t> frame) {
     ++stats_.send_failures;
     return false;
   }
-  ++stats_.frames_out;
-  stats_.bytes_out += frame.size();
+  count_out(to, frame.size());
   return true;
 }
 
@@ -295,6 +301,10 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
   }
   ++stats_.frames_in;
   stats_.bytes_in += frame.size();
+  if (it->second.link) {
+    ++it->second.link->frames_in;
+    it->second.link->bytes_in += frame.size();
+  }
 
   const bool authenticated = it->second.link.has_value();
   auto decoded = wire::decode_frame(frame, authenticated ? cfg_.limits : wire::decode_limits::pre_auth());

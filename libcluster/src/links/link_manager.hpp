@@ -55,6 +55,7 @@ struct link_info {
   std::uint16_t port = 0;
   std::uint32_t creation = 0;
   time_point since{};
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;  ///< on this link
 };
 
 /// Counters, for `info`, `stats` and tests. Nothing is dropped uncounted.
@@ -111,6 +112,8 @@ class link_manager final : public transport_handler {
   std::vector<link_info> nodes() const;
   const link_stats& stats() const { return stats_; }
   std::size_t pending_handshakes() const;
+  /// Connections open now (links, clients, and handshakes in progress).
+  std::size_t connection_count() const { return conns_.size(); }
   const link_config& config() const { return cfg_; }
 
   // transport_handler
@@ -137,6 +140,7 @@ class link_manager final : public transport_handler {
   void on_handshake_done(conn_id c, connection& conn);
   void handle_link_message(conn_id c, wire::message&& m);
   void send_raw(conn_id c, const wire::message& m);
+  void count_out(conn_id c, std::size_t bytes);
   /// Forgets a connection, tells the transport, and reports a lost link.
   void drop(conn_id c, const error& reason, bool close_transport);
   std::optional<conn_id> link_of(const std::string& node) const;

@@ -290,6 +290,10 @@ std::vector<member> membership_service::members() {
   return impl_->call([this] { return impl_->engine().members(); });
 }
 
+std::vector<member_history_entry> membership_service::history(const std::string& name) {
+  return impl_->call([this, &name] { return impl_->engine().history(name); });
+}
+
 service_stats membership_service::stats() {
   return impl_->call([this] { return impl_->stats(); });
 }

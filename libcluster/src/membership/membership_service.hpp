@@ -65,6 +65,7 @@ class membership_service {
   void link_lost(const std::string& name);
   void set_tags(std::map<std::string, std::string> tags);
   std::vector<member> members();
+  std::vector<member_history_entry> history(const std::string& name);
   service_stats stats();
 
  private:

@@ -105,6 +105,22 @@ std::optional<member_state> swim::state_of(const std::string& name) const {
   return std::nullopt;
 }
 
+void swim::remember(record& r) {
+  r.history.push_back({r.changed, r.m.state, r.m.incarnation, r.m.reason, r.m.reporter});
+  if (r.history.size() > history_length) r.history.pop_front();
+}
+
+std::vector<member_history_entry> swim::history(const std::string& name) const {
+  std::vector<member_history_entry> out;
+  auto it = members_.find(name);
+  if (it == members_.end()) return out;
+  const auto now = clock_.now();
+  for (auto h = it->second.history.rbegin(); h != it->second.history.rend(); ++h)
+    out.push_back({std::chrono::duration_cast<milliseconds>(now - h->at), h->state, h->incarnation, h->reason,
+                   h->reporter});
+  return out;
+}
+
 std::size_t swim::live_count() const { return live_members_ + 1; }
 
 std::vector<const swim::record*> swim::random_members(std::size_t n, const std::string& except,
@@ -305,16 +321,19 @@ void swim::apply_alive(const wire::member_update& u, bool spread) {
     return;
   }
   record* r = lookup(u.name);
+  std::deque<past_state> earlier_lives;
   if (r && r->m.creation != u.creation) {
     // A restarted node: a new creation. It replaces the old entry once that
     // is gone, or at once if it outranks it.
     if (live(r->m.state) && u.incarnation <= r->m.incarnation) return;
     if (live(r->m.state)) set_state(*r, member_state::dead, "replaced by a restarted incarnation", u.name, change::down);
+    earlier_lives = std::move(r->history);
     members_.erase(u.name);
     r = nullptr;
   }
   if (!r) {
     record fresh;
+    fresh.history = std::move(earlier_lives);
     fresh.m.name = u.name;
     fresh.m.host = u.host;
     fresh.m.port = u.port;
@@ -325,6 +344,7 @@ void swim::apply_alive(const wire::member_update& u, bool spread) {
     fresh.m.reason = "joined";
     fresh.m.reporter = u.from;
     fresh.changed = clock_.now();
+    remember(fresh);
     auto& placed = members_[u.name] = std::move(fresh);
     ++live_members_;
     // Probe newcomers at a random place in the round, as SWIM prescribes.
@@ -448,6 +468,7 @@ void swim::set_state(record& r, member_state s, const std::string& reason, const
   r.m.reason = reason;
   r.m.reporter = reporter;
   r.changed = clock_.now();
+  remember(r);
   if (s != member_state::suspect) r.susp.reset();
   listener_.on_member_change(r.m, what, reporter);
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -111,6 +112,8 @@ class swim {
   std::vector<member> members() const;
   std::optional<member> find(const std::string& name) const;
   std::optional<member_state> state_of(const std::string& name) const;
+  /// The last states of `name` in our view, newest first (empty if unknown).
+  std::vector<member_history_entry> history(const std::string& name) const;
   /// Members alive or suspect, ourselves included.
   std::size_t live_count() const;
   const swim_stats& stats() const { return stats_; }
@@ -127,11 +130,19 @@ class swim {
     std::string reporter;
     bool confirmed_by_us = false;  ///< our own probe failed too, and we said so
   };
+  struct past_state {
+    time_point at{};
+    member_state state = member_state::alive;
+    std::uint64_t incarnation = 0;
+    std::string reason, reporter;
+  };
   struct record {
     member m;  ///< since_change is computed from `changed` when read
     time_point changed{};
     std::optional<suspicion> susp;
+    std::deque<past_state> history;  ///< newest last; at most history_length
   };
+  static constexpr std::size_t history_length = 16;
   enum class probe_kind { periodic, confirm, relay };
   struct pending {
     probe_kind kind = probe_kind::periodic;
@@ -189,6 +200,7 @@ class swim {
   void send_sync(const endpoint& to, bool reply);
   void send(const endpoint& to, const wire::message& m);
 
+  void remember(record& r);
   member self_member() const;
   member member_of(const record& r) const;
   wire::member_update update_of(const record& r) const;

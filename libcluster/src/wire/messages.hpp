@@ -68,6 +68,13 @@ enum class msg_type : std::uint8_t {
   members_reply = 97,
   watch_request = 98,
   member_event = 99,
+  // -- operating a node (clusterctl) --
+  stats_request = 100,
+  stats_reply = 101,
+  why_request = 102,
+  why_reply = 103,
+  admin_request = 104,
+  admin_reply = 105,
 };
 
 /// Who opened a connection: a cluster member or a light client.
@@ -383,6 +390,77 @@ struct member_event {
   MSGPACK_DEFINE(request_id, kind, row, reporter)
 };
 
+/// Asks for the node's counters (`clusterctl stats`).
+struct stats_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+/// One link's counters.
+struct link_row {
+  std::string node;
+  std::uint32_t creation = 0;
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t up_ms = 0;
+  MSGPACK_DEFINE(node, creation, frames_in, frames_out, bytes_in, bytes_out, queued, up_ms)
+};
+
+/// A latency histogram: counts per bucket (bounds in the protocol doc), sum, count.
+struct histogram_row {
+  std::vector<std::uint64_t> counts;
+  std::uint64_t sum_us = 0;
+  std::uint64_t count = 0;
+  MSGPACK_DEFINE(counts, sum_us, count)
+};
+
+struct stats_reply {
+  std::uint64_t request_id = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
+  std::vector<link_row> links;
+  histogram_row call_latency;
+  histogram_row spawn_latency;
+  MSGPACK_DEFINE(request_id, counters, links, call_latency, spawn_latency)
+};
+
+/// Asks how the member `node` got to its state in the receiver's view.
+struct why_request {
+  std::uint64_t request_id = 0;
+  std::string node;
+  MSGPACK_DEFINE(request_id, node)
+};
+
+struct history_row {
+  std::uint64_t ago_ms = 0;
+  std::uint8_t state = 0;
+  std::uint64_t incarnation = 0;
+  std::string reason;
+  std::string reporter;
+  MSGPACK_DEFINE(ago_ms, state, incarnation, reason, reporter)
+};
+
+/// Newest first; empty if the receiver does not know `node`.
+struct why_reply {
+  std::uint64_t request_id = 0;
+  std::vector<history_row> history;
+  MSGPACK_DEFINE(request_id, history)
+};
+
+/// Asks the node to `leave` the cluster or `stop` (leave, then exit).
+struct admin_request {
+  std::uint64_t request_id = 0;
+  std::string action;
+  MSGPACK_DEFINE(request_id, action)
+};
+
+/// `code` 0, or an errc with `message`.
+struct admin_reply {
+  std::uint64_t request_id = 0;
+  std::int32_t code = 0;
+  std::string message;
+  MSGPACK_DEFINE(request_id, code, message)
+};
+
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
 using message =
@@ -390,7 +468,8 @@ using message =
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
                  spawn_request, spawn_reply, process_send, process_send_named, process_signal, swim_ping,
                  swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
-                 watch_request, member_event>;
+                 watch_request, member_event, stats_request, stats_reply, why_request, why_reply, admin_request,
+                 admin_reply>;
 
 /// The wire number of each message struct.
 template <class T>
@@ -523,6 +602,31 @@ constexpr msg_type type_of<watch_request>() {
 template <>
 constexpr msg_type type_of<member_event>() {
   return msg_type::member_event;
+}
+
+template <>
+constexpr msg_type type_of<stats_request>() {
+  return msg_type::stats_request;
+}
+template <>
+constexpr msg_type type_of<stats_reply>() {
+  return msg_type::stats_reply;
+}
+template <>
+constexpr msg_type type_of<why_request>() {
+  return msg_type::why_request;
+}
+template <>
+constexpr msg_type type_of<why_reply>() {
+  return msg_type::why_reply;
+}
+template <>
+constexpr msg_type type_of<admin_request>() {
+  return msg_type::admin_request;
+}
+template <>
+constexpr msg_type type_of<admin_reply>() {
+  return msg_type::admin_reply;
 }
 
 /// True for the handshake messages, the only ones a connection may send
