@@ -55,6 +55,12 @@ std::vector<message> one_of_each() {
       why_reply{10, {history_row{1200, 2, 7, "suspected by n3@h", "n1@h"}}},
       admin_request{11, "leave"},
       admin_reply{11, 0, ""},
+      processes_request{12, "mailbox", 10},
+      processes_reply{12, 1, {process_row{pid{"n1@h", 1, 9}, "db", 3, 40, 512, "sys:sleep"}}},
+      registered_request{13},
+      registered_reply{13, {{"db", pid{"n1@h", 1, 9}}}},
+      monitor_request{14, pid{"n2@h", 2, 3}},
+      monitor_down{14, atom{"noproc"}},
   };
 }
 
@@ -95,6 +101,7 @@ TEST_CASE("message type numbers are the documented, append-only values") {
   CHECK(static_cast<int>(msg_type::members_request) == 96);
   CHECK(static_cast<int>(msg_type::member_event) == 99);
   CHECK(static_cast<int>(msg_type::admin_reply) == 105);
+  CHECK(static_cast<int>(msg_type::monitor_down) == 111);
 }
 
 TEST_CASE("a frame carries several messages back to back, in order") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iostream>
 #include <string>
 
@@ -27,6 +28,12 @@ struct target_args {
   std::string to;        ///< send: a PID or a registered name
 };
 
+/// Options of processes and top.
+struct process_args {
+  std::string sort = "mailbox";  ///< mailbox, handled, memory, name or pid
+  std::uint32_t limit = 0;       ///< 0: all (top: 20)
+};
+
 /// Exit codes: 0 success, 1 the operation failed, 2 bad usage.
 inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2;
 
@@ -42,6 +49,14 @@ int run_nodes(context& ctx);
 int run_info(context& ctx);
 int run_members(context& ctx);
 int run_stats(context& ctx);
+int run_processes(context& ctx, const process_args& a);
+int run_registered(context& ctx);
+/// Redraws the busiest processes every `interval` until Ctrl-C (or `iterations` screens).
+int run_top(context& ctx, const process_args& a, std::chrono::milliseconds interval, int iterations);
+/// Waits for the process to end and prints its exit reason.
+int run_monitor(context& ctx, const std::string& pid_text, std::chrono::milliseconds for_at_most);
+/// Round trip from the connected node to `node` (a sys:echo call).
+int run_ping_node(context& ctx, const std::string& node);
 /// Prints how `node` got to its state in the connected node's view.
 int run_why(context& ctx, const std::string& node);
 /// `leave` or `stop` the connected node.

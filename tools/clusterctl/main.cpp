@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
-  auto* ping = app.add_subcommand("ping", "check that the node answers, and how fast");
+  auto* ping = app.add_subcommand("ping", "check that the node (or NODE, through it) answers, and how fast");
+  std::string ping_node;
+  ping->add_option("node", ping_node, "another node to reach through --node (name@host)");
   auto* nodes = app.add_subcommand("nodes", "list the nodes this node is connected to");
   auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version and counts");
   auto* members = app.add_subcommand("members", "the node's member table: state, incarnation, tags, last change");
@@ -55,6 +57,28 @@ int main(int argc, char** argv) {
   why->add_option("node", why_node, "the member, name@host")->required();
   auto* leave = app.add_subcommand("leave", "make the node leave the cluster gracefully (it keeps running alone)");
   auto* stop = app.add_subcommand("stop", "make the node leave the cluster and exit");
+  process_args proc;
+  const auto sort_check = CLI::IsMember({"mailbox", "handled", "memory", "name", "pid"});
+  auto* processes = app.add_subcommand("processes", "the node's processes: pid, name, mailbox, handled, memory, function");
+  processes->add_option("--sort", proc.sort, "mailbox (default), handled, memory, name or pid")->check(sort_check);
+  processes->add_option("--limit", proc.limit, "at most this many (default: all)");
+  auto* registered = app.add_subcommand("registered", "the names registered on the node, with their PIDs");
+  process_args top_args;
+  top_args.limit = 20;
+  int top_interval_ms = 1000, top_iterations = 0;
+  auto* top = app.add_subcommand("top", "the busiest processes, redrawn every second until Ctrl-C (as etop)");
+  top->add_option("--sort", top_args.sort, "mailbox (default), handled, memory, name or pid")->check(sort_check);
+  top->add_option("--limit", top_args.limit, "rows (default 20)");
+  top->add_option("--interval", top_interval_ms, "milliseconds between screens (default 1000)")
+      ->check(CLI::Range(50, 3600000));
+  top->add_option("--iterations", top_iterations, "stop after this many screens (default: never)")
+      ->check(CLI::Range(0, 1000000));
+  std::string monitor_pid;
+  int monitor_for_ms = 0;
+  auto* monitor = app.add_subcommand("monitor", "wait until a process (on any node) ends and print its exit reason");
+  monitor->add_option("pid", monitor_pid, "the PID, e.g. <n1@127.0.0.1.1234.42>")->required();
+  monitor->add_option("--for", monitor_for_ms, "give up (exit 1, timeout) after this many milliseconds")
+      ->check(CLI::Range(0, 86400000));
   target_args targets;
   auto* call = app.add_subcommand("call", "run a registered function on a node and print its result (JSON)");
   auto* cast = app.add_subcommand("cast", "run a registered function on a node, without waiting");
@@ -90,6 +114,14 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   // A target node may be written with its port; requests name its identity.
+  if (!ping_node.empty()) {
+    auto target = cluster::parse_node_name(ping_node);
+    if (!target) {
+      std::cerr << "clusterctl: " << ping_node << ": " << target.err().message << "\n";
+      return exit_usage;
+    }
+    ping_node = target->id();
+  }
   if (!targets.node.empty()) {
     auto target = cluster::parse_node_name(targets.node);
     if (!target) {
@@ -114,7 +146,11 @@ int main(int argc, char** argv) {
   }
 
   context ctx{**client, json, std::chrono::milliseconds(timeout_ms)};
-  if (*ping) return run_ping(ctx);
+  if (*ping) return ping_node.empty() ? run_ping(ctx) : run_ping_node(ctx, ping_node);
+  if (*processes) return run_processes(ctx, proc);
+  if (*registered) return run_registered(ctx);
+  if (*top) return run_top(ctx, top_args, std::chrono::milliseconds(top_interval_ms), top_iterations);
+  if (*monitor) return run_monitor(ctx, monitor_pid, std::chrono::milliseconds(monitor_for_ms));
   if (*nodes) return run_nodes(ctx);
   if (*info) return run_info(ctx);
   if (*members) return run_members(ctx);

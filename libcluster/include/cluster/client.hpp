@@ -18,6 +18,7 @@
 #include "cluster/node_info.hpp"
 #include "cluster/node_name.hpp"
 #include "cluster/pid.hpp"
+#include "cluster/runtime.hpp"
 #include "cluster/term.hpp"
 
 namespace cluster {
@@ -45,6 +46,20 @@ class client {
   result<std::vector<peer_node>> nodes();
   /// The node's identity and vital statistics.
   result<node_info> info();
+  /// The node's processes, sorted by `sort` ("mailbox", "handled", "memory"
+  /// largest first; "name"; "pid", the default), at most `limit` (0: all).
+  /// `total` is how many the node runs.
+  struct process_list {
+    std::uint64_t total = 0;
+    std::vector<process_info> processes;
+  };
+  result<process_list> processes(const std::string& sort = "pid", std::uint32_t limit = 0);
+  /// The names registered on the node, sorted.
+  result<std::vector<std::pair<std::string, pid>>> registered();
+  /// Waits until the process `p` (on any node) ends and returns its exit
+  /// reason (`noproc` if it did not exist); `timeout` when `for_at_most`
+  /// passes (zero: no limit).
+  result<term> monitor(const pid& p, std::chrono::milliseconds for_at_most = std::chrono::milliseconds(0));
   /// The node's counters, its links' counters and its latency histograms.
   result<node_stats> stats();
   /// How the member `node` got to its state in the node's view, newest first.

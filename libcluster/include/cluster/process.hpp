@@ -100,9 +100,18 @@ class behavior {
   const handler_fn& handler() const { return handler_; }
   const coroutine_fn& coroutine() const { return coroutine_; }
 
+  /// Names what the process runs, for `clusterctl processes` and `top`
+  /// (functions spawned by name get the function's name).
+  behavior&& labelled(std::string label) && {
+    label_ = std::move(label);
+    return std::move(*this);
+  }
+  const std::string& label() const { return label_; }
+
  private:
   handler_fn handler_;
   coroutine_fn coroutine_;
+  std::string label_;
 };
 
 /// Selects messages in a selective receive.

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cluster/process.hpp"
 
@@ -36,6 +37,16 @@ struct runtime_stats {
   std::uint64_t dropped_foreign = 0;  ///< messages to PIDs of other nodes or incarnations
   std::uint64_t dropped_at_exit = 0;  ///< messages left unread in a mailbox at exit
   std::uint64_t crashed = 0;          ///< processes that threw
+};
+
+/// One live process as `clusterctl processes` and `top` show it.
+struct process_info {
+  cluster::pid pid;
+  std::string name;           ///< registered name, or empty
+  std::uint64_t mailbox = 0;  ///< messages waiting to be handled
+  std::uint64_t handled = 0;  ///< messages handled since it started
+  std::uint64_t memory = 0;   ///< bytes: an estimate (the process and its queued envelopes)
+  std::string function;       ///< what it runs (`behavior::labelled`), or empty
 };
 
 class runtime {
@@ -65,6 +76,8 @@ class runtime {
   const std::string& node() const;
   std::uint32_t creation() const;
   std::size_t process_count() const;
+  /// Every live process (a snapshot; any thread).
+  std::vector<process_info> processes() const;
   runtime_stats stats() const;
 
   /// Stops every process (exit signal `kill`), waits for them, joins the threads.

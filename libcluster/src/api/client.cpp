@@ -61,6 +61,12 @@ class client::impl final : public internal::transport_handler {
   result<Reply> request(const wire::message& m, std::uint64_t id, std::optional<milliseconds> timeout = {}) {
     if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
     send(m);
+    return await<Reply>(id, timeout);
+  }
+
+  /// Waits for the reply `id` to a request already sent.
+  template <class Reply>
+  result<Reply> await(std::uint64_t id, std::optional<milliseconds> timeout = {}) {
     const time_point deadline = clock_.now() + timeout.value_or(options_.timeout);
     for (;;) {
       auto got = next_message(deadline);
@@ -203,6 +209,35 @@ result<std::vector<peer_node>> client::nodes() {
   std::vector<peer_node> out;
   for (const auto& e : reply->nodes) out.push_back({e.name, e.host, e.port, e.creation});
   return out;
+}
+
+result<client::process_list> client::processes(const std::string& sort, std::uint32_t limit) {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::processes_reply>(wire::processes_request{id, sort, limit}, id);
+  if (!reply) return reply.err();
+  process_list out{reply->total, {}};
+  for (const auto& p : reply->processes)
+    out.processes.push_back({p.pid, p.name, p.mailbox, p.handled, p.memory, p.function});
+  return out;
+}
+
+result<std::vector<std::pair<std::string, pid>>> client::registered() {
+  const std::uint64_t id = impl_->next_request();
+  auto reply = impl_->request<wire::registered_reply>(wire::registered_request{id}, id);
+  if (!reply) return reply.err();
+  return std::move(reply->names);
+}
+
+result<term> client::monitor(const pid& p, std::chrono::milliseconds for_at_most) {
+  const std::uint64_t id = impl_->next_request();
+  // Without a limit, a day at a time: request() skips what is not ours.
+  for (bool first = true;; first = false) {
+    const auto wait = for_at_most.count() == 0 ? std::chrono::milliseconds(std::chrono::hours(24)) : for_at_most;
+    auto reply = first ? impl_->request<wire::monitor_down>(wire::monitor_request{id, p}, id, wait)
+                       : impl_->await<wire::monitor_down>(id, wait);
+    if (reply) return std::move(reply->reason);
+    if (reply.err().code != errc::timeout || for_at_most.count() != 0) return reply.err();
+  }
 }
 
 result<node_stats> client::stats() {

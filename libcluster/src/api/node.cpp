@@ -254,6 +254,48 @@ class node::impl final : public internal::link_listener {
     return r;
   }
 
+  wire::processes_reply processes_reply_of(const wire::processes_request& req) const {
+    auto all = runtime_.processes();
+    const auto key = [&](const process_info& p) -> std::uint64_t {
+      if (req.sort == "handled") return p.handled;
+      if (req.sort == "memory") return p.memory;
+      return p.mailbox;
+    };
+    if (req.sort == "name")
+      std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name > b.name; });
+    else if (req.sort == "pid" || req.sort.empty())
+      std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.pid.id < b.pid.id; });
+    else
+      std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) { return key(a) > key(b); });
+    wire::processes_reply reply{req.request_id, all.size(), {}};
+    for (const auto& p : all) {
+      if (req.limit != 0 && reply.processes.size() >= req.limit) break;
+      reply.processes.push_back({p.pid, p.name, p.mailbox, p.handled, p.memory, p.function});
+    }
+    return reply;
+  }
+
+  // A process here monitors the target for the client and reports its end
+  // on the client's link; it is killed if the client goes first.
+  void monitor_for_client(internal::conn_id conn, const wire::monitor_request& req) {
+    const auto id = req.request_id;
+    const pid target = req.pid;
+    const pid watcher = runtime_.spawn(behavior([this, conn, id, target](context& ctx) -> task {
+                                         const ref r = ctx.monitor(target);
+                                         // Named, not a temporary in the co_await (GCC 12).
+                                         const matcher its_down = [r](const message& m) {
+                                           const auto* d = m.get_if<down_message>();
+                                           return d && d->monitor == r;
+                                         };
+                                         auto down = co_await ctx.receive(its_down);
+                                         term reason = down.get_if<down_message>()->reason;
+                                         (void)post([this, conn, id, reason] {
+                                           (void)links_.send(conn, wire::monitor_down{id, reason});
+                                         });
+                                       }).labelled("clusterctl:monitor"));
+    client_monitors_.emplace(conn, watcher);
+  }
+
   // `leave`: out of the cluster, still running alone. `stop`: leave, then the
   // application's stop hook (noded exits); refused where there is none.
   void administer(const link_info& from, const wire::admin_request& req) {
@@ -298,6 +340,9 @@ class node::impl final : public internal::link_listener {
   void on_link_down(const link_info& peer, const error& reason) override {
     if (peer.kind != wire::peer_kind::node) {
       std::erase_if(member_watchers_, [&](const auto& w) { return w.first == peer.conn; });
+      const auto [first, last] = client_monitors_.equal_range(peer.conn);
+      for (auto it = first; it != last; ++it) runtime_.exit(it->second, reason::kill());
+      client_monitors_.erase(first, last);
       return;
     }
     dist_.on_node_down(peer.name);
@@ -335,6 +380,16 @@ class node::impl final : public internal::link_listener {
             (void)links_.send(from.conn, reply);
           } else if constexpr (std::is_same_v<T, wire::admin_request>) {
             administer(from, msg);
+          } else if constexpr (std::is_same_v<T, wire::processes_request>) {
+            (void)links_.send(from.conn, processes_reply_of(msg));
+          } else if constexpr (std::is_same_v<T, wire::registered_request>) {
+            wire::registered_reply reply{msg.request_id, {}};
+            for (const auto& p : runtime_.processes())
+              if (!p.name.empty()) reply.names.emplace_back(p.name, p.pid);
+            std::sort(reply.names.begin(), reply.names.end());
+            (void)links_.send(from.conn, reply);
+          } else if constexpr (std::is_same_v<T, wire::monitor_request>) {
+            monitor_for_client(from.conn, msg);
           } else if constexpr (std::is_same_v<T, wire::pong>) {
             // an answer to a ping we did not send: nothing to do
           } else {
@@ -412,7 +467,8 @@ class node::impl final : public internal::link_listener {
       const auto* ms = args.get_if<std::int64_t>();
       if (!ms || *ms < 0) throw bad_arguments("sys:sleep takes a number of milliseconds");
       // Waiting in receive (for nothing) never blocks a scheduler thread.
-      (void)co_await ctx.receive([](const message&) { return false; }, std::chrono::milliseconds(*ms));
+      const matcher nothing = [](const message&) { return false; };  // named: see monitor_for_client
+      (void)co_await ctx.receive(nothing, std::chrono::milliseconds(*ms));
       result = atom{"ok"};
     });
     functions_.add("sys:fail", [](const term& args) -> term {
@@ -487,6 +543,7 @@ class node::impl final : public internal::link_listener {
   std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
   std::vector<pid> node_watchers_;                                   // I/O thread only
   std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; I/O thread
+  std::multimap<internal::conn_id, pid> client_monitors_;  // processes monitoring for clients; I/O thread
 
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts

@@ -8,6 +8,7 @@ runtime::runtime(runtime_config config) : core_(std::make_unique<internal::runti
 runtime::~runtime() { shutdown(); }
 
 pid runtime::spawn(behavior b) { return core_->spawn(std::move(b)); }
+std::vector<process_info> runtime::processes() const { return core_->snapshot(); }
 void runtime::send(const pid& to, message m) { core_->send(to, std::move(m)); }
 
 bool runtime::send(const std::string& name, message m) {

@@ -249,7 +249,7 @@ void distribution::run_function(answer_to a, const std::string& function, const 
     return;
   }
   const bool reply_with_result = a.wanted && !spawn;
-  const pid p = rt_.spawn([this, fn = std::move(*body), args, a, reply_with_result](context& ctx) -> task {
+  behavior run = [this, fn = std::move(*body), args, a, reply_with_result](context& ctx) -> task {
     term result;
     errc code = errc::ok;
     std::string text;
@@ -264,7 +264,8 @@ void distribution::run_function(answer_to a, const std::string& function, const 
     }
     if (reply_with_result) answer(a, false, code, std::move(result), text);
     if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
-  });
+  };
+  const pid p = rt_.spawn(std::move(run).labelled(function));
   if (spawn) answer(a, true, errc::ok, p, "");
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <utility>
 
 #include "cluster/message.hpp"
@@ -57,7 +58,10 @@ class mailbox {
   bool push(detail::envelope* e) {
     lock();
     const bool open = !closed_;
-    if (open) queue_.push_back(e);
+    if (open) {
+      queue_.push_back(e);
+      queued_.fetch_add(1, std::memory_order_relaxed);
+    }
     unlock();
     return open;
   }
@@ -66,14 +70,19 @@ class mailbox {
   detail::envelope* take_all() {
     lock();
     detail::envelope* list = std::exchange(queue_, {}).head;
+    queued_.store(0, std::memory_order_relaxed);
     unlock();
     return list;
   }
+
+  /// Envelopes waiting (any thread; a snapshot).
+  std::uint32_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
   /// Closes the mailbox and takes what was left in it.
   detail::envelope* close() {
     lock();
     closed_ = true;
+    queued_.store(0, std::memory_order_relaxed);
     detail::envelope* list = std::exchange(queue_, {}).head;
     unlock();
     return list;
@@ -102,6 +111,7 @@ class mailbox {
   void unlock() const { busy_.store(false, std::memory_order_release); }
 
   mutable std::atomic<bool> busy_{false};  // guards queue_ and closed_
+  std::atomic<std::uint32_t> queued_{0};   // queue_'s length, readable without the lock
   bool closed_ = false;
   envelope_list queue_;
 };

@@ -47,6 +47,10 @@ class process {
   std::atomic<std::uint32_t> refs{1};
   std::atomic<process_state> state{process_state::idle};
   mailbox inbox;
+  std::string label;  ///< what it runs (set before it is visible; read-only after)
+  /// Messages taken from the mailbox for the process, and consumed by it:
+  /// read by other threads for `processes()`, so atomic (relaxed).
+  std::atomic<std::uint64_t> accepted{0}, consumed{0};
 
   // -- owner only --
   behavior::handler_fn handler;                         ///< event-driven processes

@@ -84,6 +84,7 @@ bool runtime_core::alive(const pid& p) const {
 
 pid runtime_core::spawn(behavior b, const spawn_options& o) {
   auto* p = new process(next_id_.fetch_add(1, std::memory_order_relaxed), *this);
+  p->label = b.label();
   const pid self = pid_of(*p);
   if (o.link_to) {
     p->ext().links.push_back(pid_of(*o.link_to));
@@ -223,6 +224,7 @@ void runtime_core::act_on(process& p, envelope* e) {
         }
       }
       p.pending.push_back(e);
+      p.accepted.fetch_add(1, std::memory_order_relaxed);
       return;
     case envelope_kind::exit_signal: {
       std::unique_ptr<envelope> owned(e);
@@ -235,6 +237,7 @@ void runtime_core::act_on(process& p, envelope* e) {
         p.exit_reason = std::make_unique<term>(reason::killed());
       } else if (p.trap_exit) {
         p.pending.push_back(user_envelope(exit_message{s.from, std::move(s.reason)}).release());
+        p.accepted.fetch_add(1, std::memory_order_relaxed);
       } else if (!reason::is(s.reason, "normal")) {
         p.exit_reason = std::make_unique<term>(std::move(s.reason));
       }
@@ -292,6 +295,7 @@ bool runtime_core::take_match(process& p, const matcher* m, std::optional<messag
     }
     if (accepted) {
       p.pending.remove(prev, e);
+      p.consumed.fetch_add(1, std::memory_order_relaxed);
       out.emplace(std::unique_ptr<envelope>(e));
       return true;
     }
@@ -308,6 +312,7 @@ void runtime_core::run_handler(process& p) {
       if (p.pending.empty() || p.exit_reason) break;
     }
     message m{std::unique_ptr<envelope>(p.pending.pop_front())};
+    p.consumed.fetch_add(1, std::memory_order_relaxed);
     try {
       p.handler(p.ctx, m);
     } catch (const std::exception& ex) {
@@ -578,6 +583,37 @@ void runtime_core::shutdown() {
   }
   timers_.stop();
   scheduler_.stop();
+}
+
+}  // namespace cluster::internal
+
+namespace cluster::internal {
+
+std::vector<process_info> runtime_core::snapshot() const {
+  std::unordered_map<std::uint64_t, std::string> names;
+  {
+    std::lock_guard lock(names_mutex_);
+    for (const auto& [name, id] : names_) names.emplace(id, name);
+  }
+  std::vector<process_info> out;
+  for (const auto& sh : shards_) {
+    std::shared_lock lock(sh.mutex);
+    for (const auto& [id, p] : sh.map) {
+      process_info i;
+      i.pid = pid_of(*p);
+      if (auto it = names.find(id); it != names.end()) i.name = it->second;
+      const auto accepted = p->accepted.load(std::memory_order_relaxed);
+      const auto consumed = p->consumed.load(std::memory_order_relaxed);
+      i.mailbox = p->inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
+      i.handled = consumed;
+      // The process record and its waiting envelopes; a coroutine's frame
+      // and what the messages own are not visible from here.
+      i.memory = sizeof(process) + i.mailbox * sizeof(detail::envelope);
+      i.function = p->label;
+      out.push_back(std::move(i));
+    }
+  }
+  return out;
 }
 
 }  // namespace cluster::internal

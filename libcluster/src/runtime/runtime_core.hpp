@@ -126,6 +126,9 @@ class runtime_core {
   void start_receive_timer(process& p, std::chrono::nanoseconds timeout);
 
   std::optional<pid> whereis(const std::string& name) const;
+  /// Every live process with its name, queue and counters (any thread; a
+  /// snapshot, not a consistent cut).
+  std::vector<process_info> snapshot() const;
   bool alive(const pid& p) const;
   process_ref find(std::uint64_t id) const;
   runtime_stats stats() const;

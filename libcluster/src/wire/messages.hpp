@@ -75,6 +75,12 @@ enum class msg_type : std::uint8_t {
   why_reply = 103,
   admin_request = 104,
   admin_reply = 105,
+  processes_request = 106,
+  processes_reply = 107,
+  registered_request = 108,
+  registered_reply = 109,
+  monitor_request = 110,
+  monitor_down = 111,
 };
 
 /// Who opened a connection: a cluster member or a light client.
@@ -461,6 +467,56 @@ struct admin_reply {
   MSGPACK_DEFINE(request_id, code, message)
 };
 
+/// Asks for the node's processes, sorted by `sort` (mailbox, handled,
+/// memory, name or pid; largest first for numbers), at most `limit` (0: all).
+struct processes_request {
+  std::uint64_t request_id = 0;
+  std::string sort;
+  std::uint32_t limit = 0;
+  MSGPACK_DEFINE(request_id, sort, limit)
+};
+
+struct process_row {
+  cluster::pid pid;
+  std::string name;
+  std::uint64_t mailbox = 0, handled = 0, memory = 0;
+  std::string function;
+  MSGPACK_DEFINE(pid, name, mailbox, handled, memory, function)
+};
+
+struct processes_reply {
+  std::uint64_t request_id = 0;
+  std::uint64_t total = 0;  ///< processes on the node (rows may be fewer)
+  std::vector<process_row> processes;
+  MSGPACK_DEFINE(request_id, total, processes)
+};
+
+/// Asks for the names registered on the node.
+struct registered_request {
+  std::uint64_t request_id = 0;
+  MSGPACK_DEFINE(request_id)
+};
+
+struct registered_reply {
+  std::uint64_t request_id = 0;
+  std::vector<std::pair<std::string, cluster::pid>> names;
+  MSGPACK_DEFINE(request_id, names)
+};
+
+/// Monitors `pid` (on any node) for the client: the node answers
+/// `monitor_down` when the process ends (`noproc` if it never existed).
+struct monitor_request {
+  std::uint64_t request_id = 0;
+  cluster::pid pid;
+  MSGPACK_DEFINE(request_id, pid)
+};
+
+struct monitor_down {
+  std::uint64_t request_id = 0;
+  term reason;
+  MSGPACK_DEFINE(request_id, reason)
+};
+
 /// Any message. The variant's alternatives and `type_of` are kept in step by a
 /// round-trip test over every `msg_type`.
 using message =
@@ -469,7 +525,8 @@ using message =
                  spawn_request, spawn_reply, process_send, process_send_named, process_signal, swim_ping,
                  swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
                  watch_request, member_event, stats_request, stats_reply, why_request, why_reply, admin_request,
-                 admin_reply>;
+                 admin_reply, processes_request, processes_reply, registered_request, registered_reply,
+                 monitor_request, monitor_down>;
 
 /// The wire number of each message struct.
 template <class T>
@@ -627,6 +684,31 @@ constexpr msg_type type_of<admin_request>() {
 template <>
 constexpr msg_type type_of<admin_reply>() {
   return msg_type::admin_reply;
+}
+
+template <>
+constexpr msg_type type_of<processes_request>() {
+  return msg_type::processes_request;
+}
+template <>
+constexpr msg_type type_of<processes_reply>() {
+  return msg_type::processes_reply;
+}
+template <>
+constexpr msg_type type_of<registered_request>() {
+  return msg_type::registered_request;
+}
+template <>
+constexpr msg_type type_of<registered_reply>() {
+  return msg_type::registered_reply;
+}
+template <>
+constexpr msg_type type_of<monitor_request>() {
+  return msg_type::monitor_request;
+}
+template <>
+constexpr msg_type type_of<monitor_down>() {
+  return msg_type::monitor_down;
 }
 
 /// True for the handshake messages, the only ones a connection may send
