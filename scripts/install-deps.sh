@@ -14,6 +14,7 @@ packages=(
   libsodium-dev                      # cookie-derived keys, HMAC
   iproute2 procps                    # ip netns for network tests; ps/kill for scripts
   python3 python3-zmq python3-msgpack # clients/python and its test
+  tmux                                 # clusterctl top and watch are tested in a terminal
 )
 
 missing=()

@@ -75,9 +75,13 @@ TEST_CASE("stats, why, leave and stop from clusterctl; metrics over HTTP") {
   CHECK(table.out.find("LINK") != std::string::npos);
 
   // Prometheus text: members by state, per-link bytes; anything else is a 404.
-  const auto metrics = http_get("127.7.1.1", 9464, "/metrics");
+  // (A link can come up before both sides' membership has the other.)
+  std::string metrics;
+  CHECK(eventually([&] {
+    metrics = http_get("127.7.1.1", 9464, "/metrics");
+    return metrics.find("libcluster_members{state=\"alive\"} 3") != std::string::npos;
+  }));
   CHECK(metrics.find("HTTP/1.1 200 OK") == 0);
-  CHECK(metrics.find("libcluster_members{state=\"alive\"} 3") != std::string::npos);
   CHECK(metrics.find("libcluster_link_bytes_in_total{peer=\"" + n2 + "\"}") != std::string::npos);
   CHECK(metrics.find("libcluster_call_latency_seconds_bucket{le=\"+Inf\"}") != std::string::npos);
   CHECK(http_get("127.7.1.1", 9464, "/nope").find("404") != std::string::npos);
@@ -113,4 +117,85 @@ TEST_CASE("a metrics port in use stops noded with a clear message") {
   noded second("m2@127.7.2.1", {"--port", "4371", "--metrics-port", "9465"});
   CHECK(second.wait() == 1);
   CHECK(second.log().find("cannot serve metrics on 127.7.2.1:9465") != std::string::npos);
+}
+
+namespace {
+
+// A terminal for clusterctl's live views: a detached tmux session.
+struct terminal {
+  std::string session;
+  explicit terminal(const std::string& name, const std::string& command) : session(name) {
+    (void)std::system(("tmux kill-session -t " + session + " 2>/dev/null").c_str());
+    ok = std::system(("tmux new-session -d -s " + session + " -x 160 -y 40 '" + command + "'").c_str()) == 0;
+  }
+  ~terminal() { (void)std::system(("tmux kill-session -t " + session + " 2>/dev/null").c_str()); }
+  std::string screen() const {
+    const std::string file = itest::temp_dir() + "/" + session + ".screen";
+    (void)std::system(("tmux capture-pane -p -t " + session + " > " + file + " 2>/dev/null").c_str());
+    return itest::read_file(file);
+  }
+  void keys(const std::string& k) const { (void)std::system(("tmux send-keys -t " + session + " " + k).c_str()); }
+  bool alive() const { return std::system(("tmux has-session -t " + session + " 2>/dev/null").c_str()) == 0; }
+  bool ok = false;
+};
+
+}  // namespace
+
+TEST_CASE("processes, registered, monitor, ping NODE; top and watch in a terminal") {
+  const std::string n1 = "n1@127.7.3.1", n2 = "n2@127.7.3.2", n3 = "n3@127.7.3.3";
+  noded a(n1, {});
+  noded b(n2, {"--join", n1});
+  auto c = std::make_unique<noded>(n3, std::vector<std::string>{"--join", n1});
+  REQUIRE(eventually([&] { return ctl(n1, {"ping", n3}).code == 0; }, 20s));
+  CHECK(ctl(n1, {"ping", n3}).out.find("pong from " + n3 + " (via " + n1 + ")") != std::string::npos);
+  CHECK(ctl(n1, {"ping", "nobody@127.7.3.9"}).code == 1);
+
+  // A process on n2, seen in its process list with what it runs.
+  auto spawned = ctl(n1, {"spawn", n2, "sys:sleep", "1500"});
+  REQUIRE(spawned.code == 0);
+  const std::string pid = spawned.out.substr(0, spawned.out.find('\n'));
+  auto procs = ctl(n2, {"--json", "processes", "--sort", "handled"});
+  CHECK(procs.code == 0);
+  CHECK(procs.out.find("\"pid\":\"" + pid + "\"") != std::string::npos);
+  CHECK(procs.out.find("\"function\":\"sys:sleep\"") != std::string::npos);
+  REQUIRE(ctl(n1, {"spawn", n2, "sys:sleep", "1500"}).code == 0);
+  auto one = ctl(n2, {"processes", "--limit", "1"});
+  CHECK(one.out.find("MAILBOX") != std::string::npos);
+  CHECK(one.out.find("(1 of ") != std::string::npos);
+  CHECK(ctl(n2, {"processes", "--sort", "colour"}).code == 2);
+  auto names = ctl(n2, {"--json", "registered"});
+  CHECK(names.code == 0);
+  CHECK(names.out == "{}\n");
+
+  // monitor waits for it to end (through n1: the process is on n2).
+  auto down = ctl(n1, {"monitor", pid});
+  CHECK(down.code == 0);
+  CHECK(down.out == "DOWN " + pid + " {\"atom\":\"normal\"}\n");
+  CHECK(ctl(n1, {"monitor", "<" + n2 + ".1.999999>"}).out.find("noproc") != std::string::npos);
+  CHECK(ctl(n1, {"monitor", "not-a-pid"}).code == 2);
+
+  // top: a refreshing screen of processes, until Ctrl-C.
+  const auto sleeper = ctl(n1, {"spawn", n2, "sys:sleep", "20000"}).out;
+  auto gave_up = ctl(n1, {"monitor", "--for", "200", sleeper.substr(0, sleeper.find('\n'))});
+  CHECK(gave_up.code == 1);
+  CHECK(gave_up.out.find("in time") != std::string::npos);
+  const std::string ctl_cmd = std::string(CLUSTERCTL_PATH) + " --node " + n2 + " --cookie " + cookie;
+  terminal top("lc-top", ctl_cmd + " top --interval 200");
+  REQUIRE(top.ok);
+  CHECK(eventually([&] {
+    const auto s = top.screen();
+    return s.find("top: " + n2) != std::string::npos && s.find("sys:sleep") != std::string::npos &&
+           s.find("MAILBOX") != std::string::npos;
+  }));
+  top.keys("C-c");
+  CHECK(eventually([&] { return !top.alive(); }));
+
+  // watch: membership changes stream onto the screen as they happen.
+  terminal watch("lc-watch", std::string(CLUSTERCTL_PATH) + " --node " + n1 + " --cookie " + cookie + " watch");
+  REQUIRE(watch.ok);
+  std::this_thread::sleep_for(500ms);  // let it subscribe
+  CHECK(c->terminate() == 0);
+  CHECK(eventually([&] { return watch.screen().find("left  " + n3) != std::string::npos; }));
+  watch.keys("C-c");
+  CHECK(eventually([&] { return !watch.alive(); }, 5s));
 }

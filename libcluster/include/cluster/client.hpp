@@ -72,9 +72,11 @@ class client {
   result<std::vector<member>> members();
   /// Streams the node's membership changes as they happen: calls `on_change`
   /// for each until it returns false (ok), `for_at_most` passes (ok; zero
-  /// means no limit), or the connection is lost (`no_connection`).
+  /// means no limit), `still_wanted` (asked every 100 ms, if given) says no
+  /// (ok), or the connection is lost (`no_connection`).
   result<void> watch(const std::function<bool(const member_change&)>& on_change,
-                     std::chrono::milliseconds for_at_most = std::chrono::milliseconds(0));
+                     std::chrono::milliseconds for_at_most = std::chrono::milliseconds(0),
+                     const std::function<bool()>& still_wanted = {});
 
   /// Runs the registered `function` with `args` on `node` (empty: the node we
   /// are connected to; another name: reached through it) and returns its

@@ -97,19 +97,22 @@ class client::impl final : public internal::transport_handler {
     }
   }
 
-  result<void> watch(const std::function<bool(const member_change&)>& on_change, milliseconds for_at_most) {
+  result<void> watch(const std::function<bool(const member_change&)>& on_change, milliseconds for_at_most,
+                     const std::function<bool()>& still_wanted) {
     if (!connected_) return error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
     const std::uint64_t id = next_request_++;
     send(wire::watch_request{id});
     const bool forever = for_at_most.count() == 0;
     const time_point until = clock_.now() + for_at_most;
     for (;;) {
-      // Without a limit, wake each minute just to poll again.
-      const time_point deadline = forever ? clock_.now() + std::chrono::minutes(1) : until;
+      if (still_wanted && !still_wanted()) return {};
+      // Wake every 100 ms to ask still_wanted; otherwise wait for the limit.
+      time_point deadline = forever ? clock_.now() + std::chrono::hours(1) : until;
+      if (still_wanted) deadline = std::min(deadline, clock_.now() + milliseconds(100));
       auto got = next_message(deadline);
       if (!got) {
         if (got.err().code == errc::timeout) {
-          if (forever) continue;
+          if (forever || clock_.now() < until) continue;
           return {};
         }
         return got.err();
@@ -288,8 +291,8 @@ result<std::vector<member>> client::members() {
 }
 
 result<void> client::watch(const std::function<bool(const member_change&)>& on_change,
-                           std::chrono::milliseconds for_at_most) {
-  return impl_->watch(on_change, for_at_most);
+                           std::chrono::milliseconds for_at_most, const std::function<bool()>& still_wanted) {
+  return impl_->watch(on_change, for_at_most, still_wanted);
 }
 
 result<node_info> client::info() {
