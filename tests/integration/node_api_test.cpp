@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/client.hpp"
+#include "cluster/inbox.hpp"
 #include "cluster/node.hpp"
 #include "integration/process.hpp"
 
@@ -157,4 +158,55 @@ TEST_CASE("a client sees a node's departure as a clear error, not a hang") {
   REQUIRE_FALSE(after.ok());
   CHECK((after.err().code == errc::shutting_down || after.err().code == errc::no_connection ||
          after.err().code == errc::timeout));
+}
+
+TEST_CASE("a client lists processes and names, sends to NAME@NODE, and monitors a process to its end") {
+  auto a = node::start(config("a@127.2.5.1"));
+  REQUIRE(a.ok());
+  auto b = node::start(config("b@127.2.5.2", {"a@127.2.5.1"}));
+  REQUIRE(b.ok());
+  REQUIRE(itest::eventually([&] { return (*a)->nodes().size() == 1 && (*b)->nodes().size() == 1; }));
+
+  // A registered process on b that reports what it receives to an inbox.
+  inbox out((*b)->processes());
+  const pid reporter = out.self();
+  const pid db = (*b)->processes().spawn(behavior([reporter](context& ctx) -> task {
+                                           ctx.register_name("db");
+                                           auto m = co_await ctx.receive();
+                                           ctx.send(reporter, *m.get_if<term>());
+                                         }).labelled("test:db"));
+  REQUIRE(itest::eventually([&] { return (*b)->processes().whereis("db").has_value(); }));
+
+  client_options o;
+  o.cookie = "api-cookie";
+  auto c = client::connect(*parse_node_name("a@127.2.5.1"), o);
+  REQUIRE(c.ok());
+  auto cb = client::connect(*parse_node_name("b@127.2.5.2"), o);
+  REQUIRE(cb.ok());
+  auto names = (*cb)->registered();
+  REQUIRE(names.ok());
+  REQUIRE(names->size() == 1);
+  CHECK((*names)[0] == std::pair<std::string, pid>{"db", db});
+  auto procs = (*cb)->processes("name", 0);
+  REQUIRE(procs.ok());
+  CHECK(procs->total >= 2);
+  CHECK(procs->processes[0].name == "db");  // "name" sorts named ones first
+  CHECK(procs->processes[0].function == "test:db");
+
+  // a monitors db for one client, while another sends to the name on b
+  // through a; db reports the message and ends normally.
+  result<term> reason = error{errc::timeout, "not yet"};
+  std::thread watching([&] { reason = (*c)->monitor(db, 10000ms); });
+  std::this_thread::sleep_for(300ms);  // let the monitor be set up first
+  auto c2 = client::connect(*parse_node_name("a@127.2.5.1"), o);
+  REQUIRE(c2.ok());
+  REQUIRE((*c2)->send("db", "b@127.2.5.2", term("hello")).ok());
+  CHECK(out.receive_as<term>(5s) == term("hello"));
+  watching.join();
+  REQUIRE(reason.ok());
+  CHECK(reason::is(*reason, "normal"));
+  // A process that never existed: noproc at once.
+  auto never = (*c)->monitor(pid{"b@127.2.5.2", (*b)->creation(), 999999}, 5000ms);
+  REQUIRE(never.ok());
+  CHECK(reason::is(*never, "noproc"));
 }

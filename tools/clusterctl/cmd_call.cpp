@@ -50,6 +50,11 @@ int run_send(context& ctx, const target_args& a) {
     auto to = cluster::parse_pid(a.to);
     if (!to) return report(ctx.json, "send", to.err());
     sent = ctx.client.send(*to, *msg);
+  } else if (const auto at = a.to.find('@'); at != std::string::npos) {
+    // NAME@NODE: a name registered on another node, reached through --node.
+    auto node = cluster::parse_node_name(a.to.substr(at + 1));
+    if (!node) return report(ctx.json, "send: bad argument", node.err());
+    sent = ctx.client.send(a.to.substr(0, at), node->id(), *msg);
   } else {
     sent = ctx.client.send(a.to, *msg);
   }

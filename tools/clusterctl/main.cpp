@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
     sub->add_option("function", targets.function, "module:function, e.g. sys:echo")->required();
     sub->add_option("args", targets.term, "the arguments as JSON (default [])");
   }
-  auto* send = app.add_subcommand("send", "send a message (JSON) to a PID on any node, or to a name on --node");
-  send->add_option("to", targets.to, "a PID such as <n1@10.0.0.5.1234.42>, or a registered name")->required();
+  auto* send = app.add_subcommand("send", "send a message (JSON) to a PID, or to NAME (on --node) or NAME@NODE");
+  send->add_option("to", targets.to, "a PID such as <n1@10.0.0.5.1234.42>, a registered name, or name@node")
+      ->required();
   send->add_option("message", targets.term, "the message as JSON")->required();
 
   try {

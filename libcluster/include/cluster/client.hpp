@@ -93,6 +93,9 @@ class client {
   result<void> send(const pid& to, const term& msg);
   /// Sends `msg` to the process registered as `name` on the connected node.
   result<void> send(const std::string& name, const term& msg);
+  /// Sends `msg` to the process registered as `name` on `node` (any node,
+  /// reached through the connected one).
+  result<void> send(const std::string& name, const std::string& node, const term& msg);
 
   /// The name the node proved it has.
   const std::string& node() const;

@@ -343,4 +343,8 @@ result<void> client::send(const std::string& name, const term& msg) {
   return impl_->post(wire::process_send_named{name, msg});
 }
 
+result<void> client::send(const std::string& name, const std::string& node, const term& msg) {
+  return impl_->post(wire::process_send_named_at{node, name, msg});
+}
+
 }  // namespace cluster

@@ -345,6 +345,13 @@ bool distribution::handle(const link_info& from, wire::message& m) {
       stats_.dropped_unknown_name.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
+  if (auto* s = std::get_if<wire::process_send_named_at>(&m)) {
+    // Here, or on to the node named (counted there if nobody has the name).
+    const std::string& node = s->node.empty() ? rt_.node() : s->node;
+    if (!rt_.send_named(s->name, node, message::make(std::move(s->message))))
+      stats_.dropped_unknown_name.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   if (auto* s = std::get_if<wire::process_signal>(&m)) {
     deliver_signal(*s, from.name);
     return true;

@@ -56,6 +56,7 @@ enum class msg_type : std::uint8_t {
   process_send = 64,
   process_send_named = 65,
   process_signal = 66,
+  process_send_named_at = 67,
   // -- membership (SWIM), in sealed UDP datagrams: never on a link --
   swim_ping = 80,
   swim_ping_req = 81,
@@ -269,6 +270,15 @@ struct process_send_named {
   std::string name;
   term message;
   MSGPACK_DEFINE(name, message)
+};
+
+/// A message for the process registered as `name` on `node` (any node: the
+/// receiver forwards it), as `clusterctl send NAME@NODE` sends it.
+struct process_send_named_at {
+  std::string node;
+  std::string name;
+  term message;
+  MSGPACK_DEFINE(node, name, message)
 };
 
 /// Signals between processes on two nodes.
@@ -522,7 +532,7 @@ struct monitor_down {
 using message =
     std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
-                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, swim_ping,
+                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at, swim_ping,
                  swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
                  watch_request, member_event, stats_request, stats_reply, why_request, why_reply, admin_request,
                  admin_reply, processes_request, processes_reply, registered_request, registered_reply,
@@ -709,6 +719,10 @@ constexpr msg_type type_of<monitor_request>() {
 template <>
 constexpr msg_type type_of<monitor_down>() {
   return msg_type::monitor_down;
+}
+template <>
+constexpr msg_type type_of<process_send_named_at>() {
+  return msg_type::process_send_named_at;
 }
 
 /// True for the handshake messages, the only ones a connection may send
