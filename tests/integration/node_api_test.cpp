@@ -28,10 +28,10 @@ node_config config(const std::string& name, std::vector<std::string> join = {}) 
 }  // namespace
 
 TEST_CASE("two embedded nodes link up, report events, and answer from any thread") {
+  std::mutex mu;
+  std::vector<std::string> events;  // guarded by mu; declared first, so it outlives the nodes
   auto a = node::start(config("a@127.2.1.1"));
   REQUIRE(a.ok());
-  std::mutex mu;
-  std::vector<std::string> events;  // guarded by mu
   (*a)->subscribe([&](const node_event& e) {
     std::lock_guard lock(mu);
     events.push_back(std::string(to_string(e.what)) + " " + e.node.name);
@@ -104,12 +104,12 @@ TEST_CASE("starting a node reports configuration errors as values") {
 }
 
 TEST_CASE("members carry tags; a tag change is an updated event; members() lists every state") {
+  std::mutex mu;
+  std::vector<node_event> events;  // guarded by mu; declared first, so it outlives the nodes
   auto cfg_a = config("a@127.2.4.1");
   cfg_a.membership = membership_config::local();
   auto a = node::start(cfg_a);
   REQUIRE(a.ok());
-  std::mutex mu;
-  std::vector<node_event> events;  // guarded by mu
   (*a)->subscribe([&](const node_event& e) {
     std::lock_guard lock(mu);
     events.push_back(e);

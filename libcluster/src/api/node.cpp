@@ -84,7 +84,7 @@ class node::impl final : public internal::link_listener {
   // the distribution layer refuses new work at once instead of queueing it.
   void leave_cluster() {
     membership_->leave();  // members record "left", not a failure
-    for (const auto& l : links_.nodes()) dist_.on_node_down(l.name);
+    dist_.on_every_node_down(links_.nodes());
     dist_.close();
     links_.leave("shutdown");
     stopping_ = true;
@@ -188,7 +188,11 @@ class node::impl final : public internal::link_listener {
     out.membership_bytes_in = m.protocol.bytes_in;
     out.membership_bytes_out = m.protocol.bytes_out;
     out.membership_auth_failures = m.auth_failures;
-    out.membership_malformed = m.protocol.malformed + m.protocol.misdirected;
+    out.membership_malformed = m.protocol.malformed;
+    out.membership_misdirected = m.protocol.misdirected;
+    out.membership_name_conflicts = m.protocol.name_conflicts;
+    out.membership_oversized = m.protocol.oversized_dropped;
+    out.queued_messages = dist_.held_total();
     out.membership_send_errors = m.send_errors;
     out.probes = m.protocol.probes;
     out.probe_failures = m.protocol.probe_failures;
@@ -321,7 +325,7 @@ class node::impl final : public internal::link_listener {
     if (left_) return;
     left_ = true;
     membership_->leave();
-    for (const auto& l : links_.nodes()) dist_.on_node_down(l.name);
+    dist_.on_every_node_down(links_.nodes());
     links_.leave("left the cluster");
   }
 
@@ -369,6 +373,8 @@ class node::impl final : public internal::link_listener {
             for (const auto& row : membership_->members()) reply.members.push_back(wire::row_of(row));
             (void)links_.send(from.conn, reply);
           } else if constexpr (std::is_same_v<T, wire::watch_request>) {
+            // One stream per connection: a second watch replaces the first.
+            std::erase_if(member_watchers_, [&](const auto& w) { return w.first == from.conn; });
             member_watchers_.emplace_back(from.conn, msg.request_id);
           } else if constexpr (std::is_same_v<T, wire::stats_request>) {
             (void)links_.send(from.conn, stats_reply_of(msg.request_id, stats_now()));
@@ -558,6 +564,10 @@ class node::impl final : public internal::link_listener {
 
 result<std::unique_ptr<node>> node::start(node_config config) {
   if (config.cookie.empty()) return error{errc::bad_argument, "the cookie is empty"};
+  // Our row must fit a datagram with room to spare, or we could never refute.
+  std::size_t tag_bytes = 0;
+  for (const auto& [k, v] : config.tags) tag_bytes += k.size() + v.size() + 2;
+  if (tag_bytes > 512) return error{errc::too_large, "tags take " + std::to_string(tag_bytes) + " bytes; 512 at most"};
   for (const auto& d : config.discover)
     if (d != "multicast" && !(d.starts_with("dns:") && d.size() > 4))
       return error{errc::bad_argument, "unknown discovery '" + d + "' (expected dns:NAME or multicast)"};
@@ -624,6 +634,10 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"membership_bytes_out", &node_stats::membership_bytes_out},
     {"membership_auth_failures", &node_stats::membership_auth_failures},
     {"membership_malformed", &node_stats::membership_malformed},
+    {"membership_misdirected", &node_stats::membership_misdirected},
+    {"membership_name_conflicts", &node_stats::membership_name_conflicts},
+    {"membership_oversized", &node_stats::membership_oversized},
+    {"queued_messages", &node_stats::queued_messages},
     {"membership_send_errors", &node_stats::membership_send_errors},
     {"probes", &node_stats::probes},
     {"probe_failures", &node_stats::probe_failures},

@@ -143,6 +143,7 @@ void distribution::flush() {
       continue;
     }
     std::move(it->second.begin(), it->second.end(), std::back_inserter(batch));
+    held_since_.erase(it->first);
     it = held_.erase(it);
   }
   {
@@ -170,6 +171,7 @@ void distribution::flush() {
         // A live member whose link is still being set up: hold, don't drop.
         if (links_.wanted(out.node)) {
           auto& queue = held_[out.node];
+          if (queue.empty()) held_since_[out.node] = now_();
           if (queue.size() < max_held_per_node) {
             queue.push_back(std::move(out));
             continue;
@@ -398,7 +400,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   return false;
 }
 
-void distribution::on_node_down(const std::string& node) {
+void distribution::bounce_held(const std::string& node) {
   if (auto it = held_.find(node); it != held_.end()) {
     for (const auto& out : it->second) {
       stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
@@ -406,6 +408,11 @@ void distribution::on_node_down(const std::string& node) {
     }
     held_.erase(it);
   }
+  held_since_.erase(node);
+}
+
+void distribution::on_node_down(const std::string& node) {
+  bounce_held(node);
   std::vector<tie> gone;
   {
     std::lock_guard lock(ties_mutex_);
@@ -440,6 +447,11 @@ void distribution::on_node_down(const std::string& node) {
 }
 
 void distribution::tick(time_point now) {
+  // A link that does not come up within hold_limit will not: give up, counted.
+  std::vector<std::string> stale;
+  for (const auto& [node, since] : held_since_)
+    if (now - since > hold_limit) stale.push_back(node);
+  for (const auto& node : stale) bounce_held(node);
   {
     std::lock_guard lock(requests_mutex_);
     std::erase_if(requests_, [now](const auto& kv) { return kv.second.expires <= now; });

@@ -66,6 +66,21 @@ class distribution final : public remote_router {
     const auto it = held_.find(node);
     return it == held_.end() ? 0 : it->second.size();
   }
+  /// Messages waiting for any link (I/O thread).
+  std::size_t held_total() const {
+    std::size_t n = 0;
+    for (const auto& [node, q] : held_) n += q.size();
+    return n;
+  }
+  /// on_node_down for every linked node in `linked` and every node with
+  /// messages waiting: leaving, nothing will reach them any more.
+  template <class Links>
+  void on_every_node_down(const Links& linked) {
+    std::vector<std::string> nodes;
+    for (const auto& l : linked) nodes.push_back(l.name);
+    for (const auto& [node, q] : held_) nodes.push_back(node);
+    for (const auto& n : nodes) on_node_down(n);
+  }
   /// Snapshots of the latency histograms (any thread).
   std::pair<histogram, histogram> latencies() const {
     std::lock_guard lock(requests_mutex_);
@@ -125,6 +140,8 @@ class distribution final : public remote_router {
   void forget_link(const pid& local, const pid& remote);
   void forget_monitor(const ref& r);
   void bounce_noconnection(const bounce_info& b);
+  /// Drops (counted) and bounces what waits for a link to `node`.
+  void bounce_held(const std::string& node);
   void deliver_signal(const wire::process_signal& s, const std::string& from_node);
   void run_function(answer_to answer, const std::string& function, const term& args, bool spawn);
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
@@ -153,7 +170,9 @@ class distribution final : public remote_router {
   /// Messages for live members whose link is not up yet (I/O thread only);
   /// sent when it comes up, bounced if the member goes.
   std::map<std::string, std::deque<outgoing>> held_;
+  std::map<std::string, time_point> held_since_;  ///< when the oldest held message came
   static constexpr std::size_t max_held_per_node = 65536;
+  static constexpr duration hold_limit = std::chrono::seconds(10);
 
   mutable std::mutex requests_mutex_;  // guards requests_
   std::map<std::uint64_t, pending_request> requests_;

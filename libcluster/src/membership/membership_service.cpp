@@ -172,6 +172,7 @@ class membership_service::impl final : public datagram_sink, public swim_listene
     ++counters_.auth_failures;
     const auto who = from.address().to_string() + ":" + std::to_string(from.port());
     const auto now = clock_.now();
+    if (refused_at_.size() >= 1024) refused_at_.clear();  // spoofed senders must not grow memory
     auto& last = refused_at_[who];
     if (last == time_point{} || now - last > std::chrono::minutes(1)) {
       log(log_level::warn, opts_.self.name + ": dropping membership datagrams from " + who +
@@ -197,16 +198,17 @@ class membership_service::impl final : public datagram_sink, public swim_listene
   // Resolve every seed name again and hand the engine the union: a seed
   // whose name appears in DNS later, or moves, is still found.
   void discover() {
-    const auto targets = discovery_targets();
-    auto pending = std::make_shared<std::size_t>(targets.size());
+    // A round still resolving (slow DNS) is not piled on: skip this one.
+    const auto targets = resolving_ == 0 ? discovery_targets() : decltype(discovery_targets()){};
+    resolving_ = targets.size();
     auto found = std::make_shared<std::vector<endpoint>>();
     for (const auto& [host, port] : targets) {
-      resolver_.async_resolve(host, std::to_string(port), [this, pending, found, host](const asio::error_code& ec,
-                                                                                       udp::resolver::results_type r) {
+      resolver_.async_resolve(host, std::to_string(port), [this, found, host](const asio::error_code& ec,
+                                                                              udp::resolver::results_type r) {
         if (ec && ec != asio::error::operation_aborted)
           log(log_level::debug, opts_.self.name + ": cannot resolve seed " + host + ": " + ec.message());
         for (const auto& e : r) found->push_back(endpoint_of(e.endpoint()));
-        if (--*pending == 0) {
+        if (--resolving_ == 0) {
           std::sort(found->begin(), found->end());
           found->erase(std::unique(found->begin(), found->end()), found->end());
           engine_->set_seeds(*found);
@@ -256,7 +258,8 @@ class membership_service::impl final : public datagram_sink, public swim_listene
   std::array<std::uint8_t, 65536> buffer_{};
   std::array<std::uint8_t, 65536> beacon_buffer_{};
   udp::endpoint sender_, beacon_sender_;
-  std::map<std::string, time_point> refused_at_;
+  std::map<std::string, time_point> refused_at_;  ///< bounded: cleared past 1,024 senders
+  std::size_t resolving_ = 0;                      ///< names of the current round still resolving
   service_stats counters_;
   std::thread thread_;
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "crypto/seal.hpp"
+
 namespace cluster::internal::membership {
 
 namespace {
@@ -18,12 +20,6 @@ wire::decode_limits datagram_limits() {
   return l;
 }
 
-std::size_t encoded_size(const wire::member_update& u) {
-  msgpack::sbuffer buf;
-  msgpack::pack(buf, u);
-  return buf.size();
-}
-
 std::map<std::string, std::string> tags_of(const wire::member_update& u) {
   return {u.tags.begin(), u.tags.end()};
 }
@@ -34,10 +30,17 @@ std::vector<std::pair<std::string, std::string>> tag_list(const std::map<std::st
 
 bool live(member_state s) { return s == member_state::alive || s == member_state::suspect; }
 
-// Room left in a datagram for gossip after the message's own fields.
-constexpr std::size_t header_room = 160;
+// What a datagram's own fields take besides names: type, sequence numbers,
+// creation, port, array headers. Sealing adds crypto::seal_overhead on top.
+constexpr std::size_t fixed_fields = 48;
 
 }  // namespace
+
+std::size_t encoded_size(const wire::member_update& u) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, u);
+  return buf.size();
+}
 
 swim::swim(membership_config cfg, identity self, datagram_sink& net, const clock& clk, swim_listener& listener,
            std::uint64_t seed)
@@ -123,6 +126,11 @@ std::vector<member_history_entry> swim::history(const std::string& name) const {
 
 std::size_t swim::live_count() const { return live_members_ + 1; }
 
+std::size_t swim::budget(std::size_t names_bytes) const {
+  const std::size_t taken = crypto::seal_overhead + fixed_fields + self_.name.size() + names_bytes;
+  return cfg_.max_datagram_bytes > taken ? cfg_.max_datagram_bytes - taken : 0;
+}
+
 std::vector<const swim::record*> swim::random_members(std::size_t n, const std::string& except,
                                                       bool include_recent_dead) {
   const auto now = clock_.now();
@@ -190,7 +198,7 @@ void swim::link_lost(const std::string& name) {
   p.target_creation = r->m.creation;
   p.deadline = clock_.now() + scaled(cfg_.link_loss_confirm);
   ++stats_.probes;
-  send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, take_gossip(cfg_.max_datagram_bytes - header_room)});
+  send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, take_gossip(budget(name.size()))});
   auto& placed = pending_[seq] = std::move(p);
   send_indirect(seq, placed, cfg_.indirect_checks);
 }
@@ -254,7 +262,7 @@ void swim::on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes
             ++stats_.misdirected;  // meant for an earlier incarnation at this address
             return;
           }
-          send(from, wire::swim_ack{m.seq, self_.name, take_gossip(cfg_.max_datagram_bytes - header_room)});
+          send(from, wire::swim_ack{m.seq, self_.name, take_gossip(budget(0))});
         } else if constexpr (std::is_same_v<T, wire::swim_ping_req>) {
           absorb(m.updates);
           const std::uint64_t seq = next_seq_++;
@@ -315,9 +323,17 @@ void swim::apply(const wire::member_update& u, const std::optional<std::string>&
 
 void swim::apply_alive(const wire::member_update& u, bool spread) {
   if (u.name == self_.name) {
-    // Someone says we are alive with an incarnation we never used (an old
-    // process of ours, or a stale table): outrank it.
-    if (u.creation != self_.creation || u.incarnation > self_.incarnation) refute(u.incarnation);
+    if (u.creation != self_.creation) {
+      if (u.incarnation >= self_.incarnation) {
+        // Another live process under our name, and not an older one of ours:
+        // fighting it would flap both forever. Count it; the operator decides.
+        ++stats_.name_conflicts;
+      } else {
+        queue(self_update());  // a row from our previous life: say who we are now
+      }
+      return;
+    }
+    if (u.incarnation > self_.incarnation) refute(u.incarnation);  // an incarnation we never used
     return;
   }
   record* r = lookup(u.name);
@@ -348,8 +364,10 @@ void swim::apply_alive(const wire::member_update& u, bool spread) {
     auto& placed = members_[u.name] = std::move(fresh);
     ++live_members_;
     // Probe newcomers at a random place in the round, as SWIM prescribes.
-    std::uniform_int_distribution<std::size_t> at(0, probe_order_.size());
-    probe_order_.insert(probe_order_.begin() + static_cast<long>(at(rng_)), u.name);
+    if (std::find(probe_order_.begin(), probe_order_.end(), u.name) == probe_order_.end()) {
+      std::uniform_int_distribution<std::size_t> at(0, probe_order_.size());
+      probe_order_.insert(probe_order_.begin() + static_cast<long>(at(rng_)), u.name);
+    }
     if (spread) queue(u);
     listener_.on_member_change(placed.m, change::up, u.from);
     return;
@@ -380,7 +398,7 @@ void swim::apply_suspect(const wire::member_update& u) {
   if (r->m.state == member_state::suspect && r->susp) {
     r->m.incarnation = u.incarnation;
     // An independent confirmation shortens the suspicion (Lifeguard).
-    if (u.from != self_.name && r->susp->confirmers.insert(u.from).second) {
+    if (u.from != self_.name && u.from != r->susp->reporter && r->susp->confirmers.insert(u.from).second) {
       shrink(*r->susp);
       queue(u);
     }
@@ -441,7 +459,7 @@ void swim::suspect(record& r, const std::string& reporter) {
   // Members other than us and the suspect who could confirm on their own.
   s.expected = std::min(cfg_.indirect_checks, live_count() > 2 ? live_count() - 2 : 0);
   s.reporter = reporter;
-  if (reporter != self_.name) s.confirmers.insert(reporter);
+  // The accuser is not a confirmation of itself (Lifeguard, memberlist).
   shrink(s);
   r.susp = std::move(s);
   queue({r.m.name, r.m.host, r.m.port, r.m.creation, r.m.incarnation,
@@ -497,10 +515,14 @@ void swim::start_probe() {
     p.period_end = now + scaled(cfg_.probe_interval);
     pending_[seq] = std::move(p);
     ++stats_.probes;
-    auto updates = take_gossip(cfg_.max_datagram_bytes - header_room);
     // Lifeguard's buddy system: a suspect hears of its suspicion from whoever
     // probes it, and its ack carries the refutation straight back.
-    if (r->m.state == member_state::suspect) updates.insert(updates.begin(), update_of(*r));
+    const bool buddy = r->m.state == member_state::suspect;
+    const auto accusation = update_of(*r);
+    const std::size_t reserved = buddy ? encoded_size(accusation) : 0;
+    const std::size_t room = budget(name.size());
+    auto updates = take_gossip(room > reserved ? room - reserved : 0);
+    if (buddy) updates.insert(updates.begin(), accusation);
     send({r->m.host, r->m.port}, wire::swim_ping{seq, name, r->m.creation, self_.name, std::move(updates)});
     return;
   }
@@ -514,7 +536,7 @@ void swim::send_indirect(std::uint64_t seq, pending& p, std::size_t k) {
     ++p.nacks_expected;
     send({helper->m.host, helper->m.port},
          wire::swim_ping_req{seq, p.target, target->m.creation, target->m.host, target->m.port, self_.name,
-                             take_gossip(cfg_.max_datagram_bytes - header_room)});
+                             take_gossip(budget(p.target.size() + target->m.host.size()))});
   }
   p.indirect_sent = true;
 }
@@ -608,8 +630,13 @@ std::vector<wire::member_update> swim::take_gossip(std::size_t budget) {
   std::vector<wire::member_update> out;
   std::vector<std::string> taken;
   std::size_t used = 0;
+  std::vector<std::string> oversized;
   for (const auto& key : send_order_) {
     const broadcast& b = broadcasts_.at(key.name);
+    if (b.bytes > budget) {
+      oversized.push_back(key.name);  // would never fit: drop it, counted
+      continue;
+    }
     if (used + b.bytes > budget) {
       if (budget - used < 48) break;  // nothing more will fit
       continue;
@@ -618,6 +645,14 @@ std::vector<wire::member_update> swim::take_gossip(std::size_t budget) {
     out.push_back(b.update);
     taken.push_back(key.name);
   }
+  // Only an empty datagram's budget is a fair test of "never fits".
+  if (used == 0)
+    for (const auto& name : oversized) {
+      const auto it = broadcasts_.find(name);
+      send_order_.erase({it->second.transmits, it->second.order, name});
+      broadcasts_.erase(it);
+      ++stats_.oversized_dropped;
+    }
   const std::size_t limit = retransmit_limit();
   for (const auto& name : taken) {
     auto it = broadcasts_.find(name);
@@ -636,7 +671,7 @@ std::vector<wire::member_update> swim::take_gossip(std::size_t budget) {
 void swim::send_gossip() {
   if (broadcasts_.empty()) return;
   for (const record* r : random_members(cfg_.gossip_nodes, "", true)) {
-    auto updates = take_gossip(cfg_.max_datagram_bytes - header_room);
+    auto updates = take_gossip(budget(0));
     if (updates.empty()) return;
     send({r->m.host, r->m.port}, wire::swim_gossip{self_.name, std::move(updates)});
   }
@@ -652,7 +687,7 @@ void swim::send_sync(const endpoint& to, bool reply) {
   bool first = true;
   for (auto& u : all) {
     const std::size_t size = encoded_size(u);
-    if (!chunk.empty() && used + size > cfg_.max_datagram_bytes - header_room) {
+    if (!chunk.empty() && used + size > budget(0)) {
       send(to, wire::swim_sync{reply && first, self_.name, std::move(chunk)});
       chunk.clear();
       used = 0;
@@ -705,8 +740,9 @@ void swim::tick() {
     next_sync_ = now + std::chrono::duration_cast<duration>(cfg_.sync_interval * scale * jitter(rng_));
   }
   if (now >= next_join_) {
+    // Our own row is enough: the seed answers with its whole table.
     for (const auto& seed : seeds_)
-      if (!live_member_at(seed)) send_sync(seed, true);
+      if (!live_member_at(seed)) announce(seed);
     next_join_ = now + cfg_.join_retry;
   }
   if (now >= next_reap_) {

@@ -71,7 +71,12 @@ struct swim_stats {
   std::uint64_t suspicions = 0, refutations = 0, declared_dead = 0;
   std::uint64_t syncs = 0, gossip_updates_out = 0, gossip_updates_in = 0;
   std::uint64_t awareness = 0;  ///< current local-health score (0 = healthy)
+  std::uint64_t name_conflicts = 0;    ///< another live process claims our name
+  std::uint64_t oversized_dropped = 0;  ///< claims too big for any datagram (huge tags)
 };
+
+/// The encoded size of one claim (to fit datagrams, and to check tags).
+std::size_t encoded_size(const wire::member_update& u);
 
 class swim {
  public:
@@ -196,6 +201,8 @@ class swim {
   void queue(const wire::member_update& u);
   std::vector<wire::member_update> take_gossip(std::size_t budget);
   std::size_t retransmit_limit() const;
+  /// Bytes of gossip a datagram carrying `names_bytes` of names can take.
+  std::size_t budget(std::size_t names_bytes) const;
   void send_gossip();
   void send_sync(const endpoint& to, bool reply);
   void send(const endpoint& to, const wire::message& m);
