@@ -74,7 +74,9 @@ std::string prometheus_text(const cluster::node_stats& stats, const std::vector<
       {"frames_in", &cluster::link_stats::frames_in},
       {"frames_out", &cluster::link_stats::frames_out},
       {"bytes_in", &cluster::link_stats::bytes_in},
-      {"bytes_out", &cluster::link_stats::bytes_out}};
+      {"bytes_out", &cluster::link_stats::bytes_out},
+      {"messages_in", &cluster::link_stats::messages_in},
+      {"messages_out", &cluster::link_stats::messages_out}};
   for (const auto& [name, field] : link_fields) {
     const std::string metric = std::string("libcluster_link_") + name + "_total";
     out << "# HELP " << metric << " Per link to a peer node.\n# TYPE " << metric << " counter\n";
@@ -85,6 +87,10 @@ std::string prometheus_text(const cluster::node_stats& stats, const std::vector<
       << "# TYPE libcluster_link_queued_messages gauge\n";
   for (const auto& l : stats.links)
     out << "libcluster_link_queued_messages{peer=\"" << escape(l.node) << "\"} " << l.queued << "\n";
+  out << "# HELP libcluster_link_queued_bytes Bytes of the messages waiting for a link to come up.\n"
+      << "# TYPE libcluster_link_queued_bytes gauge\n";
+  for (const auto& l : stats.links)
+    out << "libcluster_link_queued_bytes{peer=\"" << escape(l.node) << "\"} " << l.queued_bytes << "\n";
 
   histogram_text(out, "libcluster_call_latency_seconds", "Round trips of calls made by this node's processes.",
                  stats.call_latency);

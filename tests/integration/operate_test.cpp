@@ -99,7 +99,9 @@ TEST_CASE("stats, why, leave and stop from clusterctl; metrics over HTTP") {
   CHECK(why_json.out.find("\"state\":\"left\"") != std::string::npos);
 
   // leave: n2 leaves the cluster but keeps running.
-  CHECK(ctl(n2, {"leave"}).code == 0);
+  const auto left = ctl(n2, {"leave"});
+  INFO(left.out);
+  CHECK(left.code == 0);
   CHECK(eventually([&] { return member_state_is(n1, n2, "left"); }));
   CHECK(::kill(b.pid(), 0) == 0);
 
@@ -146,7 +148,7 @@ TEST_CASE("processes, registered, monitor, ping NODE; top and watch in a termina
   noded a(n1, {});
   noded b(n2, {"--join", n1});
   auto c = std::make_unique<noded>(n3, std::vector<std::string>{"--join", n1});
-  REQUIRE(eventually([&] { return ctl(n1, {"ping", n3}).code == 0; }, 20s));
+  REQUIRE(eventually([&] { return ctl(n1, {"ping", n2}).code == 0 && ctl(n1, {"ping", n3}).code == 0; }, 20s));
   CHECK(ctl(n1, {"ping", n3}).out.find("pong from " + n3 + " (via " + n1 + ")") != std::string::npos);
   CHECK(ctl(n1, {"ping", "nobody@127.7.3.9"}).code == 1);
 

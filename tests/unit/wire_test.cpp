@@ -50,7 +50,7 @@ std::vector<message> one_of_each() {
       watch_request{8},
       member_event{8, 1, member_row{alive, 0, "probe failed"}, "n2@h"},
       stats_request{9},
-      stats_reply{9, {{"frames_in", 3}}, {link_row{"n2@h", 4, 1, 2, 3, 4, 0, 1000}}, histogram_row{{0, 1}, 250, 1},
+      stats_reply{9, {{"frames_in", 3}}, {link_row{"n2@h", 4, 1, 2, 3, 4, 0, 1000, 5, 6, 0}}, histogram_row{{0, 1}, 250, 1},
                   histogram_row{}},
       why_request{10, "n2@h"},
       why_reply{10, {history_row{1200, 2, 7, "suspected by n3@h", "n1@h"}}},

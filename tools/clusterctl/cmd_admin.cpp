@@ -38,7 +38,10 @@ int run_stats(context& ctx) {
                        {"frames_out", l.frames_out},
                        {"bytes_in", l.bytes_in},
                        {"bytes_out", l.bytes_out},
+                       {"messages_in", l.messages_in},
+                       {"messages_out", l.messages_out},
                        {"queued", l.queued},
+                       {"queued_bytes", l.queued_bytes},
                        {"up_ms", l.up_for.count()}});
     print({{"counters", counters},
            {"links", links},
@@ -50,13 +53,15 @@ int run_stats(context& ctx) {
     std::cout << std::left << std::setw(28) << name << value << "\n";
   std::cout << std::left << std::setw(28) << "call_latency" << mean_text(st->call_latency) << "\n"
             << std::setw(28) << "spawn_latency" << mean_text(st->spawn_latency) << "\n\n";
-  std::cout << std::left << std::setw(24) << "LINK" << std::setw(12) << "FRAMES_IN" << std::setw(12) << "FRAMES_OUT"
-            << std::setw(14) << "BYTES_IN" << std::setw(14) << "BYTES_OUT" << std::setw(8) << "QUEUED"
-            << "UP\n";
+  std::cout << std::left << std::setw(24) << "LINK" << std::setw(12) << "MSGS_IN" << std::setw(12) << "MSGS_OUT"
+            << std::setw(14) << "BYTES_IN" << std::setw(14) << "BYTES_OUT" << std::setw(10) << "FRAMES"
+            << std::setw(14) << "QUEUED" << "UP\n";
   for (const auto& l : st->links)
-    std::cout << std::left << std::setw(24) << l.node << std::setw(12) << l.frames_in << std::setw(12)
-              << l.frames_out << std::setw(14) << l.bytes_in << std::setw(14) << l.bytes_out << std::setw(8)
-              << l.queued << l.up_for.count() / 1000 << "s\n";
+    std::cout << std::left << std::setw(24) << l.node << std::setw(12) << l.messages_in << std::setw(12)
+              << l.messages_out << std::setw(14) << l.bytes_in << std::setw(14) << l.bytes_out << std::setw(10)
+              << (l.frames_in + l.frames_out) << std::setw(14)
+              << (std::to_string(l.queued) + " / " + std::to_string(l.queued_bytes) + " B")
+              << l.up_for.count() / 1000 << "s\n";
   return exit_ok;
 }
 

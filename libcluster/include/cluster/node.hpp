@@ -32,11 +32,14 @@
 namespace cluster {
 
 /// One link to a peer node: what went through it, and what waits for it.
+/// A node that is not linked yet but has messages waiting gets a row too
+/// (creation 0, up_for 0).
 struct link_stats {
   std::string node;  ///< name@host
   std::uint32_t creation = 0;
-  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
-  std::uint64_t queued = 0;  ///< messages waiting for this link (none once it is up)
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;  ///< this link
+  std::uint64_t messages_in = 0, messages_out = 0;  ///< with this node, since it was first linked
+  std::uint64_t queued = 0, queued_bytes = 0;  ///< waiting for this link (none once it is up)
   std::chrono::milliseconds up_for{0};
 };
 

@@ -203,9 +203,17 @@ class node::impl final : public internal::link_listener {
     out.connections = links_.connection_count();
     out.processes = runtime_.process_count();
     const auto now = clock_.now();
-    for (const auto& l : links_.nodes())
-      out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, dist_.held(l.name),
+    for (const auto& l : links_.nodes()) {
+      const auto traffic = dist_.traffic(l.name);
+      out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out,
+                           traffic.messages_in, traffic.messages_out, dist_.held(l.name), dist_.held_bytes(l.name),
                            std::chrono::duration_cast<std::chrono::milliseconds>(now - l.since)});
+    }
+    // Nodes not linked (yet) that messages wait for: a row each, so the backlog shows.
+    for (const auto& node : dist_.held_nodes())
+      if (!links_.node_link(node))
+        out.links.push_back({node, 0, 0, 0, 0, 0, dist_.traffic(node).messages_in, dist_.traffic(node).messages_out,
+                             dist_.held(node), dist_.held_bytes(node), std::chrono::milliseconds(0)});
     std::tie(out.call_latency, out.spawn_latency) = dist_.latencies();
     return out;
   }
@@ -249,7 +257,8 @@ class node::impl final : public internal::link_listener {
     wire::stats_reply r{id, st.counters(), {}, {}, {}};
     for (const auto& l : st.links)
       r.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.queued,
-                         static_cast<std::uint64_t>(l.up_for.count())});
+                         static_cast<std::uint64_t>(l.up_for.count()), l.messages_in, l.messages_out,
+                         l.queued_bytes});
     const auto row = [](const histogram& h) {
       return wire::histogram_row{{h.counts.begin(), h.counts.end()}, h.sum_us, h.count};
     };

@@ -186,6 +186,7 @@ void distribution::flush() {
     auto& [conn, frame] = it->second;
     if (frame.size() + out.bytes.size() > max_frame_bytes) send(conn, frame);
     frame.insert(frame.end(), out.bytes.begin(), out.bytes.end());
+    ++traffic_[out.node].messages_out;
   }
   for (auto& [node, entry] : frames) send(entry.first, entry.second);
 }
@@ -338,6 +339,7 @@ bool distribution::relay(std::uint64_t id, errc code, const term& value, const s
 
 bool distribution::handle(const link_info& from, wire::message& m) {
   stats_.received.fetch_add(1, std::memory_order_relaxed);
+  if (from.kind == wire::peer_kind::node) ++traffic_[from.name].messages_in;
   if (auto* s = std::get_if<wire::process_send>(&m)) {
     rt_.deliver(s->to, user_envelope(std::move(s->message)));
     return true;

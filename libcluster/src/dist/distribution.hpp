@@ -66,6 +66,27 @@ class distribution final : public remote_router {
     const auto it = held_.find(node);
     return it == held_.end() ? 0 : it->second.size();
   }
+  /// Messages to and from a peer node since it was first linked (I/O thread).
+  struct node_traffic {
+    std::uint64_t messages_in = 0, messages_out = 0;
+  };
+  node_traffic traffic(const std::string& node) const {
+    const auto it = traffic_.find(node);
+    return it == traffic_.end() ? node_traffic{} : it->second;
+  }
+  /// Bytes of the messages waiting for a link to `node` (I/O thread).
+  std::size_t held_bytes(const std::string& node) const {
+    std::size_t n = 0;
+    if (const auto it = held_.find(node); it != held_.end())
+      for (const auto& out : it->second) n += out.bytes.size();
+    return n;
+  }
+  /// Nodes that have messages waiting for their link (I/O thread).
+  std::vector<std::string> held_nodes() const {
+    std::vector<std::string> out;
+    for (const auto& [node, q] : held_) out.push_back(node);
+    return out;
+  }
   /// Messages waiting for any link (I/O thread).
   std::size_t held_total() const {
     std::size_t n = 0;
@@ -171,6 +192,7 @@ class distribution final : public remote_router {
   /// sent when it comes up, bounced if the member goes.
   std::map<std::string, std::deque<outgoing>> held_;
   std::map<std::string, time_point> held_since_;  ///< when the oldest held message came
+  std::map<std::string, node_traffic> traffic_;   ///< per peer node (I/O thread only)
   static constexpr std::size_t max_held_per_node = 65536;
   static constexpr duration hold_limit = std::chrono::seconds(10);
 

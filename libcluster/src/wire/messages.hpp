@@ -419,7 +419,9 @@ struct link_row {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t queued = 0;
   std::uint64_t up_ms = 0;
-  MSGPACK_DEFINE(node, creation, frames_in, frames_out, bytes_in, bytes_out, queued, up_ms)
+  std::uint64_t messages_in = 0, messages_out = 0, queued_bytes = 0;
+  MSGPACK_DEFINE(node, creation, frames_in, frames_out, bytes_in, bytes_out, queued, up_ms, messages_in, messages_out,
+                 queued_bytes)
 };
 
 /// A latency histogram: counts per bucket (bounds in the protocol doc), sum, count.
