@@ -215,8 +215,13 @@ void swim::leave() {
   ++self_.incarnation;
   const auto goodbye = self_update();
   // Everyone we know hears it directly: we will not be around to retransmit.
+  // The seeds too: right after a join, a seed may know us before we know it.
+  std::set<endpoint> told;
   for (const auto& [name, r] : members_)
-    if (live(r.m.state)) send({r.m.host, r.m.port}, wire::swim_gossip{self_.name, {goodbye}});
+    if (live(r.m.state) && told.insert({r.m.host, r.m.port}).second)
+      send({r.m.host, r.m.port}, wire::swim_gossip{self_.name, {goodbye}});
+  for (const auto& seed : seeds_)
+    if (told.insert(seed).second) send(seed, wire::swim_gossip{self_.name, {goodbye}});
   pending_.clear();
 }
 
