@@ -69,9 +69,12 @@ int main(int argc, char** argv) {
   int seconds = 30, seeds = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--seconds" && i + 1 < argc) seconds = std::atoi(argv[++i]);
-    else if (a == "--seeds" && i + 1 < argc) seeds = std::atoi(argv[++i]);
-    else sizes.push_back(std::atoi(a.c_str()));
+    if (a == "--seconds" && i + 1 < argc)
+      seconds = std::atoi(argv[++i]);
+    else if (a == "--seeds" && i + 1 < argc)
+      seeds = std::atoi(argv[++i]);
+    else
+      sizes.push_back(std::atoi(a.c_str()));
   }
   if (sizes.empty()) sizes = {10, 100, 1000};
   std::printf("%-8s %22s %26s %24s\n", "members", "join known to 99% (ms)", "bytes/member/s (steady)",

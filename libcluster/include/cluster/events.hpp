@@ -27,10 +27,14 @@ struct node_event {
 
 constexpr std::string_view to_string(node_event::kind k) {
   switch (k) {
-    case node_event::kind::up: return "up";
-    case node_event::kind::down: return "down";
-    case node_event::kind::left: return "left";
-    case node_event::kind::updated: return "updated";
+    case node_event::kind::up:
+      return "up";
+    case node_event::kind::down:
+      return "down";
+    case node_event::kind::left:
+      return "left";
+    case node_event::kind::updated:
+      return "updated";
   }
   return "unknown";
 }

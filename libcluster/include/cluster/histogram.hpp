@@ -11,8 +11,8 @@ namespace cluster {
 
 struct histogram {
   /// Upper bounds of the buckets, in microseconds; a last bucket is +Inf.
-  static constexpr std::array<std::uint64_t, 10> bounds_us{100,   250,   500,    1000,   2500,
-                                                            5000,  10000, 50000,  250000, 1000000};
+  static constexpr std::array<std::uint64_t, 10> bounds_us{100,  250,   500,   1000,   2500,
+                                                           5000, 10000, 50000, 250000, 1000000};
   std::array<std::uint64_t, bounds_us.size() + 1> counts{};  ///< per bucket, not cumulative
   std::uint64_t sum_us = 0;
   std::uint64_t count = 0;

@@ -16,10 +16,14 @@ enum class member_state : std::uint8_t { alive = 0, suspect = 1, dead = 2, left 
 
 constexpr std::string_view to_string(member_state s) {
   switch (s) {
-    case member_state::alive: return "alive";
-    case member_state::suspect: return "suspect";
-    case member_state::dead: return "dead";
-    case member_state::left: return "left";
+    case member_state::alive:
+      return "alive";
+    case member_state::suspect:
+      return "suspect";
+    case member_state::dead:
+      return "dead";
+    case member_state::left:
+      return "left";
   }
   return "unknown";
 }
@@ -33,10 +37,10 @@ struct member {
   /// time in milliseconds, so a restarted node outranks its old self.
   std::uint64_t incarnation = 0;
   member_state state = member_state::alive;
-  std::map<std::string, std::string> tags;  ///< `noded --tag key=value`
+  std::map<std::string, std::string> tags;    ///< `noded --tag key=value`
   std::chrono::milliseconds since_change{0};  ///< age of the current state
-  std::string reason;    ///< why the state last changed
-  std::string reporter;  ///< the member whose report changed it
+  std::string reason;                         ///< why the state last changed
+  std::string reporter;                       ///< the member whose report changed it
 };
 
 /// One past state of a member in a node's view (`clusterctl why`): when,
@@ -60,12 +64,18 @@ struct member_change {
 
 constexpr std::string_view to_string(member_change::kind k) {
   switch (k) {
-    case member_change::kind::up: return "up";
-    case member_change::kind::down: return "down";
-    case member_change::kind::left: return "left";
-    case member_change::kind::updated: return "updated";
-    case member_change::kind::suspect: return "suspect";
-    case member_change::kind::refuted: return "refuted";
+    case member_change::kind::up:
+      return "up";
+    case member_change::kind::down:
+      return "down";
+    case member_change::kind::left:
+      return "left";
+    case member_change::kind::updated:
+      return "updated";
+    case member_change::kind::suspect:
+      return "suspect";
+    case member_change::kind::refuted:
+      return "refuted";
   }
   return "unknown";
 }

@@ -37,8 +37,8 @@ struct membership_config {
   /// Full-state exchange with one random member this often; stretched by
   /// N/32 beyond 32 members so its bytes per member stay flat.
   duration sync_interval = std::chrono::seconds(5);
-  duration join_retry = milliseconds(1000);            ///< seeds not yet members are asked again this often
-  duration forget_after = std::chrono::minutes(5);     ///< dead and left members are listed this long
+  duration join_retry = milliseconds(1000);         ///< seeds not yet members are asked again this often
+  duration forget_after = std::chrono::minutes(5);  ///< dead and left members are listed this long
   // -- confirming a lost data connection --
   /// When a data link closes we probe at once (directly and through k others)
   /// and declare the member dead if nobody hears from it within this.
@@ -85,10 +85,14 @@ inline membership_config membership_config::local() {
 }
 
 inline bool membership_config::preset(std::string_view name, membership_config& out) {
-  if (name == "lan") out = lan();
-  else if (name == "wan") out = wan();
-  else if (name == "local") out = local();
-  else return false;
+  if (name == "lan")
+    out = lan();
+  else if (name == "wan")
+    out = wan();
+  else if (name == "local")
+    out = local();
+  else
+    return false;
   return true;
 }
 

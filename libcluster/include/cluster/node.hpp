@@ -39,7 +39,7 @@ struct link_stats {
   std::uint32_t creation = 0;
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;  ///< this link
   std::uint64_t messages_in = 0, messages_out = 0;  ///< with this node, since it was first linked
-  std::uint64_t queued = 0, queued_bytes = 0;  ///< waiting for this link (none once it is up)
+  std::uint64_t queued = 0, queued_bytes = 0;       ///< waiting for this link (none once it is up)
   std::chrono::milliseconds up_for{0};
 };
 
@@ -59,12 +59,12 @@ struct node_stats {
   // Membership (SWIM + Lifeguard over UDP).
   std::uint64_t membership_datagrams_in = 0, membership_datagrams_out = 0;
   std::uint64_t membership_bytes_in = 0, membership_bytes_out = 0;
-  std::uint64_t membership_auth_failures = 0;  ///< datagrams sealed with another cookie, or junk
-  std::uint64_t membership_malformed = 0;      ///< opened but undecodable
-  std::uint64_t membership_misdirected = 0;    ///< probes for an earlier incarnation (normal after a restart)
+  std::uint64_t membership_auth_failures = 0;   ///< datagrams sealed with another cookie, or junk
+  std::uint64_t membership_malformed = 0;       ///< opened but undecodable
+  std::uint64_t membership_misdirected = 0;     ///< probes for an earlier incarnation (normal after a restart)
   std::uint64_t membership_name_conflicts = 0;  ///< another live process claims our name
-  std::uint64_t membership_oversized = 0;      ///< claims too big for a datagram, dropped
-  std::uint64_t queued_messages = 0;           ///< waiting for links to come up
+  std::uint64_t membership_oversized = 0;       ///< claims too big for a datagram, dropped
+  std::uint64_t queued_messages = 0;            ///< waiting for links to come up
   std::uint64_t membership_send_errors = 0;
   std::uint64_t probes = 0, probe_failures = 0, suspicions = 0, refutations = 0, declared_dead = 0;
   std::uint64_t local_health = 0;  ///< Lifeguard's score: 0 healthy; timeouts stretch by (1 + score)

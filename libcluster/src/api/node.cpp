@@ -16,8 +16,8 @@
 #include "links/link_manager.hpp"
 #include "membership/membership_service.hpp"
 #include "transport/resolve.hpp"
-#include "wire/member_rows.hpp"
 #include "transport/zmq_transport.hpp"
+#include "wire/member_rows.hpp"
 
 namespace cluster {
 
@@ -205,8 +205,8 @@ class node::impl final : public internal::link_listener {
     const auto now = clock_.now();
     for (const auto& l : links_.nodes()) {
       const auto traffic = dist_.traffic(l.name);
-      out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out,
-                           traffic.messages_in, traffic.messages_out, dist_.held(l.name), dist_.held_bytes(l.name),
+      out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, traffic.messages_in,
+                           traffic.messages_out, dist_.held(l.name), dist_.held_bytes(l.name),
                            std::chrono::duration_cast<std::chrono::milliseconds>(now - l.since)});
     }
     // Nodes not linked (yet) that messages wait for: a row each, so the backlog shows.
@@ -249,7 +249,8 @@ class node::impl final : public internal::link_listener {
         publish({node_event::kind::updated, peer, {errc::ok, m.reason}, reporter, m.tags});
         return;
       case change::suspect:
-      case change::refuted: return;  // logged by the membership layer; not (yet) an event
+      case change::refuted:
+        return;  // logged by the membership layer; not (yet) an event
     }
   }
 
@@ -257,8 +258,7 @@ class node::impl final : public internal::link_listener {
     wire::stats_reply r{id, st.counters(), {}, {}, {}};
     for (const auto& l : st.links)
       r.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.queued,
-                         static_cast<std::uint64_t>(l.up_for.count()), l.messages_in, l.messages_out,
-                         l.queued_bytes});
+                         static_cast<std::uint64_t>(l.up_for.count()), l.messages_in, l.messages_out, l.queued_bytes});
     const auto row = [](const histogram& h) {
       return wire::histogram_row{{h.counts.begin(), h.counts.end()}, h.sum_us, h.count};
     };
@@ -293,19 +293,18 @@ class node::impl final : public internal::link_listener {
   void monitor_for_client(internal::conn_id conn, const wire::monitor_request& req) {
     const auto id = req.request_id;
     const pid target = req.pid;
-    const pid watcher = runtime_.spawn(behavior([this, conn, id, target](context& ctx) -> task {
-                                         const ref r = ctx.monitor(target);
-                                         // Named, not a temporary in the co_await (GCC 12).
-                                         const matcher its_down = [r](const message& m) {
-                                           const auto* d = m.get_if<down_message>();
-                                           return d && d->monitor == r;
-                                         };
-                                         auto down = co_await ctx.receive(its_down);
-                                         term reason = down.get_if<down_message>()->reason;
-                                         (void)post([this, conn, id, reason] {
-                                           (void)links_.send(conn, wire::monitor_down{id, reason});
-                                         });
-                                       }).labelled("clusterctl:monitor"));
+    const pid watcher = runtime_.spawn(
+        behavior([this, conn, id, target](context& ctx) -> task {
+          const ref r = ctx.monitor(target);
+          // Named, not a temporary in the co_await (GCC 12).
+          const matcher its_down = [r](const message& m) {
+            const auto* d = m.get_if<down_message>();
+            return d && d->monitor == r;
+          };
+          auto down = co_await ctx.receive(its_down);
+          term reason = down.get_if<down_message>()->reason;
+          (void)post([this, conn, id, reason] { (void)links_.send(conn, wire::monitor_down{id, reason}); });
+        }).labelled("clusterctl:monitor"));
     client_monitors_.emplace(conn, watcher);
   }
 
@@ -445,16 +444,18 @@ class node::impl final : public internal::link_listener {
     if (advertised == "0.0.0.0" || advertised == "::") {
       if (auto r = internal::resolve_host(cfg_.name.host)) advertised = std::move(r).value();
     }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
-    o.self = {cfg_.name.id(), {advertised, cfg_.name.port}, creation_, static_cast<std::uint64_t>(now_ms.count()),
-              cfg_.tags};
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    o.self = {
+        cfg_.name.id(), {advertised, cfg_.name.port}, creation_, static_cast<std::uint64_t>(now_ms.count()), cfg_.tags};
     o.bind_ip = listen_ip_;
     o.key = internal::crypto::derive_key(cfg_.cookie, internal::crypto::key_purpose::gossip);
     o.join = cfg_.join;
     for (const auto& d : cfg_.discover) {
-      if (d == "multicast") o.multicast = true;
-      else if (d.starts_with("dns:")) o.dns.push_back(d.substr(4));
+      if (d == "multicast")
+        o.multicast = true;
+      else if (d.starts_with("dns:"))
+        o.dns.push_back(d.substr(4));
     }
     o.discovery_interval = cfg_.discovery_interval;
     return o;
@@ -555,8 +556,8 @@ class node::impl final : public internal::link_listener {
   cluster::runtime runtime_;
   internal::distribution dist_;
   std::unique_ptr<membership::membership_service> membership_;
-  std::vector<std::function<void(const node_event&)>> subscribers_;  // I/O thread only
-  std::vector<pid> node_watchers_;                                   // I/O thread only
+  std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
+  std::vector<pid> node_watchers_;                                            // I/O thread only
   std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; I/O thread
   std::multimap<internal::conn_id, pid> client_monitors_;  // processes monitoring for clients; I/O thread
 

@@ -46,8 +46,9 @@ class membership_service::impl final : public datagram_sink, public swim_listene
     if (opts_.multicast) {
       if (auto joined = open_multicast(); !joined) return joined;
     }
-    engine_ = std::make_unique<swim>(opts_.protocol, opts_.self, *this, clock_, *this,
-                                     opts_.seed ? opts_.seed : (std::uint64_t{crypto::random_u32()} << 32 | crypto::random_u32()));
+    engine_ = std::make_unique<swim>(
+        opts_.protocol, opts_.self, *this, clock_, *this,
+        opts_.seed ? opts_.seed : (std::uint64_t{crypto::random_u32()} << 32 | crypto::random_u32()));
     return {};
   }
 
@@ -203,18 +204,18 @@ class membership_service::impl final : public datagram_sink, public swim_listene
     resolving_ = targets.size();
     auto found = std::make_shared<std::vector<endpoint>>();
     for (const auto& [host, port] : targets) {
-      resolver_.async_resolve(host, std::to_string(port), [this, found, host](const asio::error_code& ec,
-                                                                              udp::resolver::results_type r) {
-        if (ec && ec != asio::error::operation_aborted)
-          log(log_level::debug, opts_.self.name + ": cannot resolve seed " + host + ": " + ec.message());
-        for (const auto& e : r) found->push_back(endpoint_of(e.endpoint()));
-        if (--resolving_ == 0) {
-          std::sort(found->begin(), found->end());
-          found->erase(std::unique(found->begin(), found->end()), found->end());
-          engine_->set_seeds(*found);
-          arm();
-        }
-      });
+      resolver_.async_resolve(
+          host, std::to_string(port), [this, found, host](const asio::error_code& ec, udp::resolver::results_type r) {
+            if (ec && ec != asio::error::operation_aborted)
+              log(log_level::debug, opts_.self.name + ": cannot resolve seed " + host + ": " + ec.message());
+            for (const auto& e : r) found->push_back(endpoint_of(e.endpoint()));
+            if (--resolving_ == 0) {
+              std::sort(found->begin(), found->end());
+              found->erase(std::unique(found->begin(), found->end()), found->end());
+              engine_->set_seeds(*found);
+              arm();
+            }
+          });
     }
     if (opts_.multicast) {
       ++counters_.beacons_out;
@@ -259,7 +260,7 @@ class membership_service::impl final : public datagram_sink, public swim_listene
   std::array<std::uint8_t, 65536> beacon_buffer_{};
   udp::endpoint sender_, beacon_sender_;
   std::map<std::string, time_point> refused_at_;  ///< bounded: cleared past 1,024 senders
-  std::size_t resolving_ = 0;                      ///< names of the current round still resolving
+  std::size_t resolving_ = 0;                     ///< names of the current round still resolving
   service_stats counters_;
   std::thread thread_;
 };
