@@ -71,17 +71,13 @@ std::string prometheus_text(const cluster::node_stats& stats, const std::vector<
   }
 
   const std::pair<const char*, std::uint64_t cluster::link_stats::*> link_fields[] = {
-      {"frames_in", &cluster::link_stats::frames_in},
-      {"frames_out", &cluster::link_stats::frames_out},
-      {"bytes_in", &cluster::link_stats::bytes_in},
-      {"bytes_out", &cluster::link_stats::bytes_out},
-      {"messages_in", &cluster::link_stats::messages_in},
-      {"messages_out", &cluster::link_stats::messages_out}};
+      {"frames_in", &cluster::link_stats::frames_in},     {"frames_out", &cluster::link_stats::frames_out},
+      {"bytes_in", &cluster::link_stats::bytes_in},       {"bytes_out", &cluster::link_stats::bytes_out},
+      {"messages_in", &cluster::link_stats::messages_in}, {"messages_out", &cluster::link_stats::messages_out}};
   for (const auto& [name, field] : link_fields) {
     const std::string metric = std::string("libcluster_link_") + name + "_total";
     out << "# HELP " << metric << " Per link to a peer node.\n# TYPE " << metric << " counter\n";
-    for (const auto& l : stats.links)
-      out << metric << "{peer=\"" << escape(l.node) << "\"} " << l.*field << "\n";
+    for (const auto& l : stats.links) out << metric << "{peer=\"" << escape(l.node) << "\"} " << l.*field << "\n";
   }
   out << "# HELP libcluster_link_queued_messages Messages waiting for a link to come up.\n"
       << "# TYPE libcluster_link_queued_messages gauge\n";
@@ -161,11 +157,12 @@ class metrics_server::impl {
         response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +
                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
       }
-      asio::async_write(socket, asio::buffer(response), [self = shared_from_this()](const asio::error_code&, std::size_t) {
-        asio::error_code ignored;
-        self->socket.shutdown(tcp::socket::shutdown_both, ignored);
-        self->deadline.cancel();
-      });
+      asio::async_write(socket, asio::buffer(response),
+                        [self = shared_from_this()](const asio::error_code&, std::size_t) {
+                          asio::error_code ignored;
+                          self->socket.shutdown(tcp::socket::shutdown_both, ignored);
+                          self->deadline.cancel();
+                        });
     }
   };
 

@@ -116,9 +116,7 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   }
   o.level = *cluster::parse_log_level(level);
   o.metrics_port = static_cast<std::uint16_t>(metrics_port);
-  o.metrics_address = !metrics_address.empty() ? metrics_address
-                      : !listen.empty()        ? listen
-                                               : o.node.name.host;
+  o.metrics_address = !metrics_address.empty() ? metrics_address : !listen.empty() ? listen : o.node.name.host;
   return o;
 }
 

@@ -123,7 +123,7 @@ TEST_CASE("a frozen node (SIGSTOP) is declared dead; thawed (SIGCONT) it refutes
   const auto after = member_seen_by(names[0], names[3]);
   REQUIRE(after);
   CHECK(after->incarnation > before->incarnation);  // it outranked the verdict
-  CHECK(after->creation == before->creation);        // the same process
+  CHECK(after->creation == before->creation);       // the same process
 }
 
 TEST_CASE("SIGTERM is a graceful leave: the others record left, not a failure") {
@@ -200,10 +200,11 @@ TEST_CASE("clusterctl members shows tags and reasons; watch streams changes unti
 }
 
 TEST_CASE("noded refuses bad membership flags with a clear message") {
-  for (const auto& args : std::vector<std::vector<std::string>>{{"--tag", "novalue"},
-                                                               {"--discover", "carrier-pigeon"},
-                                                               {"--preset", "moon"},
-                                                               {"--probe-interval", "100", "--probe-timeout", "200"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--tag", "novalue"},
+                                             {"--discover", "carrier-pigeon"},
+                                             {"--preset", "moon"},
+                                             {"--probe-interval", "100", "--probe-timeout", "200"}}) {
     noded bad("x@127.5.7.1", args);
     CHECK(bad.wait() == 2);
   }
@@ -230,8 +231,8 @@ struct two_host_lan {
     ok = geteuid() == 0 && sh("ip netns add lcm1") && sh("ip netns add lcm2") &&
          sh("ip link add lcm-a netns lcm1 type veth peer name lcm-b netns lcm2") &&
          sh("ip -n lcm1 addr add 10.213.0.1/24 dev lcm-a") && sh("ip -n lcm2 addr add 10.213.0.2/24 dev lcm-b") &&
-         sh("ip -n lcm1 link set lcm-a up") && sh("ip -n lcm2 link set lcm-b up") &&
-         sh("ip -n lcm1 link set lo up") && sh("ip -n lcm2 link set lo up");
+         sh("ip -n lcm1 link set lcm-a up") && sh("ip -n lcm2 link set lcm-b up") && sh("ip -n lcm1 link set lo up") &&
+         sh("ip -n lcm2 link set lo up");
   }
   ~two_host_lan() { down(); }
   static void down() {
@@ -260,16 +261,15 @@ TEST_CASE("--discover multicast: two hosts on a LAN find each other with no seed
   const pid_t b = noded_in("lcm2", {"--name", "m2@10.213.0.2", "--discover", "multicast"}, dir + "/m2.log");
   const auto both_alive = [&](const std::string& ns, const std::string& node) {
     const std::string out = dir + "/members-" + ns + ".json";
-    const bool asked = std::system(("ip netns exec " + ns + " " + CLUSTERCTL_PATH + " --node " + node +
-                                    " --cookie " + cookie + " --json members > " + out + " 2>/dev/null")
+    const bool asked = std::system(("ip netns exec " + ns + " " + CLUSTERCTL_PATH + " --node " + node + " --cookie " +
+                                    cookie + " --json members > " + out + " 2>/dev/null")
                                        .c_str()) == 0;
     const auto text = itest::read_file(out);
     return asked && text.find("\"name\":\"m1@10.213.0.1\"") != std::string::npos &&
            text.find("\"name\":\"m2@10.213.0.2\"") != std::string::npos &&
            text.find("\"state\":\"dead\"") == std::string::npos;
   };
-  CHECK(eventually([&] { return both_alive("lcm1", "m1@10.213.0.1") && both_alive("lcm2", "m2@10.213.0.2"); },
-                   20s));
+  CHECK(eventually([&] { return both_alive("lcm1", "m1@10.213.0.1") && both_alive("lcm2", "m2@10.213.0.2"); }, 20s));
   ::kill(a, SIGTERM);
   ::kill(b, SIGTERM);
   CHECK(itest::wait_exit(a) == 0);

@@ -132,8 +132,7 @@ TEST_CASE("members carry tags; a tag change is an updated event; members() lists
   (*b)->set_tags({{"role", "cache"}});
   CHECK(itest::eventually([&] {
     std::lock_guard lock(mu);
-    return events.size() == 2 && events[1].what == node_event::kind::updated &&
-           events[1].tags.at("role") == "cache";
+    return events.size() == 2 && events[1].what == node_event::kind::updated && events[1].tags.at("role") == "cache";
   }));
   const auto members = (*a)->members();
   REQUIRE(members.size() == 2);

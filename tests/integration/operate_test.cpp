@@ -57,10 +57,12 @@ TEST_CASE("stats, why, leave and stop from clusterctl; metrics over HTTP") {
   noded a(n1, {"--metrics-port", "9464"});
   noded b(n2, {"--join", n1});
   noded c(n3, {"--join", n1});
-  REQUIRE(eventually([&] {
-    const auto r = ctl(n1, {"--json", "stats"});
-    return r.code == 0 && r.out.find(n2) != std::string::npos && r.out.find(n3) != std::string::npos;
-  }, 20s));
+  REQUIRE(eventually(
+      [&] {
+        const auto r = ctl(n1, {"--json", "stats"});
+        return r.code == 0 && r.out.find(n2) != std::string::npos && r.out.find(n3) != std::string::npos;
+      },
+      20s));
 
   // A call through n1 to a target written with its port, then stats shows it.
   REQUIRE(ctl(n1, {"call", n2 + ":4370", "sys:echo", "[1, 2]"}).out == "[1,2]\n");
@@ -97,7 +99,6 @@ TEST_CASE("stats, why, leave and stop from clusterctl; metrics over HTTP") {
   CHECK(why.out.find("joined") != std::string::npos);
   auto why_json = ctl(n1, {"--json", "why", n3});
   CHECK(why_json.out.find("\"state\":\"left\"") != std::string::npos);
-
 
   // Bad input: a clear line and a non-zero exit.
   auto unknown = ctl(n1, {"why", "nobody@127.7.1.9"});

@@ -76,7 +76,8 @@ TEST_CASE("a crashed node is declared dead by every other node, with a reason") 
   REQUIRE(h.size() >= 3);
   CHECK(h[0].state == member_state::dead);
   CHECK(h.back().reason == "joined");
-  CHECK(std::any_of(h.begin(), h.end(), [](const member_history_entry& e) { return e.state == member_state::suspect; }));
+  CHECK(
+      std::any_of(h.begin(), h.end(), [](const member_history_entry& e) { return e.state == member_state::suspect; }));
   for (int i : {0, 1, 2, 4}) CHECK(count(c[i], change::down, dead) == 1);
 }
 

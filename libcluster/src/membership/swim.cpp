@@ -20,9 +20,7 @@ wire::decode_limits datagram_limits() {
   return l;
 }
 
-std::map<std::string, std::string> tags_of(const wire::member_update& u) {
-  return {u.tags.begin(), u.tags.end()};
-}
+std::map<std::string, std::string> tags_of(const wire::member_update& u) { return {u.tags.begin(), u.tags.end()}; }
 
 std::vector<std::pair<std::string, std::string>> tag_list(const std::map<std::string, std::string>& tags) {
   return {tags.begin(), tags.end()};
@@ -119,8 +117,8 @@ std::vector<member_history_entry> swim::history(const std::string& name) const {
   if (it == members_.end()) return out;
   const auto now = clock_.now();
   for (auto h = it->second.history.rbegin(); h != it->second.history.rend(); ++h)
-    out.push_back({std::chrono::duration_cast<milliseconds>(now - h->at), h->state, h->incarnation, h->reason,
-                   h->reporter});
+    out.push_back(
+        {std::chrono::duration_cast<milliseconds>(now - h->at), h->state, h->incarnation, h->reason, h->reporter});
   return out;
 }
 
@@ -163,18 +161,15 @@ std::vector<const swim::record*> swim::random_members(std::size_t n, const std::
 }
 
 wire::member_update swim::self_update() const {
-  return {self_.name,
-          self_.address.host,
-          self_.address.port,
-          self_.creation,
-          self_.incarnation,
-          static_cast<std::uint8_t>(leaving_ ? member_state::left : member_state::alive),
-          tag_list(self_.tags),
-          self_.name};
+  return {self_.name,           self_.address.host,
+          self_.address.port,   self_.creation,
+          self_.incarnation,    static_cast<std::uint8_t>(leaving_ ? member_state::left : member_state::alive),
+          tag_list(self_.tags), self_.name};
 }
 
 wire::member_update swim::update_of(const record& r) const {
-  return {r.m.name,         r.m.host, r.m.port, r.m.creation, r.m.incarnation, static_cast<std::uint8_t>(r.m.state),
+  return {r.m.name,           r.m.host,        r.m.port,
+          r.m.creation,       r.m.incarnation, static_cast<std::uint8_t>(r.m.state),
           tag_list(r.m.tags), r.m.reporter};
 }
 
@@ -310,7 +305,9 @@ void swim::apply(const wire::member_update& u, const std::optional<std::string>&
       // sender's own row, and changes to members we knew, are spread as usual.
       apply_alive(u, !from_sync || u.name == *sync_from || members_.contains(u.name));
       break;
-    case member_state::suspect: apply_suspect(u); break;
+    case member_state::suspect:
+      apply_suspect(u);
+      break;
     case member_state::dead:
       // A full-state exchange may carry an old verdict: let the member refute
       // it as a suspicion instead of killing it outright (as memberlist does).
@@ -322,7 +319,9 @@ void swim::apply(const wire::member_update& u, const std::optional<std::string>&
         apply_dead(u);
       }
       break;
-    case member_state::left: apply_dead(u); break;
+    case member_state::left:
+      apply_dead(u);
+      break;
   }
 }
 
@@ -347,7 +346,8 @@ void swim::apply_alive(const wire::member_update& u, bool spread) {
     // A restarted node: a new creation. It replaces the old entry once that
     // is gone, or at once if it outranks it.
     if (live(r->m.state) && u.incarnation <= r->m.incarnation) return;
-    if (live(r->m.state)) set_state(*r, member_state::dead, "replaced by a restarted incarnation", u.name, change::down);
+    if (live(r->m.state))
+      set_state(*r, member_state::dead, "replaced by a restarted incarnation", u.name, change::down);
     earlier_lives = std::move(r->history);
     members_.erase(u.name);
     r = nullptr;
@@ -455,8 +455,8 @@ void swim::refute(std::uint64_t claimed_incarnation) {
 void swim::suspect(record& r, const std::string& reporter) {
   ++stats_.suspicions;
   const double n = static_cast<double>(live_count());
-  const auto min = std::chrono::duration_cast<duration>(cfg_.probe_interval * cfg_.suspicion_mult *
-                                                        std::max(1.0, std::log10(n)));
+  const auto min =
+      std::chrono::duration_cast<duration>(cfg_.probe_interval * cfg_.suspicion_mult * std::max(1.0, std::log10(n)));
   suspicion s;
   s.start = clock_.now();
   s.min = min;
@@ -467,10 +467,10 @@ void swim::suspect(record& r, const std::string& reporter) {
   // The accuser is not a confirmation of itself (Lifeguard, memberlist).
   shrink(s);
   r.susp = std::move(s);
-  queue({r.m.name, r.m.host, r.m.port, r.m.creation, r.m.incarnation,
-         static_cast<std::uint8_t>(member_state::suspect), tag_list(r.m.tags), reporter});
-  set_state(r, member_state::suspect, reporter == self_.name ? "missed probes" : "suspected by " + reporter,
-            reporter, change::suspect);
+  queue({r.m.name, r.m.host, r.m.port, r.m.creation, r.m.incarnation, static_cast<std::uint8_t>(member_state::suspect),
+         tag_list(r.m.tags), reporter});
+  set_state(r, member_state::suspect, reporter == self_.name ? "missed probes" : "suspected by " + reporter, reporter,
+            change::suspect);
 }
 
 void swim::declare_dead(record& r, const std::string& reason) {
@@ -480,8 +480,7 @@ void swim::declare_dead(record& r, const std::string& reason) {
   set_state(r, member_state::dead, reason, self_.name, change::down);
 }
 
-void swim::set_state(record& r, member_state s, const std::string& reason, const std::string& reporter,
-                     change what) {
+void swim::set_state(record& r, member_state s, const std::string& reason, const std::string& reporter, change what) {
   if (live(r.m.state) != live(s)) live(s) ? ++live_members_ : --live_members_;
   if (s == member_state::suspect)
     suspects_.insert(r.m.name);
@@ -571,12 +570,14 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
         return;
       }
       break;
-    case probe_kind::confirm: break;
+    case probe_kind::confirm:
+      break;
   }
   // No ack: was it them or us? Nacks we did not get point at us (Lifeguard).
   ++stats_.probe_failures;
   if (p.kind == probe_kind::periodic)
-    adjust_awareness(p.nacks_expected > 0 ? static_cast<int>(p.nacks_expected - std::min(p.nacks, p.nacks_expected)) : 1);
+    adjust_awareness(p.nacks_expected > 0 ? static_cast<int>(p.nacks_expected - std::min(p.nacks, p.nacks_expected))
+                                          : 1);
   const std::string target = p.target;
   const std::uint32_t creation = p.target_creation;
   const bool confirm = p.kind == probe_kind::confirm;
@@ -603,7 +604,8 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
 }
 
 void swim::adjust_awareness(int delta) {
-  const long next = std::clamp<long>(static_cast<long>(awareness_) + delta, 0, static_cast<long>(cfg_.awareness_max) - 1);
+  const long next =
+      std::clamp<long>(static_cast<long>(awareness_) + delta, 0, static_cast<long>(cfg_.awareness_max) - 1);
   awareness_ = static_cast<std::size_t>(next);
   stats_.awareness = awareness_;
 }
@@ -758,7 +760,9 @@ void swim::tick() {
 
 void swim::reap() {
   const auto now = clock_.now();
-  std::erase_if(members_, [&](const auto& kv) { return !live(kv.second.m.state) && now - kv.second.changed >= cfg_.forget_after; });
+  std::erase_if(members_, [&](const auto& kv) {
+    return !live(kv.second.m.state) && now - kv.second.changed >= cfg_.forget_after;
+  });
 }
 
 std::optional<time_point> swim::next_deadline() const {

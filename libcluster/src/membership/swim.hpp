@@ -70,8 +70,8 @@ struct swim_stats {
   std::uint64_t probes = 0, probe_failures = 0, indirect_probes = 0;
   std::uint64_t suspicions = 0, refutations = 0, declared_dead = 0;
   std::uint64_t syncs = 0, gossip_updates_out = 0, gossip_updates_in = 0;
-  std::uint64_t awareness = 0;  ///< current local-health score (0 = healthy)
-  std::uint64_t name_conflicts = 0;    ///< another live process claims our name
+  std::uint64_t awareness = 0;          ///< current local-health score (0 = healthy)
+  std::uint64_t name_conflicts = 0;     ///< another live process claims our name
   std::uint64_t oversized_dropped = 0;  ///< claims too big for any datagram (huge tags)
 };
 
@@ -153,8 +153,8 @@ class swim {
     probe_kind kind = probe_kind::periodic;
     std::string target;
     std::uint32_t target_creation = 0;  ///< the incarnation probed: a restart is another member
-    time_point deadline{};    ///< periodic: the direct ack deadline, then the period end
-    time_point period_end{};  ///< periodic only
+    time_point deadline{};              ///< periodic: the direct ack deadline, then the period end
+    time_point period_end{};            ///< periodic only
     bool indirect_sent = false;
     std::size_t nacks_expected = 0, nacks = 0;
     endpoint requester;  ///< relay: who asked, and under which seq
@@ -215,8 +215,7 @@ class swim {
   record* lookup(const std::string& name);
   std::optional<endpoint> address_of(const std::string& name) const;
   /// Up to `n` random members in state alive or suspect, not us, not `except`.
-  std::vector<const record*> random_members(std::size_t n, const std::string& except,
-                                            bool include_recent_dead = false);
+  std::vector<const record*> random_members(std::size_t n, const std::string& except, bool include_recent_dead = false);
   void reap();
 
   membership_config cfg_;
@@ -227,8 +226,8 @@ class swim {
   std::mt19937_64 rng_;
 
   std::unordered_map<std::string, record> members_;  ///< everyone but us
-  std::size_t live_members_ = 0;           ///< of members_, alive or suspect
-  std::set<std::string> suspects_;         ///< members_ in state suspect
+  std::size_t live_members_ = 0;                     ///< of members_, alive or suspect
+  std::set<std::string> suspects_;                   ///< members_ in state suspect
   std::vector<std::string> probe_order_;
   std::size_t probe_next_ = 0;
   std::map<std::uint64_t, pending> pending_;

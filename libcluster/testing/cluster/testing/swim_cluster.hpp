@@ -39,9 +39,7 @@ struct swim_node final : swim_listener {
     events.push_back({what, m.name, reporter, clk->now()});
   }
   /// The state `other` has in this node's table, if it knows it.
-  std::optional<member_state> view(const std::string& other) const {
-    return engine->state_of(other);
-  }
+  std::optional<member_state> view(const std::string& other) const { return engine->state_of(other); }
 };
 
 class swim_cluster {
@@ -68,10 +66,13 @@ class swim_cluster {
       }
     });
     net_.set_down(n->address.host, false);
-    swim::identity id{n->name, n->address, creation ? creation : static_cast<std::uint32_t>(i + 1),
-                      static_cast<std::uint64_t>(clock_.now().time_since_epoch().count() / 1000000), {}};
-    n->engine = std::make_unique<swim>(cfg_, id, port, clock_, *n, seed_ * 1000003 + static_cast<std::uint64_t>(i) +
-                                                                       creation);
+    swim::identity id{n->name,
+                      n->address,
+                      creation ? creation : static_cast<std::uint32_t>(i + 1),
+                      static_cast<std::uint64_t>(clock_.now().time_since_epoch().count() / 1000000),
+                      {}};
+    n->engine =
+        std::make_unique<swim>(cfg_, id, port, clock_, *n, seed_ * 1000003 + static_cast<std::uint64_t>(i) + creation);
     std::vector<endpoint> s;
     for (int j : seeds) s.push_back(address_of(j));
     n->engine->set_seeds(s);
