@@ -1,5 +1,6 @@
 #include "transport/zmq_transport.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -37,7 +38,13 @@ std::string endpoint(const std::string& host, std::uint16_t port) {
 
 zmq_transport::zmq_transport(zmq::context_t& ctx, zmq_transport_options options) : ctx_(ctx), options_(options) {}
 
-zmq_transport::~zmq_transport() = default;
+zmq_transport::~zmq_transport() {
+  if (router_) stop_monitor(*router_);
+}
+
+void zmq_transport::stop_monitor(zmq::socket_t& s) noexcept {
+  if (s.handle() != nullptr) zmq_socket_monitor(s.handle(), nullptr, 0);
+}
 
 void zmq_transport::configure(zmq::socket_t& s) const {
   s.set(zmq::sockopt::linger, 200);  // a final reject or goodbye still gets out
@@ -49,9 +56,18 @@ void zmq_transport::configure(zmq::socket_t& s) const {
   s.set(zmq::sockopt::ipv6, 1);
 }
 
+std::uint16_t zmq_transport::bound_port() const {
+  if (!router_) return 0;
+  const auto last = router_->get(zmq::sockopt::last_endpoint);  // tcp://host:port
+  return static_cast<std::uint16_t>(std::stoul(last.substr(last.rfind(':') + 1)));
+}
+
 zmq::socket_t zmq_transport::monitor_of(zmq::socket_t& s, int events) {
-  const std::string address = "inproc://cluster-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
-                              "-" + std::to_string(next_monitor_++);
+  // Unique in the process: a closed socket's monitor endpoint stays bound
+  // until ZeroMQ has finished closing it, and a new transport may be
+  // allocated where an old one was.
+  static std::atomic<std::uint64_t> next_monitor{1};
+  const std::string address = "inproc://cluster-monitor-" + std::to_string(next_monitor.fetch_add(1));
   if (zmq_socket_monitor(s.handle(), address.c_str(), events) != 0) throw zmq::error_t();
   zmq::socket_t m(ctx_, zmq::socket_type::pair);
   m.set(zmq::sockopt::linger, 0);
@@ -77,7 +93,7 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
 
 result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t port) {
   try {
-    outbound o{zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t()};
+    outbound o(zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t());
     configure(o.dealer);
     o.dealer.connect(endpoint(host, port));
     o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED);

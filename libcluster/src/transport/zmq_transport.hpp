@@ -45,8 +45,11 @@ class zmq_transport final : public transport {
   explicit zmq_transport(zmq::context_t& ctx, zmq_transport_options options = {});
   ~zmq_transport() override;
 
-  /// Binds the ROUTER to `ip:port` (an address, not a host name).
+  /// Binds the ROUTER to `ip:port` (an address, not a host name); port 0
+  /// lets the system choose one (see `bound_port`).
   result<void> bind(const std::string& ip, std::uint16_t port);
+  /// The port the ROUTER listens on; 0 before `bind`.
+  std::uint16_t bound_port() const;
 
   /// Waits up to `timeout` for traffic, delivers it to the handler, and reports
   /// whether `wake_fd` (if >= 0) became readable.
@@ -61,10 +64,20 @@ class zmq_transport final : public transport {
   void close(conn_id c) override;
 
  private:
+  /// An outbound connection's DEALER and the monitor that reports its loss.
   struct outbound {
     zmq::socket_t dealer;
     zmq::socket_t monitor;
+    outbound(zmq::socket_t d, zmq::socket_t m) : dealer(std::move(d)), monitor(std::move(m)) {}
+    outbound(outbound&&) = default;
+    outbound& operator=(outbound&&) = default;
+    ~outbound() { stop_monitor(dealer); }
   };
+  /// Stops reporting a socket's events before its monitor is closed. libzmq's
+  /// I/O thread sends events with a blocking send; a socket closes
+  /// asynchronously, so a peer hanging up on it after our end of the monitor
+  /// is gone would block that thread, and every connection with it, forever.
+  static void stop_monitor(zmq::socket_t& s) noexcept;
   void configure(zmq::socket_t& s) const;
   zmq::socket_t monitor_of(zmq::socket_t& s, int events);
   void read_router();
@@ -77,7 +90,6 @@ class zmq_transport final : public transport {
   zmq_transport_options options_;
   transport_handler* handler_ = nullptr;
   conn_id next_id_ = 1;
-  std::uint64_t next_monitor_ = 1;
   zmq_transport_stats stats_;
 
   std::unique_ptr<zmq::socket_t> router_;
