@@ -79,11 +79,11 @@ std::string prometheus_text(const cluster::node_stats& stats, const std::vector<
     out << "# HELP " << metric << " Per link to a peer node.\n# TYPE " << metric << " counter\n";
     for (const auto& l : stats.links) out << metric << "{peer=\"" << escape(l.node) << "\"} " << l.*field << "\n";
   }
-  out << "# HELP libcluster_link_queued_messages Messages waiting for a link to come up.\n"
+  out << "# HELP libcluster_link_queued_messages Messages waiting to go to the peer (link not up, or transport full).\n"
       << "# TYPE libcluster_link_queued_messages gauge\n";
   for (const auto& l : stats.links)
     out << "libcluster_link_queued_messages{peer=\"" << escape(l.node) << "\"} " << l.queued << "\n";
-  out << "# HELP libcluster_link_queued_bytes Bytes of the messages waiting for a link to come up.\n"
+  out << "# HELP libcluster_link_queued_bytes Bytes waiting to go to the peer (flow control counts these).\n"
       << "# TYPE libcluster_link_queued_bytes gauge\n";
   for (const auto& l : stats.links)
     out << "libcluster_link_queued_bytes{peer=\"" << escape(l.node) << "\"} " << l.queued_bytes << "\n";

@@ -42,6 +42,8 @@ int run_stats(context& ctx) {
                        {"messages_out", l.messages_out},
                        {"queued", l.queued},
                        {"queued_bytes", l.queued_bytes},
+                       {"busy", l.busy},
+                       {"suspended", l.suspended},
                        {"up_ms", l.up_for.count()}});
     print({{"counters", counters},
            {"links", links},
@@ -60,7 +62,7 @@ int run_stats(context& ctx) {
     std::cout << std::left << std::setw(24) << l.node << std::setw(12) << l.messages_in << std::setw(12)
               << l.messages_out << std::setw(14) << l.bytes_in << std::setw(14) << l.bytes_out << std::setw(10)
               << (l.frames_in + l.frames_out) << std::setw(14)
-              << (std::to_string(l.queued) + " / " + std::to_string(l.queued_bytes) + " B")
+              << (std::to_string(l.queued) + " / " + std::to_string(l.queued_bytes) + " B" + (l.busy ? " busy" : ""))
               << l.up_for.count() / 1000 << "s\n";
   return exit_ok;
 }

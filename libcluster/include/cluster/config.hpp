@@ -28,6 +28,14 @@ struct node_config {
   std::chrono::milliseconds forget_after{30000};      ///< stop retrying a lost non-seed peer
   std::chrono::milliseconds heartbeat_timeout{5000};  ///< a silent connection is dropped after this
   std::size_t max_frame_bytes = 64u << 20;            ///< largest frame accepted after authentication
+  /// Flow control: bytes that may wait to go to one peer node. Past it, a
+  /// process that sends there is suspended until the queue is down to half
+  /// (Erlang's busy distribution port, `+zdbbl`); past four times it,
+  /// messages to that node are dropped and counted (`dropped_busy`).
+  std::size_t peer_queue_bytes = 16u << 20;
+  /// The largest message a peer may send us (messages over 64 KiB travel in
+  /// fragments and are put together here); larger ones are dropped, counted.
+  std::size_t max_message_bytes = 256u << 20;
   std::size_t workers = 0;                            ///< process scheduler threads; 0 = one per core
 
   /// Membership (SWIM + Lifeguard over UDP on the same port number as the

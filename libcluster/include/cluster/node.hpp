@@ -39,8 +39,12 @@ struct link_stats {
   std::uint32_t creation = 0;
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;  ///< this link
   std::uint64_t messages_in = 0, messages_out = 0;  ///< with this node, since it was first linked
-  std::uint64_t queued = 0, queued_bytes = 0;       ///< waiting for this link (none once it is up)
+  /// Waiting to go: for the link to come up, or for room in the transport;
+  /// bytes include what senders have queued and the I/O thread not yet seen.
+  std::uint64_t queued = 0, queued_bytes = 0;
   std::chrono::milliseconds up_for{0};
+  bool busy = false;            ///< queued_bytes passed node_config::peer_queue_bytes (not yet down to half)
+  std::uint64_t suspended = 0;  ///< processes suspended until the queue drains
 };
 
 /// The node's counters (`clusterctl stats`, `noded --metrics-port`). Every
@@ -53,6 +57,11 @@ struct node_stats {
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
   std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link
+  std::uint64_t dropped_busy = 0;            ///< messages to a node whose queue was past 4x its bound
+  std::uint64_t suspensions = 0;             ///< times a sender was suspended at a busy node
+  std::uint64_t suspended = 0;               ///< processes suspended right now
+  std::uint64_t fragments = 0;               ///< pieces of large messages sent
+  std::uint64_t dropped_fragmented = 0;      ///< large messages received over max_message_bytes
   std::uint64_t calls = 0, spawns = 0;       ///< served here
   std::uint64_t connections = 0;             ///< open: links, clients, handshakes
   std::uint64_t processes = 0;
@@ -64,7 +73,7 @@ struct node_stats {
   std::uint64_t membership_misdirected = 0;     ///< probes for an earlier incarnation (normal after a restart)
   std::uint64_t membership_name_conflicts = 0;  ///< another live process claims our name
   std::uint64_t membership_oversized = 0;       ///< claims too big for a datagram, dropped
-  std::uint64_t queued_messages = 0;            ///< waiting for links to come up
+  std::uint64_t queued_messages = 0;            ///< waiting to go to other nodes
   std::uint64_t membership_send_errors = 0;
   std::uint64_t probes = 0, probe_failures = 0, suspicions = 0, refutations = 0, declared_dead = 0;
   std::uint64_t local_health = 0;  ///< Lifeguard's score: 0 healthy; timeouts stretch by (1 + score)

@@ -152,6 +152,18 @@ class receive_any_awaiter {
   receive_awaiter inner_;
 };
 
+/// Awaitable returned by `context::yield`.
+class yield_awaiter {
+ public:
+  explicit yield_awaiter(internal::process& p) : process_(p) {}
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume() const noexcept {}
+
+ private:
+  internal::process& process_;
+};
+
 /// A timer started by `send_after`, for cancelling it.
 using timer_id = std::uint64_t;
 
@@ -162,12 +174,28 @@ class context {
 
   pid self() const;
 
-  /// Sends to a process on this node; to a dead PID the message is dropped
-  /// (and counted), never an error.
+  /// Sends to a process on this node or another; to a dead PID the message
+  /// is dropped (and counted), never an error. Never blocks. When the queue
+  /// to the receiver's node is over its bound (`node_config::peer_queue_bytes`)
+  /// the message is still queued, and this process is suspended, as Erlang
+  /// suspends a sender on a busy distribution port: an event handler's turn
+  /// ends when the handler returns, a coroutine's at its next `receive` or
+  /// `yield`; it runs again once the queue has drained to half its bound.
+  /// A process that sends many messages from one handler call should `yield`
+  /// (coroutines) or send itself a message to go on with (handlers) every few
+  /// hundred: past four times the bound, messages are dropped and counted.
   void send(const pid& to, message m) const;
   template <class T>
   requires(!std::is_same_v<std::decay_t<T>, message>) void send(const pid& to, T value) const {
     send(to, message::make(std::move(value)));
+  }
+  /// Sends unless the receiver's node is busy (its queue over the bound):
+  /// then sends nothing, does not suspend, and returns false (Erlang's
+  /// `send_nosuspend`). Try again later, for example after a `yield`.
+  bool send_nosuspend(const pid& to, message m) const;
+  template <class T>
+  requires(!std::is_same_v<std::decay_t<T>, message>) bool send_nosuspend(const pid& to, T value) const {
+    return send_nosuspend(to, message::make(std::move(value)));
   }
   /// Sends to a registered name; false if no process has it.
   bool send(const std::string& name, message m) const;
@@ -218,6 +246,11 @@ class context {
   receive_awaiter receive(matcher m, std::chrono::nanoseconds timeout) const {
     return receive_awaiter(process_, std::move(m), timeout);
   }
+
+  /// Ends this turn so that other processes run; the coroutine goes on in
+  /// its next turn (once the queue it filled has drained, if a send found a
+  /// node busy). Coroutines only.
+  yield_awaiter yield() const { return yield_awaiter(process_); }
 
   internal::process& process() const { return process_; }
   internal::runtime_core& core() const { return runtime_; }

@@ -253,7 +253,8 @@ result<node_stats> client::stats() {
   out.assign(by_name);
   for (const auto& l : reply->links)
     out.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.messages_in,
-                         l.messages_out, l.queued, l.queued_bytes, std::chrono::milliseconds(l.up_ms)});
+                         l.messages_out, l.queued, l.queued_bytes, std::chrono::milliseconds(l.up_ms), l.busy,
+                         l.suspended});
   const auto hist = [](const wire::histogram_row& r) {
     histogram h;
     for (std::size_t i = 0; i < h.counts.size() && i < r.counts.size(); ++i) h.counts[i] = r.counts[i];

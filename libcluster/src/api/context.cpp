@@ -10,6 +10,12 @@ pid context::self() const { return runtime_.pid_of(process_); }
 
 void context::send(const pid& to, message m) const { runtime_.send(to, std::move(m)); }
 
+bool context::send_nosuspend(const pid& to, message m) const {
+  if (const auto* remote = runtime_.remote(); remote && !runtime_.is_local(to) && remote->busy(to.node)) return false;
+  runtime_.send(to, std::move(m));
+  return true;
+}
+
 bool context::send(const std::string& name, message m) const {
   const auto to = runtime_.whereis(name);
   if (!to) return false;
@@ -71,7 +77,9 @@ bool receive_awaiter::await_ready() {
   if (process_.exit_reason) return false;  // suspend; the runtime ends the process
   rt.absorb(process_);
   if (process_.exit_reason) return false;
-  if (++process_.handled > rt.budget()) {  // let others run; match on the next turn
+  // Blocked by a busy peer node, or out of budget: let others run, and match
+  // on the next turn.
+  if (process_.blocked_by || ++process_.handled > rt.budget()) {
     process_.yielded = true;
     return false;
   }
@@ -90,5 +98,13 @@ void receive_awaiter::await_suspend(std::coroutine_handle<> h) {
 }
 
 std::optional<message> receive_awaiter::await_resume() { return std::move(result_); }
+
+void yield_awaiter::await_suspend(std::coroutine_handle<> h) {
+  internal::process::waiting_receive w;
+  w.resume = h;
+  w.yield = true;
+  process_.waiting = w;
+  process_.yielded = true;
+}
 
 }  // namespace cluster

@@ -39,7 +39,8 @@ class node::impl final : public internal::link_listener {
         started_(clock_.now()),
         runtime_(runtime_config_of(cfg_, creation_)),
         dist_(runtime_.core(), links_, functions_,
-              {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }}) {
+              {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }},
+              {cfg_.peer_queue_bytes, cfg_.max_message_bytes}) {
     runtime_.core().set_remote(&dist_);
     add_builtins();
   }
@@ -192,7 +193,12 @@ class node::impl final : public internal::link_listener {
     out.membership_misdirected = m.protocol.misdirected;
     out.membership_name_conflicts = m.protocol.name_conflicts;
     out.membership_oversized = m.protocol.oversized_dropped;
-    out.queued_messages = dist_.held_total();
+    out.queued_messages = dist_.queued_total();
+    out.dropped_busy = d.dropped_busy.load();
+    out.suspensions = d.suspensions.load();
+    out.suspended = dist_.suspended_total();
+    out.fragments = d.fragments.load();
+    out.dropped_fragmented = d.dropped_fragmented.load();
     out.membership_send_errors = m.send_errors;
     out.probes = m.protocol.probes;
     out.probe_failures = m.protocol.probe_failures;
@@ -205,15 +211,19 @@ class node::impl final : public internal::link_listener {
     const auto now = clock_.now();
     for (const auto& l : links_.nodes()) {
       const auto traffic = dist_.traffic(l.name);
+      const auto flow = dist_.flow(l.name);
       out.links.push_back({l.name, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, traffic.messages_in,
-                           traffic.messages_out, dist_.held(l.name), dist_.held_bytes(l.name),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(now - l.since)});
+                           traffic.messages_out, dist_.queued(l.name), flow.bytes,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(now - l.since), flow.busy,
+                           flow.suspended});
     }
     // Nodes not linked (yet) that messages wait for: a row each, so the backlog shows.
-    for (const auto& node : dist_.held_nodes())
-      if (!links_.node_link(node))
+    for (const auto& node : dist_.queued_nodes())
+      if (!links_.node_link(node)) {
+        const auto flow = dist_.flow(node);
         out.links.push_back({node, 0, 0, 0, 0, 0, dist_.traffic(node).messages_in, dist_.traffic(node).messages_out,
-                             dist_.held(node), dist_.held_bytes(node), std::chrono::milliseconds(0)});
+                             dist_.queued(node), flow.bytes, std::chrono::milliseconds(0), flow.busy, flow.suspended});
+      }
     std::tie(out.call_latency, out.spawn_latency) = dist_.latencies();
     return out;
   }
@@ -258,7 +268,8 @@ class node::impl final : public internal::link_listener {
     wire::stats_reply r{id, st.counters(), {}, {}, {}};
     for (const auto& l : st.links)
       r.links.push_back({l.node, l.creation, l.frames_in, l.frames_out, l.bytes_in, l.bytes_out, l.queued,
-                         static_cast<std::uint64_t>(l.up_for.count()), l.messages_in, l.messages_out, l.queued_bytes});
+                         static_cast<std::uint64_t>(l.up_for.count()), l.messages_in, l.messages_out, l.queued_bytes,
+                         l.busy, l.suspended});
     const auto row = [](const histogram& h) {
       return wire::histogram_row{{h.counts.begin(), h.counts.end()}, h.sum_us, h.count};
     };
@@ -418,6 +429,9 @@ class node::impl final : public internal::link_listener {
     internal::zmq_transport_options o;
     o.heartbeat_timeout = cfg.heartbeat_timeout;
     o.max_frame_bytes = static_cast<std::int64_t>(cfg.max_frame_bytes);
+    // Short: what waits is counted and bounded in the distribution layer,
+    // and small messages do not queue behind many fragments in ZeroMQ.
+    o.send_high_water_mark = 64;
     return o;
   }
 
@@ -518,7 +532,8 @@ class node::impl final : public internal::link_listener {
   void run() {
     io_thread_id_ = std::this_thread::get_id();
     while (!stopping_) {
-      auto timeout = std::chrono::milliseconds(1000);
+      // A backlog the transport refused is retried every millisecond.
+      auto timeout = std::chrono::milliseconds(dist_.backlogged() ? 1 : 1000);
       if (const auto next = links_.next_deadline()) {
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - clock_.now());
         timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
@@ -648,6 +663,11 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"membership_name_conflicts", &node_stats::membership_name_conflicts},
     {"membership_oversized", &node_stats::membership_oversized},
     {"queued_messages", &node_stats::queued_messages},
+    {"dropped_busy", &node_stats::dropped_busy},
+    {"suspensions", &node_stats::suspensions},
+    {"suspended", &node_stats::suspended},
+    {"fragments", &node_stats::fragments},
+    {"dropped_fragmented", &node_stats::dropped_fragmented},
     {"membership_send_errors", &node_stats::membership_send_errors},
     {"probes", &node_stats::probes},
     {"probe_failures", &node_stats::probe_failures},

@@ -17,22 +17,68 @@ wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& 
 
 constexpr std::size_t max_frame_bytes = 256 * 1024;  // batch up to this much per frame
 
+/// The order key of a receiver: its process id, or its registered name.
+std::uint64_t receiver_key(const pid& p) { return p.id; }
+std::uint64_t receiver_key(const std::string& name) { return std::hash<std::string>{}(name) | (1ull << 63); }
+
 }  // namespace
 
-distribution::distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h)
-    : rt_(rt), links_(links), functions_(functions), hooks_(std::move(h)) {}
+distribution::distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h,
+                           dist_limits l)
+    : rt_(rt), links_(links), functions_(functions), hooks_(std::move(h)), limits_(l) {}
 
 // -- outbound (any thread) ------------------------------------------------------
 
-void distribution::enqueue(const std::string& node, const wire::message& m) { enqueue(node, m, bounce_info{}); }
+std::shared_ptr<peer_flow> distribution::flow_of(const std::string& node) {
+  std::lock_guard lock(outbox_mutex_);
+  auto& f = flows_[node];
+  if (!f) f = std::make_shared<peer_flow>(rt_, limits_.peer_queue_bytes);
+  return f;
+}
 
-void distribution::enqueue(const std::string& node, const wire::message& m, bounce_info b) {
+bool distribution::busy(const std::string& node) const {
+  std::lock_guard lock(outbox_mutex_);
+  const auto it = flows_.find(node);
+  return it != flows_.end() && it->second->busy();
+}
+
+distribution::node_flow distribution::flow(const std::string& node) const {
+  std::lock_guard lock(outbox_mutex_);
+  const auto it = flows_.find(node);
+  if (it == flows_.end()) return {};
+  return {it->second->bytes(), it->second->held(), it->second->busy()};
+}
+
+std::size_t distribution::suspended_total() const {
+  std::lock_guard lock(outbox_mutex_);
+  std::size_t n = 0;
+  for (const auto& [node, f] : flows_) n += f->held();
+  return n;
+}
+
+void distribution::enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable,
+                           bounce_info b) {
   if (closed_.load()) {  // leaving: nothing goes out any more
     stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
     bounce_noconnection(b);
     return;
   }
-  outgoing out{node, wire::encode(m), std::move(b)};
+  auto flow = flow_of(node);
+  // The hard limit, for senders that never yield (or are not processes):
+  // memory stays bounded, and the loss is counted.
+  if (droppable && flow->bytes() > 4 * limits_.peer_queue_bytes) {
+    stats_.dropped_busy.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  outgoing out{node, wire::encode(m), std::move(b), receiver, flow};
+  if (flow->add(out.bytes.size())) {
+    // Busy: the sending process stops at the end of its handler (or at its
+    // coroutine's next receive) and waits at the flow's gate.
+    if (process* p = runtime_core::running(); p && &p->core == &rt_ && !p->blocked_by) {
+      p->blocked_by = flow;
+      stats_.suspensions.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   bool was_empty = false;
   {
     std::lock_guard lock(outbox_mutex_);
@@ -49,9 +95,9 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
   switch (raw->kind) {
     case envelope_kind::user:
       if (auto* t = payload_if<term>(raw)) {
-        enqueue(to.node, wire::process_send{to, std::move(*t)});
+        enqueue(to.node, wire::process_send{to, std::move(*t)}, receiver_key(to), true);
       } else if (auto* d = payload_if<down_message>(raw)) {
-        enqueue(to.node, signal_of(signal_kind::down, d->process, to, d->monitor, d->reason));
+        enqueue(to.node, signal_of(signal_kind::down, d->process, to, d->monitor, d->reason), receiver_key(to), false);
       } else {
         stats_.dropped_unserializable.fetch_add(1, std::memory_order_relaxed);
       }
@@ -59,32 +105,34 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
     case envelope_kind::exit_signal: {
       auto& s = payload<exit_signal>(raw);
       if (s.from_link) forget_link(s.from, to);
-      enqueue(to.node, signal_of(s.from_link ? signal_kind::link_exit : signal_kind::exit, s.from, to, {}, s.reason));
+      enqueue(to.node, signal_of(s.from_link ? signal_kind::link_exit : signal_kind::exit, s.from, to, {}, s.reason),
+              receiver_key(to), false);
       return;
     }
     case envelope_kind::link: {
       const pid& from = payload<link_signal>(raw).from;
       remember(to.node, tie{tie::what::link, from, to, {}});
-      enqueue(to.node, signal_of(signal_kind::link, from, to), bounce_info{bounce_info::what::link, from, to, {}});
+      enqueue(to.node, signal_of(signal_kind::link, from, to), receiver_key(to), false,
+              bounce_info{bounce_info::what::link, from, to, {}});
       return;
     }
     case envelope_kind::unlink: {
       const pid& from = payload<link_signal>(raw).from;
       forget_link(from, to);
-      enqueue(to.node, signal_of(signal_kind::unlink, from, to));
+      enqueue(to.node, signal_of(signal_kind::unlink, from, to), receiver_key(to), false);
       return;
     }
     case envelope_kind::monitor: {
       const auto& m = payload<monitor_signal>(raw);
       remember(to.node, tie{tie::what::monitor_by_local, m.watcher, to, m.monitor});
-      enqueue(to.node, signal_of(signal_kind::monitor, m.watcher, to, m.monitor),
+      enqueue(to.node, signal_of(signal_kind::monitor, m.watcher, to, m.monitor), receiver_key(to), false,
               bounce_info{bounce_info::what::monitor, m.watcher, to, m.monitor});
       return;
     }
     case envelope_kind::demonitor: {
       const ref& r = payload<demonitor_signal>(raw).monitor;
       forget_monitor(r);
-      enqueue(to.node, signal_of(signal_kind::demonitor, pid{}, to, r));
+      enqueue(to.node, signal_of(signal_kind::demonitor, pid{}, to, r), receiver_key(to), false);
       return;
     }
     case envelope_kind::timeout:
@@ -94,7 +142,7 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
 
 void distribution::route_named(const std::string& node, const std::string& name, std::unique_ptr<envelope> e) {
   if (auto* t = payload_if<term>(e.get())) {
-    enqueue(node, wire::process_send_named{name, std::move(*t)});
+    enqueue(node, wire::process_send_named{name, std::move(*t)}, receiver_key(name), true);
     return;
   }
   stats_.dropped_unserializable.fetch_add(1, std::memory_order_relaxed);
@@ -136,59 +184,111 @@ void distribution::bounce_noconnection(const bounce_info& b) {
 
 void distribution::flush() {
   std::vector<outgoing> batch;
-  // What waited for a link goes first, so order per node is kept.
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (!links_.node_link(it->first)) {
-      ++it;
-      continue;
-    }
-    std::move(it->second.begin(), it->second.end(), std::back_inserter(batch));
-    held_since_.erase(it->first);
-    it = held_.erase(it);
-  }
   {
     std::lock_guard lock(outbox_mutex_);
-    if (batch.empty()) {
-      batch.swap(outbox_);
-    } else {
-      std::move(outbox_.begin(), outbox_.end(), std::back_inserter(batch));
-      outbox_.clear();
-    }
+    batch.swap(outbox_);
   }
-  if (batch.empty()) return;
-  // One frame per node per flush where it fits: order per node is kept.
-  std::map<std::string, std::pair<conn_id, wire::bytes>> frames;
-  auto send = [this](conn_id c, wire::bytes& frame) {
-    if (frame.empty()) return;
-    if (links_.send_frame(c, frame)) stats_.frames.fetch_add(1, std::memory_order_relaxed);
-    frame.clear();
-  };
-  for (auto& out : batch) {
-    auto it = frames.find(out.node);
-    if (it == frames.end()) {
-      const auto link = links_.node_link(out.node);
-      if (!link) {
-        // A live member whose link is still being set up: hold, don't drop.
-        if (links_.wanted(out.node)) {
-          auto& queue = held_[out.node];
-          if (queue.empty()) held_since_[out.node] = now_();
-          if (queue.size() < max_held_per_node) {
-            queue.push_back(std::move(out));
-            continue;
-          }
-        }
-        stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
-        bounce_noconnection(out.bounce);
-        continue;
+  for (auto& out : batch) intake(std::move(out));
+  backlogged_ = false;
+  const time_point now = now_();
+  std::vector<std::string> unreachable;
+  for (auto& [node, q] : queues_) {
+    if (const auto link = links_.node_link(node)) {
+      if (!send_queue(*link, node, q)) backlogged_ = true;
+    } else if (!links_.wanted(node) || now - q.since > hold_limit) {
+      // Not a live member, or its link will not come up: give up, counted.
+      unreachable.push_back(node);
+    }
+    // else: a live member whose link is still being set up: hold, don't drop
+  }
+  for (const auto& node : unreachable) drop_queue(node);
+  std::erase_if(queues_, [](const auto& kv) { return kv.second.empty(); });
+}
+
+void distribution::intake(outgoing out) {
+  auto& q = queues_[out.node];
+  if (q.empty()) q.since = now_();
+  // Large messages go in fragments; a later message to the same receiver
+  // waits behind them, so its order holds.
+  if (out.bytes.size() > fragment_bytes || q.large_receivers.count(out.receiver)) {
+    ++q.large_receivers[out.receiver];
+    q.large.push_back(std::move(out));
+  } else {
+    q.small.push_back(std::move(out));
+  }
+}
+
+void distribution::take_whole(outgoing& out, peer_queue::frame& f) {
+  f.bytes.insert(f.bytes.end(), out.bytes.begin(), out.bytes.end());
+  f.bounces.push_back(out.bounce);
+  f.counted.emplace_back(std::move(out.flow), out.bytes.size());
+  ++f.messages;
+}
+
+void distribution::take_large(peer_queue& q, peer_queue::frame& f) {
+  outgoing& out = q.large.front();
+  const bool whole = q.large_sent == 0 && out.bytes.size() <= fragment_bytes;
+  if (whole) {
+    take_whole(out, f);
+  } else {
+    const std::size_t n = std::min(fragment_bytes, out.bytes.size() - q.large_sent);
+    const auto first = out.bytes.begin() + static_cast<std::ptrdiff_t>(q.large_sent);
+    wire::fragment piece{q.large_sent + n == out.bytes.size(), wire::bytes(first, first + static_cast<std::ptrdiff_t>(n))};
+    wire::encode(piece, f.bytes);
+    f.counted.emplace_back(out.flow, n);
+    ++f.fragments;
+    q.large_sent += n;
+    if (q.large_sent < out.bytes.size()) return;
+    f.bounces.push_back(out.bounce);
+    ++f.messages;
+  }
+  q.large_sent = 0;
+  if (const auto it = q.large_receivers.find(out.receiver); it != q.large_receivers.end() && --it->second == 0)
+    q.large_receivers.erase(it);
+  q.large.pop_front();
+}
+
+bool distribution::send_queue(conn_id link, const std::string& node, peer_queue& q) {
+  for (;;) {
+    if (q.refused.bytes.empty()) {
+      if (q.small.empty() && q.large.empty()) return true;
+      // One frame: small messages up to the frame size, then the next piece of
+      // the large lane, so each frame moves both along.
+      auto& f = q.refused;
+      while (!q.small.empty() && (f.bytes.empty() || f.bytes.size() + q.small.front().bytes.size() <= max_frame_bytes)) {
+        take_whole(q.small.front(), f);
+        q.small.pop_front();
       }
-      it = frames.emplace(out.node, std::make_pair(*link, wire::bytes{})).first;
+      if (!q.large.empty()) take_large(q, f);
     }
-    auto& [conn, frame] = it->second;
-    if (frame.size() + out.bytes.size() > max_frame_bytes) send(conn, frame);
-    frame.insert(frame.end(), out.bytes.begin(), out.bytes.end());
-    ++traffic_[out.node].messages_out;
+    if (!links_.send_frame(link, q.refused.bytes)) return false;  // full: this frame goes first next time
+    auto f = std::exchange(q.refused, {});
+    stats_.frames.fetch_add(1, std::memory_order_relaxed);
+    stats_.fragments.fetch_add(f.fragments, std::memory_order_relaxed);
+    traffic_[node].messages_out += f.messages;
+    for (auto& [flow, n] : f.counted) flow->remove(n);
   }
-  for (auto& [node, entry] : frames) send(entry.first, entry.second);
+}
+
+void distribution::drop_queue(const std::string& node) {
+  const auto it = queues_.find(node);
+  if (it == queues_.end()) return;
+  peer_queue q = std::move(it->second);
+  queues_.erase(it);
+  auto drop = [this](const bounce_info& b) {
+    stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
+    bounce_noconnection(b);
+  };
+  for (const auto& b : q.refused.bounces) drop(b);
+  for (auto& [flow, n] : q.refused.counted) flow->remove(n);
+  for (auto& out : q.small) {
+    drop(out.bounce);
+    out.flow->remove(out.bytes.size());
+  }
+  for (auto& out : q.large) {
+    drop(out.bounce);
+    out.flow->remove(out.bytes.size() - std::exchange(q.large_sent, 0));  // fragments sent were counted then
+  }
 }
 
 void distribution::deliver_signal(const wire::process_signal& s, const std::string& from_node) {
@@ -290,12 +390,13 @@ void distribution::request(const std::string& node, std::optional<pid> reply_to,
     b.local = *reply_to;
     b.request_id = id;
   }
+  // Requests go to the node, not to a process: they share order key 0.
   if (!wanted)
-    enqueue(node, wire::cast_request{"", function, args});
+    enqueue(node, wire::cast_request{"", function, args}, 0, false);
   else if (spawn)
-    enqueue(node, wire::spawn_request{id, "", function, args}, b);
+    enqueue(node, wire::spawn_request{id, "", function, args}, 0, false, b);
   else
-    enqueue(node, wire::call_request{id, "", function, args}, b);
+    enqueue(node, wire::call_request{id, "", function, args}, 0, false, b);
 }
 
 bool distribution::finish_request(std::uint64_t id, errc code, term& value, const std::string& text) {
@@ -360,6 +461,12 @@ bool distribution::handle(const link_info& from, wire::message& m) {
     deliver_signal(*s, from.name);
     return true;
   }
+  if (auto* f = std::get_if<wire::fragment>(&m)) {
+    stats_.received.fetch_sub(1, std::memory_order_relaxed);  // counted once whole
+    if (from.kind == wire::peer_kind::node) --traffic_[from.name].messages_in;
+    reassemble(from, *f);
+    return true;
+  }
   if (auto* c = std::get_if<wire::call_request>(&m)) {
     stats_.calls.fetch_add(1, std::memory_order_relaxed);
     if (!c->node.empty() && c->node != rt_.node()) {
@@ -402,19 +509,36 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   return false;
 }
 
-void distribution::bounce_held(const std::string& node) {
-  if (auto it = held_.find(node); it != held_.end()) {
-    for (const auto& out : it->second) {
-      stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
-      bounce_noconnection(out.bounce);
-    }
-    held_.erase(it);
+void distribution::reassemble(const link_info& from, wire::fragment& f) {
+  auto& r = reassembly_[from.name];
+  if (!r.skipping && r.bytes.size() + f.chunk.size() > limits_.max_message_bytes) {
+    stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);  // the message, not the link
+    r = {};
+    r.skipping = true;
   }
-  held_since_.erase(node);
+  if (r.skipping) {
+    if (f.last) reassembly_.erase(from.name);
+    return;
+  }
+  r.bytes.insert(r.bytes.end(), f.chunk.begin(), f.chunk.end());
+  if (!f.last) return;
+  const wire::bytes whole = std::move(r.bytes);
+  reassembly_.erase(from.name);
+  wire::decode_limits lim;
+  lim.max_frame_bytes = limits_.max_message_bytes;
+  lim.max_string_bytes = limits_.max_message_bytes;
+  lim.max_messages = 1;
+  auto decoded = wire::decode_frame(whole, lim);
+  if (!decoded || std::holds_alternative<wire::fragment>(decoded.value().front())) {
+    stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  (void)handle(from, decoded.value().front());
 }
 
 void distribution::on_node_down(const std::string& node) {
-  bounce_held(node);
+  drop_queue(node);
+  reassembly_.erase(node);
   std::vector<tie> gone;
   {
     std::lock_guard lock(ties_mutex_);
@@ -451,9 +575,9 @@ void distribution::on_node_down(const std::string& node) {
 void distribution::tick(time_point now) {
   // A link that does not come up within hold_limit will not: give up, counted.
   std::vector<std::string> stale;
-  for (const auto& [node, since] : held_since_)
-    if (now - since > hold_limit) stale.push_back(node);
-  for (const auto& node : stale) bounce_held(node);
+  for (const auto& [node, q] : queues_)
+    if (!links_.node_link(node) && now - q.since > hold_limit) stale.push_back(node);
+  for (const auto& node : stale) drop_queue(node);
   {
     std::lock_guard lock(requests_mutex_);
     std::erase_if(requests_, [now](const auto& kv) { return kv.second.expires <= now; });

@@ -4,9 +4,18 @@
 //
 // Outbound, `route` runs on the sending process's thread: it encodes the
 // envelope as a wire message and appends it to an outbox; the I/O thread
-// drains the outbox in `flush`, packing every message for one node into as
-// few frames as it can (one ZeroMQ frame carries many messages). Inbound,
-// `handle` runs on the I/O thread and delivers into the runtime.
+// drains the outbox in `flush` into one queue per peer node and packs each
+// queue into as few frames as it can (one ZeroMQ frame carries many
+// messages). Inbound, `handle` runs on the I/O thread and delivers into the
+// runtime.
+//
+// Flow control: each peer node's queue is bounded in bytes (`peer_flow`).
+// Past the bound the sending process is suspended until the queue drains;
+// ZeroMQ's own queue per connection is kept short (a few frames), so what
+// waits is counted here. A message over `fragment_bytes` goes in fragments,
+// one at a time, interleaved with the small messages, so it cannot hold them
+// up for long; later messages to the same receiver wait behind it, which
+// keeps the order per sender and receiver.
 //
 // Only `term` messages cross nodes; any other C++ type sent to a remote PID is
 // dropped and counted (`dropped_unserializable`). Links and monitors between a
@@ -18,12 +27,15 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/functions.hpp"
 #include "cluster/histogram.hpp"
+#include "dist/peer_flow.hpp"
 #include "links/link_manager.hpp"
 #include "runtime/runtime_core.hpp"
 
@@ -32,8 +44,17 @@ namespace cluster::internal {
 struct dist_stats {
   std::atomic<std::uint64_t> sent{0}, received{0}, dropped_unserializable{0}, dropped_no_connection{0},
       dropped_unknown_name{0}, calls{0}, spawns{0}, frames{0};
+  /// Messages dropped because their node's queue was past four times its
+  /// bound; senders suspended at a busy node; fragments sent; messages in
+  /// fragments dropped (over max_message_bytes, or undecodable).
+  std::atomic<std::uint64_t> dropped_busy{0}, suspensions{0}, fragments{0}, dropped_fragmented{0};
   /// Round trips of the calls and spawns our processes made (requests_mutex_).
   histogram call_latency, spawn_latency;
+};
+
+struct dist_limits {
+  std::size_t peer_queue_bytes = 16u << 20;    ///< per peer node: past it senders are suspended
+  std::size_t max_message_bytes = 256u << 20;  ///< one message, reassembled from fragments
 };
 
 class distribution final : public remote_router {
@@ -42,7 +63,10 @@ class distribution final : public remote_router {
     std::function<void()> wake;                       ///< wake the I/O thread (any thread)
     std::function<void(std::function<void()>)> post;  ///< run on the I/O thread (any thread)
   };
-  distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h);
+  distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h,
+               dist_limits l = dist_limits());
+  /// Messages over this many encoded bytes go in fragments of this size.
+  static constexpr std::size_t fragment_bytes = 64 * 1024;
 
   // -- any thread --
   void route(const pid& to, std::unique_ptr<detail::envelope> e) override;
@@ -50,9 +74,15 @@ class distribution final : public remote_router {
   void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id, const std::string& function,
                const term& args, bool spawn) override;
 
+  bool busy(const std::string& node) const override;
+
   // -- I/O thread --
-  /// Sends what processes queued since the last flush.
+  /// Sends what processes queued since the last flush, as far as the
+  /// transport takes it.
   void flush();
+  /// True while a linked node's queue holds what the transport refused (its
+  /// queue was full): call `flush` again soon.
+  bool backlogged() const { return backlogged_; }
   /// Handles a distribution message; false if `m` is not one.
   bool handle(const link_info& from, wire::message& m);
   /// Fires `noconnection` for every link and monitor with processes of `node`.
@@ -61,10 +91,11 @@ class distribution final : public remote_router {
   void tick(time_point now);
   /// The node is leaving: from now on everything bounces at once (any thread).
   void close() { closed_.store(true); }
-  /// Messages waiting for a link to `node` to come up (I/O thread).
-  std::size_t held(const std::string& node) const {
-    const auto it = held_.find(node);
-    return it == held_.end() ? 0 : it->second.size();
+  /// Messages waiting to go to `node`: for its link to come up, or for room
+  /// in the transport (I/O thread).
+  std::size_t queued(const std::string& node) const {
+    const auto it = queues_.find(node);
+    return it == queues_.end() ? 0 : it->second.size();
   }
   /// Messages to and from a peer node since it was first linked (I/O thread).
   struct node_traffic {
@@ -74,32 +105,34 @@ class distribution final : public remote_router {
     const auto it = traffic_.find(node);
     return it == traffic_.end() ? node_traffic{} : it->second;
   }
-  /// Bytes of the messages waiting for a link to `node` (I/O thread).
-  std::size_t held_bytes(const std::string& node) const {
-    std::size_t n = 0;
-    if (const auto it = held_.find(node); it != held_.end())
-      for (const auto& out : it->second) n += out.bytes.size();
-    return n;
-  }
-  /// Nodes that have messages waiting for their link (I/O thread).
-  std::vector<std::string> held_nodes() const {
+  /// Bytes waiting to go to `node`, counted from the sender's side (outbox
+  /// included); processes suspended on it (any thread).
+  struct node_flow {
+    std::size_t bytes = 0, suspended = 0;
+    bool busy = false;
+  };
+  node_flow flow(const std::string& node) const;
+  /// Nodes that have messages waiting (I/O thread).
+  std::vector<std::string> queued_nodes() const {
     std::vector<std::string> out;
-    for (const auto& [node, q] : held_) out.push_back(node);
+    for (const auto& [node, q] : queues_) out.push_back(node);
     return out;
   }
-  /// Messages waiting for any link (I/O thread).
-  std::size_t held_total() const {
+  /// Messages waiting for any node (I/O thread).
+  std::size_t queued_total() const {
     std::size_t n = 0;
-    for (const auto& [node, q] : held_) n += q.size();
+    for (const auto& [node, q] : queues_) n += q.size();
     return n;
   }
+  /// Processes suspended at any busy node (any thread).
+  std::size_t suspended_total() const;
   /// on_node_down for every linked node in `linked` and every node with
   /// messages waiting: leaving, nothing will reach them any more.
   template <class Links>
   void on_every_node_down(const Links& linked) {
     std::vector<std::string> nodes;
     for (const auto& l : linked) nodes.push_back(l.name);
-    for (const auto& [node, q] : held_) nodes.push_back(node);
+    for (const auto& [node, q] : queues_) nodes.push_back(node);
     for (const auto& n : nodes) on_node_down(n);
   }
   /// Snapshots of the latency histograms (any thread).
@@ -138,6 +171,31 @@ class distribution final : public remote_router {
     std::string node;
     wire::bytes bytes;
     bounce_info bounce;
+    std::uint64_t receiver = 0;        ///< messages to one receiver keep their order
+    std::shared_ptr<peer_flow> flow;  ///< where `bytes` were counted
+  };
+  /// What waits to go to one peer node (I/O thread).
+  struct peer_queue {
+    std::deque<outgoing> small;  ///< go whole, many to a frame
+    /// Go in fragments, one message at a time; also any later message to a
+    /// receiver that a large message is still on its way to.
+    std::deque<outgoing> large;
+    std::unordered_map<std::uint64_t, std::size_t> large_receivers;  ///< receivers with messages in `large`
+    std::size_t large_sent = 0;                                      ///< bytes of `large.front()` already sent
+    /// A frame built but refused by the transport (its queue was full): it
+    /// goes first, next time.
+    struct frame {
+      wire::bytes bytes;
+      std::vector<bounce_info> bounces;  ///< of the messages in it
+      /// Bytes it takes off each flow once it goes.
+      std::vector<std::pair<std::shared_ptr<peer_flow>, std::size_t>> counted;
+      std::size_t messages = 0;  ///< messages it completes
+      std::size_t fragments = 0;
+    } refused;
+    time_point since{};  ///< when the oldest waiting message came
+
+    std::size_t size() const { return small.size() + large.size() + refused.messages; }
+    bool empty() const { return small.empty() && large.empty() && refused.bytes.empty(); }
   };
   /// A link or monitor between a local process and a process of another node.
   struct tie {
@@ -155,14 +213,30 @@ class distribution final : public remote_router {
   /// How long a forwarded call is remembered without an answer.
   static constexpr duration forward_lifetime = std::chrono::minutes(10);
 
-  void enqueue(const std::string& node, const wire::message& m);
-  void enqueue(const std::string& node, const wire::message& m, bounce_info b);
+  /// Queues `m` for `node`. `droppable`: a message (not a signal or a
+  /// request), dropped and counted if the node's queue is past four times
+  /// its bound.
+  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable,
+               bounce_info b);
+  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable) {
+    enqueue(node, m, receiver, droppable, bounce_info());
+  }
+  std::shared_ptr<peer_flow> flow_of(const std::string& node);
+  void intake(outgoing out);
+  /// Sends as much of `q` as the transport takes; false if it refused some.
+  bool send_queue(conn_id link, const std::string& node, peer_queue& q);
+  /// Moves a whole message into `f`.
+  static void take_whole(outgoing& out, peer_queue::frame& f);
+  /// Moves the next piece of the large lane into `f`.
+  void take_large(peer_queue& q, peer_queue::frame& f);
+  /// Drops (counted) and bounces what waits for `node`.
+  void drop_queue(const std::string& node);
+  /// A fragment from `node`; decodes and handles the whole when it is complete.
+  void reassemble(const link_info& from, wire::fragment& f);
   void remember(const std::string& node, tie t);
   void forget_link(const pid& local, const pid& remote);
   void forget_monitor(const ref& r);
   void bounce_noconnection(const bounce_info& b);
-  /// Drops (counted) and bounces what waits for a link to `node`.
-  void bounce_held(const std::string& node);
   void deliver_signal(const wire::process_signal& s, const std::string& from_node);
   void run_function(answer_to answer, const std::string& function, const term& args, bool spawn);
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
@@ -183,17 +257,25 @@ class distribution final : public remote_router {
   link_manager& links_;
   function_registry& functions_;
   hooks hooks_;
+  dist_limits limits_;
   dist_stats stats_;
 
   std::atomic<bool> closed_{false};
-  std::mutex outbox_mutex_;  // guards outbox_
+  mutable std::mutex outbox_mutex_;  // guards outbox_ and flows_
   std::vector<outgoing> outbox_;
-  /// Messages for live members whose link is not up yet (I/O thread only);
-  /// sent when it comes up, bounced if the member goes.
-  std::map<std::string, std::deque<outgoing>> held_;
-  std::map<std::string, time_point> held_since_;  ///< when the oldest held message came
-  std::map<std::string, node_traffic> traffic_;   ///< per peer node (I/O thread only)
-  static constexpr std::size_t max_held_per_node = 65536;
+  std::unordered_map<std::string, std::shared_ptr<peer_flow>> flows_;
+  /// What waits to go, per peer node (I/O thread only): for the transport to
+  /// take it, or for a live member's link to come up (bounced if the member
+  /// goes or the link does not come up within hold_limit).
+  std::map<std::string, peer_queue> queues_;
+  bool backlogged_ = false;
+  std::map<std::string, node_traffic> traffic_;  ///< per peer node (I/O thread only)
+  /// The message arriving in fragments from each peer node (I/O thread).
+  struct reassembly {
+    wire::bytes bytes;
+    bool skipping = false;  ///< over max_message_bytes: the rest is dropped
+  };
+  std::unordered_map<std::string, reassembly> reassembly_;
   static constexpr duration hold_limit = std::chrono::seconds(10);
 
   mutable std::mutex requests_mutex_;  // guards requests_

@@ -28,7 +28,21 @@ struct process_extras {
   std::string name;
 };
 
-enum class process_state : std::uint8_t { idle, scheduled, running, exited };
+/// `suspended`: held at a gate (a busy peer node's queue) after its turn;
+/// senders only push, the gate reschedules it when it opens.
+enum class process_state : std::uint8_t { idle, scheduled, running, suspended, exited };
+
+class process_ref;
+
+/// Somewhere a process waits without a receive: the outbound queue of a
+/// peer node that is over its bound (Erlang's busy distribution port).
+class gate {
+ public:
+  virtual ~gate() = default;
+  /// Keeps `p` (already `suspended`) until the gate opens, then hands it to
+  /// `runtime_core::resume`; false, keeping nothing, if it is open already.
+  virtual bool hold(process_ref p) = 0;
+};
 
 /// How a thread outside the scheduler waits on an inbox's process.
 struct external_waiter {
@@ -64,10 +78,14 @@ class process {
   std::unique_ptr<external_waiter> external;  ///< set for inboxes, run by a foreign thread
   envelope_list pending;                      ///< taken from the mailbox, not consumed
   std::unique_ptr<process_extras> extras;
+  /// Set by a send to a busy peer node: the process stops handling messages
+  /// and is held there once its current handler (or coroutine step) returns.
+  std::shared_ptr<gate> blocked_by;
 
   // A coroutine suspended in a receive.
   struct waiting_receive {
     std::coroutine_handle<> resume;  ///< the coroutine that waits (maybe a nested task)
+    bool yield = false;              ///< `co_await ctx.yield()`: resume on the next turn, no message
     const matcher* match = nullptr;  ///< null matches anything
     std::optional<message>* slot = nullptr;
     std::uint64_t seq = 0;  ///< identifies this receive's timeout

@@ -304,7 +304,7 @@ bool runtime_core::take_match(process& p, const matcher* m, std::optional<messag
 }
 
 void runtime_core::run_handler(process& p) {
-  for (std::size_t n = 0; n < cfg_.budget && !p.exit_reason; ++n) {
+  for (std::size_t n = 0; n < cfg_.budget && !p.exit_reason && !p.blocked_by; ++n) {
     // Refill from the mailbox within the same turn: a busy receiver keeps
     // going instead of being queued again for every batch.
     if (p.pending.empty()) {
@@ -330,9 +330,9 @@ void runtime_core::run_coroutine(process& p) {
   if (p.started) {
     if (!p.waiting) return;
     auto& w = *p.waiting;
-    bool matched = false;
+    bool matched = w.yield;
     try {
-      matched = take_match(p, w.match, *w.slot);  // a match that arrived with the timeout still wins
+      if (!matched) matched = take_match(p, w.match, *w.slot);  // a match that arrived with the timeout still wins
     } catch (const std::exception& ex) {
       crashed_.fetch_add(1, std::memory_order_relaxed);
       p.exit_reason = std::make_unique<term>(std::string(ex.what()));  // the matcher threw: the process dies
@@ -363,23 +363,59 @@ void runtime_core::run_coroutine(process& p) {
   }
 }
 
+namespace {
+thread_local process* running_process = nullptr;
+
+/// Marks the process whose turn this thread runs, for the distribution layer
+/// (a send to a busy node blocks the sender, whichever call it came from).
+class running_scope {
+ public:
+  explicit running_scope(process& p) : saved_(std::exchange(running_process, &p)) {}
+  ~running_scope() { running_process = saved_; }
+  running_scope(const running_scope&) = delete;
+  running_scope& operator=(const running_scope&) = delete;
+
+ private:
+  process* saved_;
+};
+}  // namespace
+
+process* runtime_core::running() { return running_process; }
+
+void runtime_core::resume(process_ref p) {
+  p->state.store(process_state::scheduled, std::memory_order_seq_cst);
+  p->add_ref();  // the run queue's reference, adopted by `run`
+  scheduler_.schedule(p.get());
+}
+
 void runtime_core::run(process* raw) {
   const process_ref hold(raw, false);  // adopts the queue's reference
   process& p = *raw;
   if (p.state.load() == process_state::exited) return;
   p.state.store(process_state::running, std::memory_order_seq_cst);
   p.yielded = false;
-  absorb(p);
-  if (!p.exit_reason) {
-    if (p.coroutine)
-      run_coroutine(p);
-    else
-      run_handler(p);
+  {
+    const running_scope scope(p);
+    absorb(p);
+    if (!p.exit_reason) {
+      if (p.coroutine)
+        run_coroutine(p);
+      else
+        run_handler(p);
+    }
   }
   if (p.exit_reason) {
+    p.blocked_by.reset();
     const term reason = *p.exit_reason;
     terminate(p, reason);
     return;
+  }
+  // A send found a peer node's queue over its bound: wait at its gate, as
+  // Erlang suspends a process on a busy distribution port.
+  if (auto g = std::move(p.blocked_by)) {
+    p.state.store(process_state::suspended, std::memory_order_seq_cst);
+    if (g->hold(hold)) return;
+    p.state.store(process_state::running, std::memory_order_seq_cst);  // it opened meanwhile
   }
   // Yield. Our own state is read first: once `idle` is stored another worker
   // may pick the process up. Storing `idle` before looking at the mailbox

@@ -60,6 +60,8 @@ class remote_router {
   virtual ~remote_router() = default;
   virtual void route(const pid& to, std::unique_ptr<detail::envelope> e) = 0;
   virtual void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
+  /// True while the queue to `node` is over its bound (senders are suspended).
+  virtual bool busy(const std::string& node) const = 0;
   /// Starts a call (or spawn, or cast when `reply_to` is empty) of a
   /// registered function on `node` for a process; the answer arrives at
   /// `reply_to` as a `call_result` with `id`.
@@ -111,6 +113,10 @@ class runtime_core {
 
   /// One turn of `p` (the scheduler's callback; adopts one reference).
   void run(process* p);
+  /// Schedules a process a gate held (any thread).
+  void resume(process_ref p);
+  /// The process whose turn this thread is running, if any.
+  static process* running();
 
   // -- called by a process on its own thread --
   /// Moves the mailbox into the pending list, acting on signals on the way.

@@ -57,6 +57,7 @@ enum class msg_type : std::uint8_t {
   process_send_named = 65,
   process_signal = 66,
   process_send_named_at = 67,
+  fragment = 68,
   // -- membership (SWIM), in sealed UDP datagrams: never on a link --
   swim_ping = 80,
   swim_ping_req = 81,
@@ -281,6 +282,17 @@ struct process_send_named_at {
   MSGPACK_DEFINE(node, name, message)
 };
 
+/// A piece of a message too large to go whole (over 64 KiB encoded): the
+/// message's encoding cut into consecutive chunks, sent in order on the link
+/// and interleaved with other traffic, so one large message cannot hold up
+/// small ones for long. The receiver appends the chunks and decodes the whole
+/// when `last` is set. One message is cut up at a time per link.
+struct fragment {
+  bool last = false;
+  std::vector<std::uint8_t> chunk;
+  MSGPACK_DEFINE(last, chunk)
+};
+
 /// Signals between processes on two nodes.
 enum class signal_kind : std::uint8_t {
   exit = 1,       ///< exit(to, reason) from `from`
@@ -420,8 +432,10 @@ struct link_row {
   std::uint64_t queued = 0;
   std::uint64_t up_ms = 0;
   std::uint64_t messages_in = 0, messages_out = 0, queued_bytes = 0;
+  bool busy = false;
+  std::uint64_t suspended = 0;
   MSGPACK_DEFINE(node, creation, frames_in, frames_out, bytes_in, bytes_out, queued, up_ms, messages_in, messages_out,
-                 queued_bytes)
+                 queued_bytes, busy, suspended)
 };
 
 /// A latency histogram: counts per bucket (bounds in the protocol doc), sum, count.
@@ -534,7 +548,7 @@ struct monitor_down {
 using message =
     std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
-                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at,
+                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at, fragment,
                  swim_ping, swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
                  watch_request, member_event, stats_request, stats_reply, why_request, why_reply, admin_request,
                  admin_reply, processes_request, processes_reply, registered_request, registered_reply, monitor_request,
@@ -725,6 +739,10 @@ constexpr msg_type type_of<monitor_down>() {
 template <>
 constexpr msg_type type_of<process_send_named_at>() {
   return msg_type::process_send_named_at;
+}
+template <>
+constexpr msg_type type_of<fragment>() {
+  return msg_type::fragment;
 }
 
 /// True for the handshake messages, the only ones a connection may send

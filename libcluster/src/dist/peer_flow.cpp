@@ -1,0 +1,56 @@
+#include "dist/peer_flow.hpp"
+
+#include "runtime/runtime_core.hpp"
+
+namespace cluster::internal {
+
+bool peer_flow::add(std::size_t n) {
+  std::lock_guard lock(mutex_);
+  bytes_ += n;
+  if (!busy_ && bytes_ > bound_) {
+    busy_ = true;
+    ++busy_periods_;
+  }
+  return busy_;
+}
+
+void peer_flow::remove(std::size_t n) {
+  std::vector<process_ref> ready;
+  {
+    std::lock_guard lock(mutex_);
+    bytes_ -= std::min(n, bytes_);
+    if (!busy_ || bytes_ > bound_ / 2) return;
+    busy_ = false;
+    ready.swap(held_);
+  }
+  for (auto& p : ready) rt_.resume(std::move(p));
+}
+
+std::size_t peer_flow::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+bool peer_flow::busy() const {
+  std::lock_guard lock(mutex_);
+  return busy_;
+}
+
+std::size_t peer_flow::held() const {
+  std::lock_guard lock(mutex_);
+  return held_.size();
+}
+
+std::size_t peer_flow::busy_periods() const {
+  std::lock_guard lock(mutex_);
+  return busy_periods_;
+}
+
+bool peer_flow::hold(process_ref p) {
+  std::lock_guard lock(mutex_);
+  if (!busy_) return false;
+  held_.push_back(std::move(p));
+  return true;
+}
+
+}  // namespace cluster::internal
