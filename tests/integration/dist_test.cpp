@@ -2,6 +2,8 @@
 // talking over real sockets. Each case uses its own 127.3.N.x addresses.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <stdexcept>
 
 #include "cluster/client.hpp"
@@ -14,15 +16,37 @@ using namespace cluster;
 
 namespace {
 
-std::unique_ptr<node> start(const std::string& name, const std::vector<std::string>& join = {}) {
+node_config config_of(const std::string& name, const std::vector<std::string>& join = {}) {
   node_config c;
   c.name = *parse_node_name(name);
   c.cookie = "dist-cookie";
   c.workers = 2;
   for (const auto& j : join) c.join.push_back(*parse_node_name(j));
+  return c;
+}
+
+std::unique_ptr<node> start(const node_config& c) {
   auto n = node::start(c);
   REQUIRE(n.ok());
   return std::move(n).value();
+}
+
+std::unique_ptr<node> start(const std::string& name, const std::vector<std::string>& join = {}) {
+  return start(config_of(name, join));
+}
+
+/// This process's resident memory, in bytes.
+std::size_t resident_bytes() {
+  std::size_t pages = 0, resident = 0;
+  std::ifstream("/proc/self/statm") >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+client_options client_cookie() {
+  client_options o;
+  o.cookie = "dist-cookie";
+  o.timeout = 2s;
+  return o;
 }
 
 void linked(node& a, node& b) {
@@ -273,4 +297,141 @@ TEST_CASE("a process that monitors nodes hears of them coming and leaving") {
   REQUIRE(gone);
   CHECK(gone->what == node_event::kind::left);  // a stop is a graceful leave
   CHECK(gone->reason.code == errc::shutting_down);
+}
+
+TEST_CASE("a flood to a frozen node suspends the sender within the queue bound, and nothing is lost") {
+  // The wan preset: the frozen node must not be declared dead during the test.
+  itest::noded receiver("r@127.3.12.1", {"--preset", "wan"}, "dist-cookie");
+  REQUIRE(itest::eventually([&] { return client::connect(*parse_node_name("r@127.3.12.1"), client_cookie()).ok(); }));
+  auto c = client::connect(*parse_node_name("r@127.3.12.1"), client_cookie());
+  REQUIRE(c.ok());
+  auto sink = (*c)->spawn("sys:sleep", term(600000));  // its mailbox collects the flood
+  REQUIRE(sink.ok());
+  const pid to = *sink;
+
+  auto cfg = config_of("s@127.3.12.2", {"r@127.3.12.1"});
+  cfg.membership = membership_config::wan();
+  cfg.peer_queue_bytes = 1u << 20;
+  auto s = start(cfg);
+  REQUIRE(itest::eventually([&] { return s->nodes().size() == 1; }));
+
+  receiver.signal(SIGSTOP);
+  constexpr int count = 4096;  // 16 KiB each: 64 MiB in all, far past every buffer on the way
+  inbox done(s->processes());
+  const std::size_t before = resident_bytes();
+  const pid sender = s->processes().spawn([to, out = done.self()](context& ctx) -> task {
+    for (int i = 0; i < count; ++i) {
+      ctx.send(to, term(binary{std::vector<std::uint8_t>(16 * 1024, static_cast<std::uint8_t>(i))}));
+      if (i % 16 == 15) co_await ctx.yield();  // where a busy node suspends us
+    }
+    ctx.send(out, atom{"sent"});
+  });
+  // Suspended, and no more sends (the first suspensions may end while
+  // ZeroMQ's queue and the socket buffers still take data).
+  node_stats later;
+  REQUIRE(itest::eventually([&] {
+    const auto before_pause = s->stats();
+    std::this_thread::sleep_for(200ms);
+    later = s->stats();
+    return later.suspended == 1 && later.remote_sent == before_pause.remote_sent;
+  }));
+  CHECK(later.remote_sent < static_cast<std::uint64_t>(count));
+  REQUIRE(later.links.size() == 1);
+  MESSAGE("stalled after ", later.remote_sent, " messages; queued ", later.links[0].queued_bytes, " B; RSS +",
+          (resident_bytes() - std::min(before, resident_bytes())) >> 10, " KiB");
+  CHECK(later.links[0].busy);
+  CHECK(later.links[0].suspended == 1);
+  // The bound plus one yield's worth of sends (16 x 16 KiB).
+  CHECK(later.links[0].queued_bytes <= (1u << 20) + 16 * 17 * 1024);
+  // Far less than the 64 MiB the sender wanted to send (ZeroMQ's short queue
+  // and the kernel's socket buffers hold the rest).
+  CHECK(resident_bytes() - std::min(before, resident_bytes()) < 40u << 20);
+  CHECK(s->processes().alive(sender));
+  // A process that would rather not wait is told instead (Erlang's send_nosuspend).
+  inbox probe(s->processes());
+  s->processes().spawn([to, out = probe.self()](context& ctx) -> task {
+    ctx.send(out, ctx.send_nosuspend(to, term(1)));
+    co_return;
+  });
+  CHECK(probe.receive_as<bool>(5s) == false);
+
+  receiver.signal(SIGCONT);
+  CHECK(done.receive_as<atom>(60s) == atom{"sent"});
+  REQUIRE(itest::eventually(
+      [&] {
+        auto list = (*c)->processes();
+        if (!list.ok()) return false;
+        for (const auto& p : list->processes)
+          if (p.pid == to) return p.mailbox == static_cast<std::uint64_t>(count);
+        return false;
+      },
+      30s));
+  const auto after = s->stats();
+  CHECK(after.dropped_busy == 0);
+  CHECK(after.suspensions >= 1);
+  CHECK(after.suspended == 0);
+}
+
+TEST_CASE("a 64 MiB message does not hold up a small ping-pong on the same link") {
+  using clock = std::chrono::steady_clock;
+  auto a = start("a@127.3.13.1");
+  auto b = start("b@127.3.13.2", {"a@127.3.13.1"});
+  linked(*a, *b);
+  const pid echo_pid = b->processes().spawn(echo());
+  inbox arrived(a->processes());
+  const pid sink = b->processes().spawn([to = arrived.self()](context& ctx, message& m) {
+    ctx.send(to, term(static_cast<std::int64_t>(m.get<term>().as<binary>().bytes.size())));
+  });
+
+  // Pings every millisecond, for as long as the test lets it.
+  struct ping {
+    clock::time_point sent;
+    clock::duration took;
+  };
+  auto pings = std::make_shared<std::vector<ping>>();
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  inbox pinger_done(a->processes());
+  a->processes().spawn([echo_pid, pings, stop, out = pinger_done.self()](context& ctx) -> task {
+    const auto nothing = [](const message&) { return false; };
+    for (std::int64_t i = 0; !stop->load(); ++i) {
+      const auto sent = clock::now();
+      ctx.send(echo_pid, term(term_list{ctx.self(), i}));
+      auto back = co_await ctx.receive(match_type<term>(), 10s);
+      if (!back) break;
+      pings->push_back({sent, clock::now() - sent});
+      co_await ctx.receive(nothing, 1ms);  // a pause
+    }
+    ctx.send(out, atom{"done"});
+  });
+  REQUIRE(itest::eventually([&] { return a->stats().remote_received >= 50; }));  // warmed up
+
+  const auto start_at = clock::now();
+  a->processes().spawn([sink](context& ctx) -> task {
+    ctx.send(sink, term(binary{std::vector<std::uint8_t>(64u << 20, 0xab)}));
+    co_return;
+  });
+  auto size = arrived.receive_as<term>(60s);
+  const auto end_at = clock::now();
+  stop->store(true);
+  REQUIRE(pinger_done.receive_as<atom>(20s));
+  REQUIRE(size);
+  CHECK(*size == term(std::int64_t{64} << 20));
+  CHECK(a->stats().fragments >= 1024);
+
+  // Pings sent while the large message was on its way: without fragments,
+  // one sent just after it would wait for all of it.
+  const auto transfer = end_at - start_at;
+  std::vector<clock::duration> during;
+  for (const auto& p : *pings)
+    if (p.sent >= start_at && p.sent <= end_at) during.push_back(p.took);
+  REQUIRE(during.size() >= 3);
+  std::sort(during.begin(), during.end());
+  const auto median = during[during.size() / 2], worst = during.back();
+  using ms = std::chrono::duration<double, std::milli>;
+  MESSAGE("64 MiB took ", ms(transfer).count(), " ms; ", during.size(), " pings meanwhile: median ",
+          ms(median).count(), " ms, slowest ", ms(worst).count(), " ms");
+  // The slowest ping may wait while the receiver puts the whole message
+  // together (one copy); the rest go between its fragments.
+  CHECK(median < transfer / 10);
+  CHECK(worst < transfer);
 }

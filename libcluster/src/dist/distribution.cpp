@@ -233,7 +233,7 @@ void distribution::take_large(peer_queue& q, peer_queue::frame& f) {
   } else {
     const std::size_t n = std::min(fragment_bytes, out.bytes.size() - q.large_sent);
     const auto first = out.bytes.begin() + static_cast<std::ptrdiff_t>(q.large_sent);
-    wire::fragment piece{q.large_sent + n == out.bytes.size(), wire::bytes(first, first + static_cast<std::ptrdiff_t>(n))};
+    wire::fragment piece{out.bytes.size(), wire::bytes(first, first + static_cast<std::ptrdiff_t>(n))};
     wire::encode(piece, f.bytes);
     f.counted.emplace_back(out.flow, n);
     ++f.fragments;
@@ -511,17 +511,28 @@ bool distribution::handle(const link_info& from, wire::message& m) {
 
 void distribution::reassemble(const link_info& from, wire::fragment& f) {
   auto& r = reassembly_[from.name];
-  if (!r.skipping && r.bytes.size() + f.chunk.size() > limits_.max_message_bytes) {
-    stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);  // the message, not the link
-    r = {};
-    r.skipping = true;
+  if (r.total == 0) {  // a new message
+    r.total = f.total;
+    if (r.total > limits_.max_message_bytes) {
+      stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);  // the message, not the link
+      r.skipping = true;
+    } else {
+      r.bytes.reserve(r.total);  // one allocation, not a doubling series of copies
+    }
+  }
+  r.received += f.chunk.size();
+  const bool complete = r.received >= r.total;
+  if (f.total != r.total || r.received > r.total) {  // pieces of different messages: a broken peer
+    stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);
+    reassembly_.erase(from.name);
+    return;
   }
   if (r.skipping) {
-    if (f.last) reassembly_.erase(from.name);
+    if (complete) reassembly_.erase(from.name);
     return;
   }
   r.bytes.insert(r.bytes.end(), f.chunk.begin(), f.chunk.end());
-  if (!f.last) return;
+  if (!complete) return;
   const wire::bytes whole = std::move(r.bytes);
   reassembly_.erase(from.name);
   wire::decode_limits lim;

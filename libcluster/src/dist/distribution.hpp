@@ -272,6 +272,7 @@ class distribution final : public remote_router {
   std::map<std::string, node_traffic> traffic_;  ///< per peer node (I/O thread only)
   /// The message arriving in fragments from each peer node (I/O thread).
   struct reassembly {
+    std::uint64_t total = 0, received = 0;
     wire::bytes bytes;
     bool skipping = false;  ///< over max_message_bytes: the rest is dropped
   };

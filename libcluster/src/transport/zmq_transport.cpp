@@ -145,8 +145,8 @@ void zmq_transport::close(conn_id c) {
   forget_inbound(c);
 }
 
-void zmq_transport::read_router() {
-  for (;;) {
+void zmq_transport::read_router(std::size_t budget) {
+  for (std::size_t read = 0; read < budget;) {
     zmq::message_t id;
     if (!router_->recv(id, zmq::recv_flags::dontwait)) return;
     std::vector<zmq::message_t> parts;
@@ -155,6 +155,7 @@ void zmq_transport::read_router() {
       zmq::message_t part;
       if (!router_->recv(part, zmq::recv_flags::dontwait)) break;
       more = part.more();
+      read += part.size();
       parts.push_back(std::move(part));
     }
     std::string routing_id = id.to_string();
@@ -224,12 +225,13 @@ void zmq_transport::read_router_monitor() {
   }
 }
 
-void zmq_transport::read_dealer(conn_id c) {
-  for (;;) {
+void zmq_transport::read_dealer(conn_id c, std::size_t budget) {
+  for (std::size_t read = 0; read < budget;) {
     const auto it = outbound_.find(c);
     if (it == outbound_.end()) return;  // closed by the handler meanwhile
     zmq::message_t frame;
     if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) return;
+    read += frame.size();
     if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(frame.data()), frame.size()});
   }
 }
@@ -241,8 +243,11 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
   while (auto e = read_event(it->second.monitor))
     if (e->event == ZMQ_EVENT_DISCONNECTED) lost = true;
   if (!lost) return false;
+  read_dealer(c, SIZE_MAX);  // frames the peer sent before it went (a goodbye) first
+  const auto still = outbound_.find(c);
+  if (still == outbound_.end()) return true;  // the handler closed it meanwhile
   ++stats_.disconnects;
-  outbound_.erase(it);
+  outbound_.erase(still);
   if (handler_) handler_->on_closed(c);
   return true;
 }
@@ -273,12 +278,12 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
   // descriptor speaks.
   if (router_) {
     if (items[router_at].revents & ZMQ_POLLIN) read_router_monitor();
-    if (items[router_at + 1].revents & ZMQ_POLLIN) read_router();
+    if (items[router_at + 1].revents & ZMQ_POLLIN) read_router(read_budget);
   }
   for (std::size_t i = 0; i < owners.size(); ++i) {
     const auto& monitor = items[dealers_at + 2 * i];
     const auto& dealer = items[dealers_at + 2 * i + 1];
-    if (dealer.revents & ZMQ_POLLIN) read_dealer(owners[i]);
+    if (dealer.revents & ZMQ_POLLIN) read_dealer(owners[i], read_budget);
     if (monitor.revents & ZMQ_POLLIN) read_dealer_monitor(owners[i]);
   }
   return wake_fd >= 0 && (items[0].revents & ZMQ_POLLIN);

@@ -80,9 +80,14 @@ class zmq_transport final : public transport {
   static void stop_monitor(zmq::socket_t& s) noexcept;
   void configure(zmq::socket_t& s) const;
   zmq::socket_t monitor_of(zmq::socket_t& s, int events);
-  void read_router();
+  /// Reads inbound frames until none is left or `budget` bytes were read.
+  void read_router(std::size_t budget = SIZE_MAX);
   void read_router_monitor();
-  void read_dealer(conn_id c);
+  void read_dealer(conn_id c, std::size_t budget);
+  /// Bytes read per socket per `poll`: the owner's thread gets back to its
+  /// own sends between reads, so a long stream in (a large message) cannot
+  /// hold up the replies it should be sending meanwhile.
+  static constexpr std::size_t read_budget = 1u << 20;
   bool read_dealer_monitor(conn_id c);  ///< true if the connection was lost
   void forget_inbound(conn_id c);
 

@@ -285,12 +285,13 @@ struct process_send_named_at {
 /// A piece of a message too large to go whole (over 64 KiB encoded): the
 /// message's encoding cut into consecutive chunks, sent in order on the link
 /// and interleaved with other traffic, so one large message cannot hold up
-/// small ones for long. The receiver appends the chunks and decodes the whole
-/// when `last` is set. One message is cut up at a time per link.
+/// small ones for long. Every piece says the whole message's size; the
+/// receiver appends the chunks and decodes the message once it has `total`
+/// bytes. One message is cut up at a time per link.
 struct fragment {
-  bool last = false;
+  std::uint64_t total = 0;
   std::vector<std::uint8_t> chunk;
-  MSGPACK_DEFINE(last, chunk)
+  MSGPACK_DEFINE(total, chunk)
 };
 
 /// Signals between processes on two nodes.
