@@ -428,8 +428,8 @@ TEST_CASE("a 64 MiB message does not hold up a small ping-pong on the same link"
   std::sort(during.begin(), during.end());
   const auto median = during[during.size() / 2], worst = during.back();
   using ms = std::chrono::duration<double, std::milli>;
-  MESSAGE("64 MiB took ", ms(transfer).count(), " ms; ", during.size(), " pings meanwhile: median ",
-          ms(median).count(), " ms, slowest ", ms(worst).count(), " ms");
+  MESSAGE("64 MiB took ", ms(transfer).count(), " ms; ", during.size(), " pings meanwhile: median ", ms(median).count(),
+          " ms, slowest ", ms(worst).count(), " ms");
   // The slowest ping may wait while the receiver puts the whole message
   // together (one copy); the rest go between its fragments.
   CHECK(median < transfer / 10);

@@ -51,13 +51,13 @@ int run_stats(context& ctx) {
            {"spawn_latency", json_of(st->spawn_latency)}});
     return exit_ok;
   }
-  for (const auto& [name, value] : st->counters())
-    std::cout << std::left << std::setw(28) << name << value << "\n";
+  for (const auto& [name, value] : st->counters()) std::cout << std::left << std::setw(28) << name << value << "\n";
   std::cout << std::left << std::setw(28) << "call_latency" << mean_text(st->call_latency) << "\n"
             << std::setw(28) << "spawn_latency" << mean_text(st->spawn_latency) << "\n\n";
   std::cout << std::left << std::setw(24) << "LINK" << std::setw(12) << "MSGS_IN" << std::setw(12) << "MSGS_OUT"
-            << std::setw(14) << "BYTES_IN" << std::setw(14) << "BYTES_OUT" << std::setw(10) << "FRAMES"
-            << std::setw(14) << "QUEUED" << "UP\n";
+            << std::setw(14) << "BYTES_IN" << std::setw(14) << "BYTES_OUT" << std::setw(10) << "FRAMES" << std::setw(14)
+            << "QUEUED"
+            << "UP\n";
   for (const auto& l : st->links)
     std::cout << std::left << std::setw(24) << l.node << std::setw(12) << l.messages_in << std::setw(12)
               << l.messages_out << std::setw(14) << l.bytes_in << std::setw(14) << l.bytes_out << std::setw(10)
@@ -87,9 +87,9 @@ int run_why(context& ctx, const std::string& node) {
   }
   std::cout << parsed->id() << " as " << ctx.client.node() << " saw it, newest first:\n";
   for (const auto& h : *history)
-    std::cout << "  " << std::right << std::setw(9) << (std::to_string(h.ago.count()) + " ms") << " ago  "
-              << std::left << std::setw(8) << to_string(h.state) << "incarnation " << h.incarnation << "  "
-              << h.reason << " (reported by " << h.reporter << ")\n";
+    std::cout << "  " << std::right << std::setw(9) << (std::to_string(h.ago.count()) + " ms") << " ago  " << std::left
+              << std::setw(8) << to_string(h.state) << "incarnation " << h.incarnation << "  " << h.reason
+              << " (reported by " << h.reporter << ")\n";
   return exit_ok;
 }
 

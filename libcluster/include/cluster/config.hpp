@@ -36,7 +36,7 @@ struct node_config {
   /// The largest message a peer may send us (messages over 64 KiB travel in
   /// fragments and are put together here); larger ones are dropped, counted.
   std::size_t max_message_bytes = 256u << 20;
-  std::size_t workers = 0;                            ///< process scheduler threads; 0 = one per core
+  std::size_t workers = 0;  ///< process scheduler threads; 0 = one per core
 
   /// Membership (SWIM + Lifeguard over UDP on the same port number as the
   /// data listener): timings, from a preset (`membership_config::lan()` etc.).

@@ -23,8 +23,7 @@ std::uint64_t receiver_key(const std::string& name) { return std::hash<std::stri
 
 }  // namespace
 
-distribution::distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h,
-                           dist_limits l)
+distribution::distribution(runtime_core& rt, link_manager& links, function_registry& functions, hooks h, dist_limits l)
     : rt_(rt), links_(links), functions_(functions), hooks_(std::move(h)), limits_(l) {}
 
 // -- outbound (any thread) ------------------------------------------------------
@@ -34,6 +33,12 @@ std::shared_ptr<peer_flow> distribution::flow_of(const std::string& node) {
   auto& f = flows_[node];
   if (!f) f = std::make_shared<peer_flow>(rt_, limits_.peer_queue_bytes);
   return f;
+}
+
+void distribution::close() {
+  closed_.store(true);
+  std::lock_guard lock(outbox_mutex_);
+  for (auto& [node, f] : flows_) f->release();
 }
 
 bool distribution::busy(const std::string& node) const {
@@ -221,7 +226,12 @@ void distribution::intake(outgoing out) {
 void distribution::take_whole(outgoing& out, peer_queue::frame& f) {
   f.bytes.insert(f.bytes.end(), out.bytes.begin(), out.bytes.end());
   f.bounces.push_back(out.bounce);
-  f.counted.emplace_back(std::move(out.flow), out.bytes.size());
+  // One count per flow and frame, not per message: the I/O thread takes the
+  // flow's lock once per frame.
+  if (!f.counted.empty() && f.counted.back().first == out.flow)
+    f.counted.back().second += out.bytes.size();
+  else
+    f.counted.emplace_back(std::move(out.flow), out.bytes.size());
   ++f.messages;
 }
 
@@ -250,19 +260,20 @@ void distribution::take_large(peer_queue& q, peer_queue::frame& f) {
 
 bool distribution::send_queue(conn_id link, const std::string& node, peer_queue& q) {
   for (;;) {
-    if (q.refused.bytes.empty()) {
+    if (q.unsent.bytes.empty()) {
       if (q.small.empty() && q.large.empty()) return true;
       // One frame: small messages up to the frame size, then the next piece of
       // the large lane, so each frame moves both along.
-      auto& f = q.refused;
-      while (!q.small.empty() && (f.bytes.empty() || f.bytes.size() + q.small.front().bytes.size() <= max_frame_bytes)) {
+      auto& f = q.unsent;
+      while (!q.small.empty() &&
+             (f.bytes.empty() || f.bytes.size() + q.small.front().bytes.size() <= max_frame_bytes)) {
         take_whole(q.small.front(), f);
         q.small.pop_front();
       }
       if (!q.large.empty()) take_large(q, f);
     }
-    if (!links_.send_frame(link, q.refused.bytes)) return false;  // full: this frame goes first next time
-    auto f = std::exchange(q.refused, {});
+    if (!links_.send_frame(link, q.unsent.bytes)) return false;  // full: this frame goes first next time
+    auto f = std::exchange(q.unsent, {});
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     stats_.fragments.fetch_add(f.fragments, std::memory_order_relaxed);
     traffic_[node].messages_out += f.messages;
@@ -279,8 +290,8 @@ void distribution::drop_queue(const std::string& node) {
     stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
     bounce_noconnection(b);
   };
-  for (const auto& b : q.refused.bounces) drop(b);
-  for (auto& [flow, n] : q.refused.counted) flow->remove(n);
+  for (const auto& b : q.unsent.bounces) drop(b);
+  for (auto& [flow, n] : q.unsent.counted) flow->remove(n);
   for (auto& out : q.small) {
     drop(out.bounce);
     out.flow->remove(out.bytes.size());

@@ -89,8 +89,9 @@ class distribution final : public remote_router {
   void on_node_down(const std::string& node);
   /// Forgets forwarded calls nobody will answer any more.
   void tick(time_point now);
-  /// The node is leaving: from now on everything bounces at once (any thread).
-  void close() { closed_.store(true); }
+  /// The node is leaving: from now on everything bounces at once, and no
+  /// sender waits for a queue any more (any thread).
+  void close();
   /// Messages waiting to go to `node`: for its link to come up, or for room
   /// in the transport (I/O thread).
   std::size_t queued(const std::string& node) const {
@@ -171,7 +172,7 @@ class distribution final : public remote_router {
     std::string node;
     wire::bytes bytes;
     bounce_info bounce;
-    std::uint64_t receiver = 0;        ///< messages to one receiver keep their order
+    std::uint64_t receiver = 0;       ///< messages to one receiver keep their order
     std::shared_ptr<peer_flow> flow;  ///< where `bytes` were counted
   };
   /// What waits to go to one peer node (I/O thread).
@@ -182,8 +183,8 @@ class distribution final : public remote_router {
     std::deque<outgoing> large;
     std::unordered_map<std::uint64_t, std::size_t> large_receivers;  ///< receivers with messages in `large`
     std::size_t large_sent = 0;                                      ///< bytes of `large.front()` already sent
-    /// A frame built but refused by the transport (its queue was full): it
-    /// goes first, next time.
+    /// The frame being built, or built and refused by the transport (its
+    /// queue was full): then it goes first, next time.
     struct frame {
       wire::bytes bytes;
       std::vector<bounce_info> bounces;  ///< of the messages in it
@@ -191,11 +192,11 @@ class distribution final : public remote_router {
       std::vector<std::pair<std::shared_ptr<peer_flow>, std::size_t>> counted;
       std::size_t messages = 0;  ///< messages it completes
       std::size_t fragments = 0;
-    } refused;
+    } unsent;
     time_point since{};  ///< when the oldest waiting message came
 
-    std::size_t size() const { return small.size() + large.size() + refused.messages; }
-    bool empty() const { return small.empty() && large.empty() && refused.bytes.empty(); }
+    std::size_t size() const { return small.size() + large.size() + unsent.messages; }
+    bool empty() const { return small.empty() && large.empty() && unsent.bytes.empty(); }
   };
   /// A link or monitor between a local process and a process of another node.
   struct tie {
@@ -216,8 +217,7 @@ class distribution final : public remote_router {
   /// Queues `m` for `node`. `droppable`: a message (not a signal or a
   /// request), dropped and counted if the node's queue is past four times
   /// its bound.
-  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable,
-               bounce_info b);
+  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable, bounce_info b);
   void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable) {
     enqueue(node, m, receiver, droppable, bounce_info());
   }

@@ -7,7 +7,7 @@ namespace cluster::internal {
 bool peer_flow::add(std::size_t n) {
   std::lock_guard lock(mutex_);
   bytes_ += n;
-  if (!busy_ && bytes_ > bound_) {
+  if (!busy_ && !released_ && bytes_ > bound_) {
     busy_ = true;
     ++busy_periods_;
   }
@@ -46,9 +46,20 @@ std::size_t peer_flow::busy_periods() const {
   return busy_periods_;
 }
 
+void peer_flow::release() {
+  std::vector<process_ref> ready;
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    busy_ = false;
+    ready.swap(held_);
+  }
+  for (auto& p : ready) rt_.resume(std::move(p));
+}
+
 bool peer_flow::hold(process_ref p) {
   std::lock_guard lock(mutex_);
-  if (!busy_) return false;
+  if (!busy_ || released_) return false;
   held_.push_back(std::move(p));
   return true;
 }

@@ -37,6 +37,9 @@ class peer_flow final : public gate {
   std::size_t busy_periods() const;
 
   bool hold(process_ref p) override;
+  /// Opens the gate for good (the node is stopping): every held process runs,
+  /// and none is held again.
+  void release();
 
  private:
   runtime_core& rt_;
@@ -44,6 +47,7 @@ class peer_flow final : public gate {
   mutable std::mutex mutex_;  // guards everything below
   std::size_t bytes_ = 0;
   bool busy_ = false;
+  bool released_ = false;
   std::size_t busy_periods_ = 0;
   std::vector<process_ref> held_;
 };

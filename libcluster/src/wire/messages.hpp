@@ -549,11 +549,11 @@ struct monitor_down {
 using message =
     std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
-                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at, fragment,
-                 swim_ping, swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request, members_reply,
-                 watch_request, member_event, stats_request, stats_reply, why_request, why_reply, admin_request,
-                 admin_reply, processes_request, processes_reply, registered_request, registered_reply, monitor_request,
-                 monitor_down>;
+                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at,
+                 fragment, swim_ping, swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request,
+                 members_reply, watch_request, member_event, stats_request, stats_reply, why_request, why_reply,
+                 admin_request, admin_reply, processes_request, processes_reply, registered_request, registered_reply,
+                 monitor_request, monitor_down>;
 
 /// The wire number of each message struct.
 template <class T>
