@@ -13,6 +13,8 @@ packages=(
   doctest-dev                        # tests
   libsodium-dev                      # cookie-derived keys, HMAC
   iproute2 procps                    # ip netns for network tests; ps/kill for scripts
+  nftables                           # cuts and partitions in the network-namespace tests
+  docker-compose                     # CI validates docker-compose.yml (Docker itself does not run there)
   python3 python3-zmq python3-msgpack # clients/python and its test
   tmux                                 # clusterctl top and watch are tested in a terminal
 )

@@ -1,0 +1,344 @@
+// Five hosts, each a network namespace with its own address, running noded
+// through docker/entrypoint.sh as the containers of docker-compose.yml do;
+// faults from tests/netns/nscluster (nftables cuts, kill -9, SIGSTOP,
+// restarts). Needs root and nftables; skipped (with a message) without them.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "cluster/client.hpp"
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int hosts = 5;
+
+/// Runs a shell command; its standard output, and whether it exited 0.
+std::pair<std::string, bool> shell(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return {"", false};
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
+  return {out, ::pclose(p) == 0};
+}
+
+/// The harness for one test case: hosts 1..5 with nodes, removed at the end
+/// even when the test fails.
+class ns_cluster {
+ public:
+  explicit ns_cluster(std::string prefix, std::string subnet) : prefix_(std::move(prefix)), subnet_(std::move(subnet)) {
+    usable_ = ::geteuid() == 0 && shell("command -v nft").second;
+    if (!usable_) return;
+    usable_ = run("up " + std::to_string(hosts));
+    for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k));
+  }
+  ~ns_cluster() {
+    if (::geteuid() == 0) run("down");
+  }
+  ns_cluster(const ns_cluster&) = delete;
+  ns_cluster& operator=(const ns_cluster&) = delete;
+
+  bool usable() const { return usable_; }
+  std::string env() const {
+    return "NSCLUSTER_PREFIX=" + prefix_ + " NSCLUSTER_SUBNET=" + subnet_ +
+           " NODED=" NODED_PATH " CLUSTERCTL=" CLUSTERCTL_PATH " " NSCLUSTER_PATH " ";
+  }
+  bool run(const std::string& args) const { return shell(env() + args + " >/dev/null 2>&1").second; }
+  std::pair<std::string, bool> output(const std::string& args) const { return shell(env() + args + " 2>/dev/null"); }
+  std::string name(int k) const { return "node@" + subnet_ + "." + std::to_string(k); }
+  std::string cookie() const { return shell("cat /tmp/nscluster-" + prefix_ + "/cookie").first; }
+  std::string client_namespace() const { return "/var/run/netns/" + prefix_ + "-c"; }
+
+  /// Host k's member table: name -> state ("alive", "suspect", "dead", "left").
+  std::map<std::string, std::string> members(int k) const {
+    std::map<std::string, std::string> out;
+    auto [text, ok] = output("ctl " + std::to_string(k) + " --json members");
+    if (!ok) return out;
+    try {
+      for (const auto& m : json::parse(text)) out[m.at("name")] = m.at("state");
+    } catch (const json::exception&) {
+    }
+    return out;
+  }
+  /// True if host k sees every host in `alive` alive and every host in `dead` dead.
+  bool sees(int k, const std::set<int>& alive, const std::set<int>& dead) const {
+    const auto m = members(k);
+    for (int a : alive)
+      if (auto it = m.find(name(a)); it == m.end() || it->second != "alive") return false;
+    for (int d : dead)
+      if (auto it = m.find(name(d)); it == m.end() || it->second != "dead") return false;
+    return true;
+  }
+  std::uint64_t counter(int k, const std::string& which) const {
+    auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
+    if (!ok) return 0;
+    try {
+      return json::parse(text).at("counters").at(which).get<std::uint64_t>();
+    } catch (const json::exception&) {
+      return 0;
+    }
+  }
+
+ private:
+  std::string prefix_, subnet_;
+  bool usable_ = false;
+};
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return condition();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+const std::set<int> all = {1, 2, 3, 4, 5};
+
+}  // namespace
+
+TEST_CASE("a partition splits the cluster in two sides that see each other down, and healing rejoins them") {
+  ns_cluster c("lcp", "10.216.1");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually([&] { return c.sees(1, all, {}) && c.sees(5, all, {}); }, 20s));
+  // A process on host 4, watched from host 1 across the coming cut.
+  auto [spawned, ok] = c.output("ctl 1 --json spawn " + c.name(4) + " sys:sleep 600000");
+  REQUIRE(ok);
+  const std::string pid = json::parse(spawned).at("pid");
+  const std::string monitor_log = "/tmp/nscluster-lcp/monitor.out";
+  REQUIRE(c.run("ctl 1 --json monitor '" + pid + "' --for 60000 > " + monitor_log + " 2>&1 &"));
+  std::this_thread::sleep_for(500ms);  // the monitor is in place
+
+  const auto cut_at = std::chrono::steady_clock::now();
+  REQUIRE(c.run("partition 1,2 3,4,5"));
+  double side_a = 0, side_b = 0;
+  CHECK(eventually(
+      [&] {
+        if (side_a == 0 && c.sees(1, {1, 2}, {3, 4, 5}) && c.sees(2, {1, 2}, {3, 4, 5})) side_a = seconds_since(cut_at);
+        if (side_b == 0 && c.sees(3, {3, 4, 5}, {1, 2}) && c.sees(5, {3, 4, 5}, {1, 2})) side_b = seconds_since(cut_at);
+        return side_a > 0 && side_b > 0;
+      },
+      20s));
+  MESSAGE("partition {1,2} | {3,4,5}: the other side was down after ", side_a, " s on {1,2}, ", side_b,
+          " s on {3,4,5}");
+  // The lan preset: a probe, indirect probes, then a suspicion of 2.4 s that
+  // shrinks with confirmations; allow a few probe rounds on top.
+  CHECK(side_a < 5.0);
+  CHECK(side_b < 5.0);
+  CHECK(eventually([&] { return shell("cat " + monitor_log).first.find("noconnection") != std::string::npos; }, 10s));
+
+  const auto heal_at = std::chrono::steady_clock::now();
+  REQUIRE(c.run("heal"));
+  CHECK(eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (!c.sees(k, all, {})) return false;
+        return true;
+      },
+      30s));
+  MESSAGE("healed: all five alive everywhere after ", seconds_since(heal_at), " s");
+  auto [echo, called] = c.output("ctl 1 --json call " + c.name(4) + " sys:echo '\"across\"'");
+  CHECK(called);
+  CHECK(echo.find("across") != std::string::npos);
+  for (int k = 1; k <= hosts; ++k) CHECK(c.run("alive " + std::to_string(k)));
+}
+
+TEST_CASE("an asymmetric cut (1 and 2 cannot talk, both reach the rest) declares nobody dead") {
+  ns_cluster c("lca", "10.216.2");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (!c.sees(k, all, {})) return false;
+        return true;
+      },
+      20s));
+  REQUIRE(c.run("cut 1 2"));
+  // Long enough for many failed direct probes between 1 and 2: the indirect
+  // probes through 3, 4 and 5 answer for both.
+  std::this_thread::sleep_for(10s);
+  std::uint64_t declared = 0, suspicions = 0;
+  for (int k = 1; k <= hosts; ++k) {
+    declared += c.counter(k, "declared_dead");
+    suspicions += c.counter(k, "suspicions");
+    CHECK(c.sees(k, all, {}));
+  }
+  MESSAGE("10 s of an asymmetric cut: ", suspicions, " suspicions, ", declared, " declared dead");
+  CHECK(declared == 0);
+  // The cut was there: 1 reaches 3 but not 2 (its link to 2 is down).
+  CHECK(c.run("ctl 1 ping " + c.name(3)));
+  CHECK_FALSE(c.run("ctl 1 ping " + c.name(2)));
+}
+
+TEST_CASE("chaos: calls always answer within their timeout, and the cluster converges afterwards") {
+  ns_cluster c("lcc", "10.216.3");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (!c.sees(k, all, {})) return false;
+        return true;
+      },
+      20s));
+  const char* env_seconds = std::getenv("CHAOS_SECONDS");
+  const auto chaos_for = std::chrono::seconds(env_seconds ? std::atoi(env_seconds) : 60);
+  const auto call_timeout = 1000ms;
+
+  // The caller: a client in the client host's namespace (never cut), calling
+  // sys:echo round-robin on every node, each call through another node.
+  std::atomic<bool> done{false};
+  std::map<std::string, int> outcomes;  // by kind; read after join
+  std::chrono::milliseconds slowest{0};
+  std::string caller_error;
+  std::thread caller([&] {
+    const int fd = ::open(c.client_namespace().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+      caller_error = "cannot enter the client namespace";
+      return;
+    }
+    ::close(fd);
+    cluster::client_options o;
+    o.cookie = c.cookie();
+    o.timeout = call_timeout;
+    std::map<int, std::unique_ptr<cluster::client>> entry;
+    for (int i = 0; !done.load(); ++i) {
+      const int through = i % hosts + 1, target = (i + 1) % hosts + 1;
+      const auto start = std::chrono::steady_clock::now();
+      std::string kind;
+      if (!entry[through]) {
+        auto connected = cluster::client::connect(*cluster::parse_node_name(c.name(through)), o);
+        if (connected.ok())
+          entry[through] = std::move(connected).value();
+        else
+          kind = "connect:" + std::string(cluster::to_string(connected.err().code));
+      }
+      if (entry[through]) {
+        auto r = entry[through]->call("sys:echo", cluster::term(i), call_timeout, c.name(target));
+        if (r.ok()) {
+          kind = r.value() == cluster::term(i) ? "ok" : "wrong answer";
+        } else {
+          kind = std::string(cluster::to_string(r.err().code));
+          entry[through].reset();  // start afresh with that node next time
+        }
+      }
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      slowest = std::max(slowest, took);
+      ++outcomes[kind];
+    }
+  });
+
+  // The chaos: every 1.5 s one random fault or repair, seeded (the seed is
+  // printed, so a failure can be replayed).
+  const auto seed = static_cast<unsigned>(std::random_device{}());
+  MESSAGE("chaos seed ", seed);
+  std::mt19937 rng(seed);
+  std::set<int> killed, stopped;
+  std::map<std::string, int> actions;
+  const auto chaos_end = std::chrono::steady_clock::now() + chaos_for;
+  while (std::chrono::steady_clock::now() < chaos_end) {
+    const int k = static_cast<int>(rng() % hosts) + 1, other = static_cast<int>(rng() % hosts) + 1;
+    const std::string host = std::to_string(k);
+    switch (rng() % 6) {
+      case 0:
+        if (killed.size() + stopped.size() < 2 && !killed.count(k) && !stopped.count(k)) {
+          c.run("kill " + host);
+          killed.insert(k);
+          ++actions["kill -9"];
+        }
+        break;
+      case 1:
+        if (killed.count(k)) {
+          c.run("start " + host);
+          killed.erase(k);
+          ++actions["restart"];
+        }
+        break;
+      case 2:
+        if (killed.size() + stopped.size() < 2 && !killed.count(k) && !stopped.count(k)) {
+          c.run("stop " + host);
+          stopped.insert(k);
+          ++actions["SIGSTOP"];
+        } else if (stopped.count(k)) {
+          c.run("cont " + host);
+          stopped.erase(k);
+          ++actions["SIGCONT"];
+        }
+        break;
+      case 3:
+        if (k != other) {
+          c.run("cut " + host + " " + std::to_string(other));
+          ++actions["cut"];
+        }
+        break;
+      case 4:
+        c.run("isolate " + host);
+        ++actions["isolate"];
+        break;
+      default:
+        c.run("heal");
+        ++actions["heal"];
+        break;
+    }
+    std::this_thread::sleep_for(1500ms);
+  }
+  // Repair everything, then the cluster must converge.
+  c.run("heal");
+  for (int k : stopped) c.run("cont " + std::to_string(k));
+  for (int k : killed) c.run("start " + std::to_string(k));
+  const auto repaired_at = std::chrono::steady_clock::now();
+  const bool converged = eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (!c.sees(k, all, {})) return false;
+        return true;
+      },
+      60s);
+  done.store(true);
+  caller.join();
+  REQUIRE(caller_error.empty());
+
+  std::string tally, done_actions;
+  int total = 0;
+  for (const auto& [kind, n] : outcomes) {
+    tally += " " + kind + "=" + std::to_string(n);
+    total += n;
+  }
+  for (const auto& [what, n] : actions) done_actions += " " + what + "=" + std::to_string(n);
+  MESSAGE("actions:", done_actions);
+  MESSAGE(total, " calls:", tally, "; slowest ", slowest.count(), " ms");
+  MESSAGE("converged ", seconds_since(repaired_at), " s after the repairs");
+  CHECK(converged);
+  CHECK(outcomes["ok"] > 0);
+  CHECK(outcomes.count("wrong answer") == 0);
+  // A call never waits past its timeout (a connect has the same timeout).
+  CHECK(slowest <= 2 * call_timeout + 500ms);
+  for (int k = 1; k <= hosts; ++k) CHECK_MESSAGE(c.run("alive " + std::to_string(k)), "node ", k, " crashed");
+}
