@@ -130,9 +130,10 @@ std::size_t swim::budget(std::size_t names_bytes) const {
 }
 
 std::vector<const swim::record*> swim::random_members(std::size_t n, const std::string& except,
-                                                      bool include_recent_dead) {
+                                                      bool include_recent_dead, bool alive_only) {
   const auto now = clock_.now();
   const auto eligible = [&](const record& r) {
+    if (alive_only) return r.m.name != except && r.m.state == member_state::alive;
     return r.m.name != except && (live(r.m.state) || (include_recent_dead && now - r.changed < cfg_.gossip_to_dead));
   };
   std::vector<const record*> out;
@@ -412,6 +413,34 @@ void swim::apply_suspect(const wire::member_update& u) {
   if (r->m.state != member_state::alive) return;
   r->m.incarnation = u.incarnation;
   suspect(*r, u.from);
+  corroborate(*r);
+}
+
+// A suspicion shrinks only with independent confirmations, and a member
+// confirms only after its own probe failed; with round-robin probing that may
+// take a whole round, and on the small side of a partition there are few to
+// confirm at all. So members that hear of a suspicion probe the suspect at
+// once, each with a chance that makes about `expected` of them do it,
+// whatever the cluster's size (so a suspicion costs O(1) extra probes).
+void swim::corroborate(const record& r) {
+  const std::size_t others = live_count() > 2 ? live_count() - 2 : 0;
+  if (others == 0 || !r.susp) return;
+  const double chance = static_cast<double>(r.susp->expected) / static_cast<double>(others);
+  if (chance < 1.0 && std::uniform_real_distribution<double>(0.0, 1.0)(rng_) >= chance) return;
+  const auto now = clock_.now();
+  const std::uint64_t seq = next_seq_++;
+  pending p;
+  p.kind = probe_kind::corroborate;
+  p.target = r.m.name;
+  p.target_creation = r.m.creation;
+  p.deadline = now + scaled(cfg_.probe_timeout);
+  p.period_end = now + scaled(cfg_.probe_interval);
+  pending_[seq] = std::move(p);
+  ++stats_.probes;
+  // The accusation rides along (the buddy system): the suspect can refute.
+  auto updates = take_gossip(budget(r.m.name.size()));
+  updates.insert(updates.begin(), update_of(r));
+  send({r.m.host, r.m.port}, wire::swim_ping{seq, r.m.name, r.m.creation, self_.name, std::move(updates)});
 }
 
 void swim::apply_dead(const wire::member_update& u) {
@@ -471,6 +500,16 @@ void swim::suspect(record& r, const std::string& reporter) {
          tag_list(r.m.tags), reporter});
   set_state(r, member_state::suspect, reporter == self_.name ? "missed probes" : "suspected by " + reporter, reporter,
             change::suspect);
+  if (reporter == self_.name) tell_alive(update_of(r), r.m.name);
+}
+
+// Gossip goes to random members, suspects included; when many are suspect (a
+// partition), news that only live members can act on may miss them all for a
+// while. A suspicion or a confirmation we raise goes straight to a few alive
+// members too, so that the members who can confirm hear of it at once.
+void swim::tell_alive(const wire::member_update& u, const std::string& about) {
+  for (const record* r : random_members(cfg_.indirect_checks, about, false, true))
+    send({r->m.host, r->m.port}, wire::swim_gossip{self_.name, {u}});
 }
 
 void swim::declare_dead(record& r, const std::string& reason) {
@@ -535,7 +574,9 @@ void swim::start_probe() {
 void swim::send_indirect(std::uint64_t seq, pending& p, std::size_t k) {
   const record* target = lookup(p.target);
   if (!target) return;
-  for (const record* helper : random_members(k, p.target)) {
+  // Helpers are alive members (as memberlist picks them): a suspect one is
+  // probably gone, and its missing nack would count against our own health.
+  for (const record* helper : random_members(k, p.target, false, true)) {
     ++stats_.indirect_probes;
     ++p.nacks_expected;
     send({helper->m.host, helper->m.port},
@@ -564,6 +605,7 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
       pending_.erase(seq);
       return;
     case probe_kind::periodic:
+    case probe_kind::corroborate:
       if (!p.indirect_sent) {
         send_indirect(seq, p, cfg_.indirect_checks);
         p.deadline = p.period_end;
@@ -598,8 +640,12 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
     // Suspected by another, and now our own probe failed too: say so, once.
     // Others count it as an independent confirmation (Lifeguard).
     r->susp->confirmed_by_us = true;
-    queue({r->m.name, r->m.host, r->m.port, r->m.creation, r->m.incarnation,
-           static_cast<std::uint8_t>(member_state::suspect), tag_list(r->m.tags), self_.name});
+    const wire::member_update confirmation{r->m.name,           r->m.host,
+                                           r->m.port,           r->m.creation,
+                                           r->m.incarnation,    static_cast<std::uint8_t>(member_state::suspect),
+                                           tag_list(r->m.tags), self_.name};
+    queue(confirmation);
+    tell_alive(confirmation, r->m.name);
   }
 }
 

@@ -148,13 +148,16 @@ class swim {
     std::deque<past_state> history;  ///< newest last; at most history_length
   };
   static constexpr std::size_t history_length = 16;
-  enum class probe_kind { periodic, confirm, relay };
+  /// periodic: the round-robin probe; confirm: a lost link, to be confirmed;
+  /// relay: an indirect probe for another member; corroborate: a probe of a
+  /// member someone else suspects, whose failure we announce as confirmation.
+  enum class probe_kind { periodic, confirm, relay, corroborate };
   struct pending {
     probe_kind kind = probe_kind::periodic;
     std::string target;
     std::uint32_t target_creation = 0;  ///< the incarnation probed: a restart is another member
-    time_point deadline{};              ///< periodic: the direct ack deadline, then the period end
-    time_point period_end{};            ///< periodic only
+    time_point deadline{};              ///< periodic, corroborate: the direct ack deadline, then the period end
+    time_point period_end{};            ///< periodic and corroborate only
     bool indirect_sent = false;
     std::size_t nacks_expected = 0, nacks = 0;
     endpoint requester;  ///< relay: who asked, and under which seq
@@ -185,6 +188,8 @@ class swim {
   void apply_dead(const wire::member_update& u);
   void refute(std::uint64_t claimed_incarnation);
   void suspect(record& r, const std::string& reporter);
+  /// Probes a member another suspects, with a chance (see the definition).
+  void corroborate(const record& r);
   static void shrink(suspicion& s);
   void declare_dead(record& r, const std::string& reason);
   void set_state(record& r, member_state s, const std::string& reason, const std::string& reporter, change what);
@@ -215,7 +220,10 @@ class swim {
   record* lookup(const std::string& name);
   std::optional<endpoint> address_of(const std::string& name) const;
   /// Up to `n` random members in state alive or suspect, not us, not `except`.
-  std::vector<const record*> random_members(std::size_t n, const std::string& except, bool include_recent_dead = false);
+  std::vector<const record*> random_members(std::size_t n, const std::string& except, bool include_recent_dead = false,
+                                            bool alive_only = false);
+  /// Sends `u` (about member `about`) at once to a few random alive members.
+  void tell_alive(const wire::member_update& u, const std::string& about);
   void reap();
 
   membership_config cfg_;
