@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,18 +38,32 @@ std::pair<std::string, bool> shell(const std::string& command) {
   return {out, ::pclose(p) == 0};
 }
 
+/// The command that removes the running case's hosts, for the signal handler.
+std::string cleanup_command;
+
+/// Interrupted (Ctrl-C, a ctest timeout's SIGTERM): remove the hosts first.
+extern "C" void clean_up_and_exit(int sig) {
+  if (!cleanup_command.empty()) (void)std::system(cleanup_command.c_str());
+  std::_Exit(128 + sig);
+}
+
 /// The harness for one test case: hosts 1..5 with nodes, removed at the end
-/// even when the test fails.
+/// even when the test fails or is interrupted (and `up` removes whatever an
+/// earlier, killed run left).
 class ns_cluster {
  public:
   explicit ns_cluster(std::string prefix, std::string subnet) : prefix_(std::move(prefix)), subnet_(std::move(subnet)) {
     usable_ = ::geteuid() == 0 && shell("command -v nft").second;
     if (!usable_) return;
+    cleanup_command = env() + "down >/dev/null 2>&1";
+    std::signal(SIGINT, clean_up_and_exit);
+    std::signal(SIGTERM, clean_up_and_exit);
     usable_ = run("up " + std::to_string(hosts));
     for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k));
   }
   ~ns_cluster() {
     if (::geteuid() == 0) run("down");
+    cleanup_command.clear();
   }
   ns_cluster(const ns_cluster&) = delete;
   ns_cluster& operator=(const ns_cluster&) = delete;
