@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmark suite side by side with Erlang/OTP on this machine and
 # prints a table of medians with the ratio ours/Erlang (higher is better for
-# rates, lower for latency and memory). Takes a few minutes.
+# rates, lower for latency and memory), and for distribution the ceiling: a
+# bare ZeroMQ DEALER -> ROUTER pair (bench/zmq_ceiling.cpp). Takes a few minutes.
 #   bench/run.sh [REPS]        (default 5 repetitions, interleaved)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ if ! command -v erl >/dev/null; then
   $sudo apt-get install -y -qq erlang-nox >/dev/null
 fi
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCLUSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target bench_runtime bench_dist >/dev/null
+cmake --build build-bench -j "$(nproc)" --target bench_runtime bench_dist bench_zmq_ceiling >/dev/null
 out=$(mktemp -d)
 erlc -o "$out" bench/erlang/bench_local.erl bench/erlang/bench_dist.erl
 
@@ -37,6 +38,7 @@ for i in $(seq 1 "$reps"); do
   done
   build-bench/bench/bench_dist all 2>/dev/null | sed "s/^/ours /" >> "$out/raw.txt"
   erl_dist | sed "s/^/erlang /" >> "$out/raw.txt"
+  build-bench/bench/bench_zmq_ceiling all | sed "s/^/zmq /" >> "$out/raw.txt"
 done
 
 python3 - "$out/raw.txt" <<'PY'
@@ -55,13 +57,20 @@ pairs = [("spawn_event_rate", "spawn_rate"), ("spawn_coroutine_rate", "spawn_rat
          ("dist_one_way_64B", "dist_one_way_64B"), ("dist_pingpong_p50", "dist_pingpong_p50"),
          ("dist_pingpong_p99", "dist_pingpong_p99"), ("dist_call_1caller", "dist_call_1caller"),
          ("dist_call_16callers", "dist_call_16callers"), ("dist_spawn_16spawners", "dist_spawn_16spawners")]
+ceilings = {"dist_one_way_64B": "zmq_one_way_64B", "dist_pingpong_p50": "zmq_pingpong_p50",
+            "dist_pingpong_p99": "zmq_pingpong_p99"}
 n = max(len(v) for v in rows.values())
-print(f"medians of {n} interleaved runs; ratio = ours / erlang")
-print(f"{'benchmark':26} {'ours':>14} {'erlang':>14} {'unit':>9} {'ratio':>7}")
+print(f"medians of {n} interleaved runs; ratio = ours / erlang; ceiling = bare ZeroMQ DEALER -> ROUTER")
+print(f"{'benchmark':26} {'ours':>14} {'erlang':>14} {'unit':>9} {'ratio':>7} {'ceiling':>14}")
 for ours, theirs in pairs:
     a, unit = med("ours", ours)
     b, _ = med("erlang", theirs)
     if a is None or b is None: continue
-    print(f"{ours:26} {a:14.1f} {b:14.1f} {unit:>9} {a / b:7.2f}")
+    c, _ = med("zmq", ceilings.get(ours, ""))
+    ceiling = f"{c:14.1f}" if c is not None else f"{'':14}"
+    print(f"{ours:26} {a:14.1f} {b:14.1f} {unit:>9} {a / b:7.2f} {ceiling}")
+c, unit = med("zmq", "zmq_msgpack_one_way_64B")
+if c is not None:
+    print(f"{'(zmq + msgpack one-way)':26} {'':14} {'':14} {unit:>9} {'':7} {c:14.1f}")
 PY
 echo "raw samples: $out/raw.txt"

@@ -1,0 +1,118 @@
+// The ceiling: a bare ZeroMQ DEALER -> ROUTER pair on loopback, with nothing
+// of ours in between, for the same workloads as bench_dist (64-byte
+// payloads). bench/run.sh prints it beside our figures, so the distance to
+// the limit stays visible.
+//   bench_zmq_ceiling [one_way|one_way_msgpack|pingpong|all] [N]
+// Prints "name value unit" lines, as the other benchmarks do.
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using bench_clock = std::chrono::steady_clock;
+const std::string endpoint = "tcp://127.4.60.1:47600";
+
+/// Receives `n` messages on a ROUTER (each the routing id, then the
+/// payload), optionally decoding each as msgpack, then answers "done".
+void sink(zmq::context_t& ctx, std::int64_t n, bool decode) {
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::rcvhwm, 0);
+  router.bind(endpoint);
+  zmq::message_t id, payload;
+  for (std::int64_t i = 0; i < n; ++i) {
+    (void)router.recv(id);
+    (void)router.recv(payload);
+    if (decode) {
+      const auto handle = msgpack::unpack(static_cast<const char*>(payload.data()), payload.size());
+      (void)handle.get().via.array.size;
+    }
+  }
+  router.send(id, zmq::send_flags::sndmore);
+  router.send(zmq::str_buffer("done"));
+}
+
+double one_way(std::int64_t n, bool msgpack_too) {
+  zmq::context_t server_ctx(1), client_ctx(1);
+  std::thread server([&] { sink(server_ctx, n, msgpack_too); });
+  zmq::socket_t dealer(client_ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::sndhwm, 0);
+  dealer.connect(endpoint);
+  const std::string payload(64, 'x');
+  const auto t0 = bench_clock::now();
+  msgpack::sbuffer buffer;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (msgpack_too) {
+      // What a process_send costs us on the wire: [type, [to, message]].
+      buffer.clear();
+      msgpack::packer<msgpack::sbuffer> pk(buffer);
+      pk.pack_array(2);
+      pk.pack(64);
+      pk.pack_array(2);
+      pk.pack(i);
+      pk.pack(payload);
+      dealer.send(zmq::buffer(buffer.data(), buffer.size()));
+    } else {
+      dealer.send(zmq::buffer(payload));
+    }
+  }
+  zmq::message_t done;
+  (void)dealer.recv(done);
+  const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  server.join();
+  return static_cast<double>(n) / secs;
+}
+
+void pingpong(int n, double& p50, double& p99) {
+  zmq::context_t server_ctx(1), client_ctx(1);
+  std::thread server([&] {
+    zmq::socket_t router(server_ctx, zmq::socket_type::router);
+    router.bind(endpoint);
+    zmq::message_t id, payload;
+    for (int i = 0; i < n; ++i) {
+      (void)router.recv(id);
+      (void)router.recv(payload);
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(payload, zmq::send_flags::none);
+    }
+  });
+  zmq::socket_t dealer(client_ctx, zmq::socket_type::dealer);
+  dealer.connect(endpoint);
+  const std::string payload(64, 'x');
+  std::vector<double> rtt;
+  rtt.reserve(static_cast<std::size_t>(n));
+  zmq::message_t back;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = bench_clock::now();
+    dealer.send(zmq::buffer(payload));
+    (void)dealer.recv(back);
+    rtt.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - t0).count());
+  }
+  server.join();
+  std::sort(rtt.begin(), rtt.end());
+  p50 = rtt[rtt.size() / 2];
+  p99 = rtt[rtt.size() * 99 / 100];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string what = argc >= 2 ? argv[1] : "all";
+  const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
+  if (what == "all" || what == "one_way") std::printf("zmq_one_way_64B %.1f msg/s\n", one_way(n, false));
+  if (what == "all" || what == "one_way_msgpack")
+    std::printf("zmq_msgpack_one_way_64B %.1f msg/s\n", one_way(n, true));
+  if (what == "all" || what == "pingpong") {
+    double p50 = 0, p99 = 0;
+    pingpong(20000, p50, p99);
+    std::printf("zmq_pingpong_p50 %.1f us\nzmq_pingpong_p99 %.1f us\n", p50, p99);
+  }
+  return 0;
+}
