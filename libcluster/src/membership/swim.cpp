@@ -270,7 +270,9 @@ void swim::on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes
           pending p;
           p.kind = probe_kind::relay;
           p.target = m.target;
-          p.deadline = clock_.now() + scaled(cfg_.probe_timeout);
+          // The nack must reach the prober before its probe period ends,
+          // which is one probe timeout after it asked us (Lifeguard: 80%).
+          p.deadline = clock_.now() + cfg_.probe_timeout * 4 / 5;
           p.requester = from;
           p.requester_seq = m.seq;
           p.requester_name = m.from;
