@@ -438,3 +438,66 @@ TEST_CASE("a 64 MiB message does not hold up a small ping-pong on the same link"
   CHECK(median < transfer / 10);
   CHECK(worst < transfer);
 }
+
+TEST_CASE("a spawn on another node with link and monitor sees even an immediate crash, with its reason") {
+  auto a = start("a@127.3.14.1");
+  auto b = start("b@127.3.14.2", {"a@127.3.14.1"});
+  linked(*a, *b);
+  inbox out(a->processes());
+  a->processes().spawn([to = out.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    const std::string node = "b@127.3.14.2", fail = "sys:fail";
+    // Linked: the child dies at once; its exit reaches us as a message.
+    spawn_opts linked_opts;
+    linked_opts.link = true;
+    auto linked_child = co_await spawn_on(ctx, node, fail, term("early"), 5s, linked_opts);
+    if (!linked_child) co_return;
+    auto exit = co_await ctx.receive(match_type<exit_message>(), 5s);
+    ctx.send(to, exit ? term(term_list{exit->get<exit_message>().from, exit->get<exit_message>().reason})
+                      : term(atom{"no exit"}));
+    ctx.send(to, *linked_child);
+    // Monitored: [pid, ref], then a down_message with that ref and the reason.
+    spawn_opts monitored_opts;
+    monitored_opts.monitor = true;
+    auto watched = co_await spawn_on(ctx, node, fail, term("early too"), 5s, monitored_opts);
+    if (!watched) co_return;
+    const auto& pair = watched->as<term_list>();
+    auto down = co_await ctx.receive(match_type<down_message>(), 5s);
+    const bool same = down && down->get<down_message>().monitor == pair[1].as<ref>() &&
+                      down->get<down_message>().process == pair[0].as<pid>();
+    ctx.send(to, term(term_list{same, down ? down->get<down_message>().reason : term()}));
+  });
+  auto exit = out.receive_as<term>(10s);
+  auto child = out.receive_as<term>(10s);
+  REQUIRE(exit);
+  REQUIRE(child);
+  REQUIRE(exit->is<term_list>());
+  CHECK(exit->as<term_list>()[0] == *child);
+  CHECK(exit->as<term_list>()[1] == term("early"));
+  auto down = out.receive_as<term>(10s);
+  REQUIRE(down);
+  INFO(to_string(*down));
+  CHECK(*down == term(term_list{true, term("early too")}));
+}
+
+TEST_CASE("a spawn linked to a process of a node that goes away ends with noconnection") {
+  auto a = start("a@127.3.15.1");
+  auto b = start("b@127.3.15.2", {"a@127.3.15.1"});
+  linked(*a, *b);
+  inbox out(b->processes());
+  // A process on b spawns a long sleeper on a, linked; a stops.
+  b->processes().spawn([to = out.self()](context& ctx) -> task {
+    ctx.trap_exit(true);
+    spawn_opts o;
+    o.link = true;
+    auto child = co_await spawn_on(ctx, "a@127.3.15.1", "sys:sleep", term(600000), 5s, o);
+    ctx.send(to, child ? atom{"spawned"} : atom{"failed"});
+    auto exit = co_await ctx.receive(match_type<exit_message>(), 20s);
+    ctx.send(to, exit ? exit->get<exit_message>().reason : term(atom{"no exit"}));
+  });
+  CHECK(out.receive_as<atom>(10s) == atom{"spawned"});
+  a->stop();
+  auto reason = out.receive_as<term>(20s);
+  REQUIRE(reason);
+  CHECK(reason::is(*reason, "noconnection"));
+}

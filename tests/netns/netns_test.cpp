@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -355,5 +355,9 @@ TEST_CASE("chaos: calls always answer within their timeout, and the cluster conv
   CHECK(outcomes.count("wrong answer") == 0);
   // A call never waits past its timeout (a connect has the same timeout).
   CHECK(slowest <= 2 * call_timeout + 500ms);
-  for (int k = 1; k <= hosts; ++k) CHECK_MESSAGE(c.run("alive " + std::to_string(k)), "node ", k, " crashed");
+  for (int k = 1; k <= hosts; ++k) {
+    const bool alive = c.run("alive " + std::to_string(k));
+    if (!alive) MESSAGE("node ", k, "'s log ends:\n", c.output("log " + std::to_string(k) + " | tail -40").first);
+    CHECK_MESSAGE(alive, "node ", k, " crashed");
+  }
 }

@@ -34,6 +34,7 @@ std::vector<message> one_of_each() {
       cast_request{"", "sys:echo", nil{}},
       spawn_request{6, "", "sys:sleep", 100},
       spawn_reply{6, 0, pid{"n1@h", 1, 9}, ""},
+      spawn_tied_request{7, "", "sys:sleep", 100, pid{"n1@h", 1, 9}, true, ref{"n1@h", 1, 4}},
       process_send{pid{"n1@h", 1, 9}, term_map{{atom{"k"}, 1.5}}},
       process_send_named{"db", "hello"},
       process_signal{static_cast<std::uint8_t>(signal_kind::down), pid{"n1@h", 1, 9}, pid{"n2@h", 2, 3},

@@ -52,7 +52,9 @@ struct call_result {
 /// processes run meanwhile, and never longer than `timeout`.
 class call_awaiter {
  public:
-  call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout);
+  /// `monitor`: a tied spawn's monitor, yielded with the pid as [pid, ref].
+  call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout,
+               std::optional<ref> monitor = std::nullopt);
   bool await_ready() { return inner_.await_ready(); }
   void await_suspend(std::coroutine_handle<> h) { inner_.await_suspend(h); }
   result<term> await_resume();
@@ -60,14 +62,26 @@ class call_awaiter {
  private:
   std::uint64_t id_;
   std::chrono::milliseconds timeout_;
+  std::optional<ref> monitor_;
   receive_awaiter inner_;
+};
+
+/// How a remote spawn ties the new process to the one asking, set up on the
+/// other node before the new process runs, so that even an immediate exit is
+/// seen (Erlang's spawn_request with link and monitor).
+struct spawn_opts {
+  bool link = false;     ///< linked both ways, as spawn_link
+  bool monitor = false;  ///< monitored: the spawn yields [pid, ref], and a down_message with that ref comes
 };
 
 call_awaiter call(context& ctx, const std::string& node, const std::string& function, term args,
                   std::chrono::milliseconds timeout);
-/// Like `call`, but starts a process there; yields its pid (a term holding a pid).
+/// Like `call`, but starts a process there; yields its pid (a term holding a
+/// pid), or with `opts.monitor` the list [pid, ref]. With `opts.link` the
+/// process is linked to us before it runs. If we stop waiting (timeout), a
+/// process that still starts is still linked or monitored.
 call_awaiter spawn_on(context& ctx, const std::string& node, const std::string& function, term args,
-                      std::chrono::milliseconds timeout);
+                      std::chrono::milliseconds timeout, spawn_opts opts = {});
 /// Runs the function there without waiting for anything.
 void cast(context& ctx, const std::string& node, const std::string& function, term args);
 /// Calls every node at once and waits (at most `timeout` in all); `out[i]` is

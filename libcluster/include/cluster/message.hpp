@@ -23,7 +23,9 @@ namespace detail {
 
 /// What kind of mailbox entry an envelope is. User messages and the system
 /// messages above are `user`; the rest are signals the runtime acts on.
-enum class envelope_kind : std::uint8_t { user, exit_signal, link, unlink, monitor, demonitor, timeout };
+/// `watching`: the receiver now monitors a process (set up on the other side,
+/// as in a spawn with a monitor), so that its DOWN counts.
+enum class envelope_kind : std::uint8_t { user, exit_signal, link, unlink, monitor, demonitor, timeout, watching };
 
 /// A mailbox entry: an intrusive list node carrying one value. Envelopes come
 /// from per-thread pools (one message costs no malloc in the steady state,

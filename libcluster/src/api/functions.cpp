@@ -53,10 +53,10 @@ matcher result_with(std::uint64_t id) {
 }
 
 std::uint64_t start_request(context& ctx, const std::string& node, const std::string& function, const term& args,
-                            bool spawn) {
+                            bool spawn, internal::remote_router::spawn_ties ties = {}) {
   const std::uint64_t id = ctx.core().make_ref().id | process_call_bit;
   if (auto* remote = ctx.core().remote())
-    remote->request(node, ctx.self(), id, function, args, spawn);
+    remote->request(node, ctx.self(), id, function, args, spawn, ties);
   else
     ctx.send(ctx.self(), call_result{id, errc::no_connection, nil{}, "this runtime belongs to no node"});
   return id;
@@ -64,14 +64,19 @@ std::uint64_t start_request(context& ctx, const std::string& node, const std::st
 
 }  // namespace
 
-call_awaiter::call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout)
-    : id_(id), timeout_(timeout), inner_(ctx.process(), result_with(id), timeout) {}
+call_awaiter::call_awaiter(context& ctx, std::uint64_t id, std::chrono::milliseconds timeout,
+                           std::optional<ref> monitor)
+    : id_(id), timeout_(timeout), monitor_(std::move(monitor)), inner_(ctx.process(), result_with(id), timeout) {}
 
 result<term> call_awaiter::await_resume() {
   auto got = inner_.await_resume();
   if (!got) return error{errc::timeout, "no answer within " + std::to_string(timeout_.count()) + " ms"};
   auto& r = got->get<call_result>();
   if (r.code != errc::ok) return error{r.code, r.message};
+  if (monitor_) {
+    term_list both{std::move(r.value), term(*monitor_)};
+    return term(std::move(both));
+  }
   return std::move(r.value);
 }
 
@@ -81,12 +86,16 @@ call_awaiter call(context& ctx, const std::string& node, const std::string& func
 }
 
 call_awaiter spawn_on(context& ctx, const std::string& node, const std::string& function, term args,
-                      std::chrono::milliseconds timeout) {
-  return call_awaiter(ctx, start_request(ctx, node, function, args, true), timeout);
+                      std::chrono::milliseconds timeout, spawn_opts opts) {
+  internal::remote_router::spawn_ties ties;
+  ties.link = opts.link;
+  if (opts.monitor) ties.monitor = ctx.core().make_ref();
+  const auto monitor = ties.monitor;
+  return call_awaiter(ctx, start_request(ctx, node, function, args, true, ties), timeout, monitor);
 }
 
 void cast(context& ctx, const std::string& node, const std::string& function, term args) {
-  if (auto* remote = ctx.core().remote()) remote->request(node, std::nullopt, 0, function, args, false);
+  if (auto* remote = ctx.core().remote()) remote->request(node, std::nullopt, 0, function, args, false, {});
 }
 
 task multicall(context& ctx, std::vector<std::string> nodes, std::string function, term args,

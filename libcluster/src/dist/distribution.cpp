@@ -141,7 +141,8 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
       return;
     }
     case envelope_kind::timeout:
-      return;  // timers are always local
+    case envelope_kind::watching:
+      return;  // timers and watch records are always local
   }
 }
 
@@ -350,17 +351,25 @@ void distribution::answer(const answer_to& a, bool spawn, errc code, term value,
     rt_.deliver(*a.process, user_envelope(call_result{a.id, code, std::move(value), text}));
     return;
   }
+  // A spawn is answered where the request was handled, on the I/O thread:
+  // at once, so the answer leaves before anything the new process sends
+  // (its exit, for a tied spawn, must come after the pid it is about).
+  if (spawn) {
+    send_reply(links_, a.conn, spawn, a.id, code, value, text);
+    return;
+  }
   // Connections belong to the I/O thread: hand the answer over to it.
   hooks_.post([links = &links_, conn = a.conn, id = a.id, code, spawn, value = std::move(value), text] {
     send_reply(*links, conn, spawn, id, code, value, text);
   });
 }
 
-void distribution::run_function(answer_to a, const std::string& function, const term& args, bool spawn) {
+std::optional<pid> distribution::run_function(answer_to a, const std::string& function, const term& args, bool spawn,
+                                              const spawn_options& child) {
   auto body = functions_.find(function);
   if (!body) {
     answer(a, spawn, errc::not_found, nil{}, "undefined function " + function + " on " + rt_.node());
-    return;
+    return std::nullopt;
   }
   const bool reply_with_result = a.wanted && !spawn;
   behavior run = [this, fn = std::move(*body), args, a, reply_with_result](context& ctx) -> task {
@@ -379,21 +388,32 @@ void distribution::run_function(answer_to a, const std::string& function, const 
     if (reply_with_result) answer(a, false, code, std::move(result), text);
     if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
   };
-  const pid p = rt_.spawn(std::move(run).labelled(function));
+  const pid p = rt_.spawn(std::move(run).labelled(function), child);
   if (spawn) answer(a, true, errc::ok, p, "");
+  return p;
 }
 
 void distribution::request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id,
-                           const std::string& function, const term& args, bool spawn) {
+                           const std::string& function, const term& args, bool spawn, spawn_ties ties) {
   const bool wanted = reply_to.has_value();
+  const bool tied = spawn && wanted && (ties.link || ties.monitor);
   if (node.empty() || node == rt_.node()) {
-    run_function(answer_to{wanted, 0, reply_to, id}, function, args, spawn);
+    // Here, on the requester's own thread: both halves at once, as spawn_link.
+    spawn_options child;
+    if (process* me = runtime_core::running(); tied && me && rt_.pid_of(*me) == *reply_to) {
+      if (ties.link) child.link_to = me;
+      if (ties.monitor) {
+        child.monitor_by = me;
+        child.monitor = *ties.monitor;
+      }
+    }
+    run_function(answer_to{wanted, 0, reply_to, id}, function, args, spawn, child);
     return;
   }
   if (wanted) {
     std::lock_guard lock(requests_mutex_);
     const time_point now = now_();
-    requests_[id] = pending_request{*reply_to, node, now + forward_lifetime, now, spawn};
+    requests_[id] = pending_request{*reply_to, node, now + forward_lifetime, now, spawn, tied ? ties : spawn_ties{}};
   }
   bounce_info b;
   if (wanted) {
@@ -404,6 +424,11 @@ void distribution::request(const std::string& node, std::optional<pid> reply_to,
   // Requests go to the node, not to a process: they share order key 0.
   if (!wanted)
     enqueue(node, wire::cast_request{"", function, args}, 0, false);
+  else if (tied)
+    enqueue(node,
+            wire::spawn_tied_request{id, "", function, args, *reply_to, ties.link,
+                                     ties.monitor ? term(*ties.monitor) : term()},
+            0, false, b);
   else if (spawn)
     enqueue(node, wire::spawn_request{id, "", function, args}, 0, false, b);
   else
@@ -420,6 +445,18 @@ bool distribution::finish_request(std::uint64_t id, errc code, term& value, cons
     requests_.erase(it);
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(now_() - r.started);
     (r.spawn ? stats_.spawn_latency : stats_.call_latency).observe(took);
+  }
+  // A tied spawn: our process's half, before the answer and so before any
+  // exit of the child (which comes after the answer on the same link).
+  if (const pid* child = value.get_if<pid>(); child && code == errc::ok && r.spawn) {
+    if (r.ties.link) {
+      rt_.signal(r.reply_to, envelope_kind::link, link_signal{*child});
+      remember(child->node, tie{tie::what::link, r.reply_to, *child, {}});
+    }
+    if (r.ties.monitor) {
+      rt_.signal(r.reply_to, envelope_kind::watching, watching_signal{*r.ties.monitor, *child});
+      remember(child->node, tie{tie::what::monitor_by_local, r.reply_to, *child, *r.ties.monitor});
+    }
   }
   rt_.deliver(r.reply_to, user_envelope(call_result{id, code, std::move(value), text}));
   return true;
@@ -494,6 +531,22 @@ bool distribution::handle(const link_info& from, wire::message& m) {
       return true;
     }
     run_function(answer_to{}, c->function, c->args, false);
+    return true;
+  }
+  if (auto* s = std::get_if<wire::spawn_tied_request>(&m)) {
+    stats_.spawns.fetch_add(1, std::memory_order_relaxed);
+    if (!s->node.empty() && s->node != rt_.node()) {
+      forward_request(from.conn, *s, true, now_());
+      return true;
+    }
+    // The child's half of the link or monitor is in place before it runs;
+    // a link with a process of another node breaks `noconnection` with it.
+    spawn_options child;
+    if (s->link) child.linked_with = s->parent;
+    if (const ref* r = s->monitor.get_if<ref>()) child.monitored_by = std::make_pair(*r, s->parent);
+    const auto p =
+        run_function(answer_to{true, from.conn, std::nullopt, s->request_id}, s->function, s->args, true, child);
+    if (p && s->link) remember(s->parent.node, tie{tie::what::link, *p, s->parent, {}});
     return true;
   }
   if (auto* s = std::get_if<wire::spawn_request>(&m)) {

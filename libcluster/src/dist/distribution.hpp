@@ -72,7 +72,7 @@ class distribution final : public remote_router {
   void route(const pid& to, std::unique_ptr<detail::envelope> e) override;
   void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) override;
   void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id, const std::string& function,
-               const term& args, bool spawn) override;
+               const term& args, bool spawn, spawn_ties ties) override;
 
   bool busy(const std::string& node) const override;
 
@@ -167,6 +167,7 @@ class distribution final : public remote_router {
     time_point expires{};  ///< forgotten then, if no answer came (the caller gave up long before)
     time_point started{};
     bool spawn = false;
+    spawn_ties ties;  ///< set up our process's half when the pid comes
   };
   struct outgoing {
     std::string node;
@@ -238,7 +239,10 @@ class distribution final : public remote_router {
   void forget_monitor(const ref& r);
   void bounce_noconnection(const bounce_info& b);
   void deliver_signal(const wire::process_signal& s, const std::string& from_node);
-  void run_function(answer_to answer, const std::string& function, const term& args, bool spawn);
+  /// Runs `function` in a new process (its pid, unless the function is
+  /// unknown); `child` ties a spawned one to a process before it runs.
+  std::optional<pid> run_function(answer_to answer, const std::string& function, const term& args, bool spawn,
+                                  const spawn_options& child = {});
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
   /// Sends a `call_reply` (or, for a spawn, a `spawn_reply`) on a connection.
   static void send_reply(link_manager& links, conn_id conn, bool spawn, std::uint64_t id, errc code, const term& value,

@@ -94,6 +94,8 @@ pid runtime_core::spawn(behavior b, const spawn_options& o) {
     p->ext().monitored_by.emplace_back(o.monitor, pid_of(*o.monitor_by));
     o.monitor_by->ext().monitoring.emplace_back(o.monitor, self);
   }
+  if (o.linked_with) p->ext().links.push_back(*o.linked_with);
+  if (o.monitored_by) p->ext().monitored_by.push_back(*o.monitored_by);
   const bool coroutine = b.is_coroutine();
   if (coroutine) {
     // Call the stored function, so a coroutine lambda's captures outlive the call.
@@ -266,6 +268,12 @@ void runtime_core::act_on(process& p, envelope* e) {
       if (p.extras)
         std::erase_if(p.extras->monitored_by,
                       [&](const auto& m) { return m.first == payload<demonitor_signal>(e).monitor; });
+      return;
+    }
+    case envelope_kind::watching: {
+      std::unique_ptr<envelope> owned(e);
+      const auto& w = payload<watching_signal>(e);
+      p.ext().monitoring.emplace_back(w.monitor, w.target);
       return;
     }
     case envelope_kind::timeout: {

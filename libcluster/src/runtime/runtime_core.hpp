@@ -42,6 +42,10 @@ struct monitor_signal {
 struct demonitor_signal {
   ref monitor;
 };
+struct watching_signal {
+  ref monitor;
+  pid target;
+};
 struct timeout_signal {
   std::uint64_t seq = 0;
 };
@@ -51,6 +55,11 @@ struct spawn_options {
   process* link_to = nullptr;     ///< link the child to this (running) process
   process* monitor_by = nullptr;  ///< this (running) process monitors the child...
   ref monitor;                    ///< ...under this reference
+  /// The child's half of a link or monitor with a process elsewhere (another
+  /// node, or a requester that sets up its own half): in place before the
+  /// child runs.
+  std::optional<pid> linked_with;
+  std::optional<std::pair<ref, pid>> monitored_by;
 };
 
 /// Where envelopes for processes of other nodes go (the distribution layer).
@@ -64,9 +73,14 @@ class remote_router {
   virtual bool busy(const std::string& node) const = 0;
   /// Starts a call (or spawn, or cast when `reply_to` is empty) of a
   /// registered function on `node` for a process; the answer arrives at
-  /// `reply_to` as a `call_result` with `id`.
+  /// `reply_to` as a `call_result` with `id`. A spawn may be tied to
+  /// `reply_to`: linked, and/or monitored under `monitor`.
+  struct spawn_ties {
+    bool link = false;
+    std::optional<ref> monitor;
+  };
   virtual void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id,
-                       const std::string& function, const term& args, bool spawn) = 0;
+                       const std::string& function, const term& args, bool spawn, spawn_ties ties) = 0;
 };
 
 /// A clock the test moves by hand (manual-mode runtimes).

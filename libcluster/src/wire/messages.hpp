@@ -52,6 +52,7 @@ enum class msg_type : std::uint8_t {
   cast_request = 50,
   spawn_request = 51,
   spawn_reply = 52,
+  spawn_tied_request = 53,
   // -- processes across nodes --
   process_send = 64,
   process_send_named = 65,
@@ -248,6 +249,21 @@ struct spawn_request {
   std::string function;
   term args;
   MSGPACK_DEFINE(request_id, node, function, args)
+};
+
+/// A spawn tied to the process that asked, set up before the new process
+/// runs, so no early exit goes unseen (Erlang's spawn_request with link or
+/// monitor): `link` links it to `parent`; a `monitor` ref makes `parent`
+/// watch it under that ref. Answered with `spawn_reply`.
+struct spawn_tied_request {
+  std::uint64_t request_id = 0;
+  std::string node;
+  std::string function;
+  term args;
+  cluster::pid parent;
+  bool link = false;
+  term monitor;  ///< a ref, or nil
+  MSGPACK_DEFINE(request_id, node, function, args, parent, link, monitor)
 };
 
 /// `code` 0 and the new process's `pid`, or an errc with `message`.
@@ -549,11 +565,11 @@ struct monitor_down {
 using message =
     std::variant<hello, challenge, challenge_reply, challenge_ack, reject, ping, pong, peers, goodbye, nodes_request,
                  nodes_reply, info_request, info_reply, error_reply, call_request, call_reply, cast_request,
-                 spawn_request, spawn_reply, process_send, process_send_named, process_signal, process_send_named_at,
-                 fragment, swim_ping, swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync, members_request,
-                 members_reply, watch_request, member_event, stats_request, stats_reply, why_request, why_reply,
-                 admin_request, admin_reply, processes_request, processes_reply, registered_request, registered_reply,
-                 monitor_request, monitor_down>;
+                 spawn_request, spawn_reply, spawn_tied_request, process_send, process_send_named, process_signal,
+                 process_send_named_at, fragment, swim_ping, swim_ping_req, swim_ack, swim_nack, swim_gossip, swim_sync,
+                 members_request, members_reply, watch_request, member_event, stats_request, stats_reply, why_request,
+                 why_reply, admin_request, admin_reply, processes_request, processes_reply, registered_request,
+                 registered_reply, monitor_request, monitor_down>;
 
 /// The wire number of each message struct.
 template <class T>
@@ -744,6 +760,10 @@ constexpr msg_type type_of<process_send_named_at>() {
 template <>
 constexpr msg_type type_of<fragment>() {
   return msg_type::fragment;
+}
+template <>
+constexpr msg_type type_of<spawn_tied_request>() {
+  return msg_type::spawn_tied_request;
 }
 
 /// True for the handshake messages, the only ones a connection may send
