@@ -501,3 +501,26 @@ TEST_CASE("a spawn linked to a process of a node that goes away ends with noconn
   REQUIRE(reason);
   CHECK(reason::is(*reason, "noconnection"));
 }
+
+TEST_CASE("a large message does not overtake a small one sent before it to the same process") {
+  auto a = start("a@127.3.16.1");
+  auto b = start("b@127.3.16.2", {"a@127.3.16.1"});
+  linked(*a, *b);
+  inbox out(b->processes());
+  const pid busy = b->processes().spawn([](context&, message&) {});
+  const pid receiver = b->processes().spawn([to = out.self()](context& ctx, message& m) {
+    const auto& t = m.get<term>();
+    ctx.send(to, t.is<binary>() ? term(atom{"large"}) : t);
+  });
+  a->processes().spawn([busy, receiver](context& ctx) -> task {
+    // 24 MiB for another process first, more than ZeroMQ's queue takes, so
+    // the small message to `receiver` is still queued when the large one
+    // (two fragments) could start.
+    for (int i = 0; i < 24 * 1024; ++i) ctx.send(busy, term(std::string(1024, 'x')));
+    ctx.send(receiver, term(atom{"small"}));
+    ctx.send(receiver, term(binary{std::vector<std::uint8_t>(100 * 1024, 1)}));
+    co_return;
+  });
+  CHECK(out.receive_as<term>(10s) == term(atom{"small"}));
+  CHECK(out.receive_as<term>(10s) == term(atom{"large"}));
+}

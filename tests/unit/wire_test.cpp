@@ -40,7 +40,7 @@ std::vector<message> one_of_each() {
       process_signal{static_cast<std::uint8_t>(signal_kind::down), pid{"n1@h", 1, 9}, pid{"n2@h", 2, 3},
                      ref{"n2@h", 2, 4}, atom{"noconnection"}},
       process_send_named_at{"n2@h", "db", "hello"},
-      fragment{2, {0x92, 0x40}},
+      fragment{2, 0, {0x92, 0x40}},
       swim_ping{1, "n2@h", 7, "n1@h", {alive}},
       swim_ping_req{2, "n3@h", 8, "127.0.0.3", 4370, "n1@h", {}},
       swim_ack{1, "n2@h", {alive, alive}},

@@ -12,7 +12,9 @@ void context::send(const pid& to, message m) const { runtime_.send(to, std::move
 
 bool context::send_nosuspend(const pid& to, message m) const {
   if (const auto* remote = runtime_.remote(); remote && !runtime_.is_local(to) && remote->busy(to.node)) return false;
+  const bool blocked_before = process_.blocked_by != nullptr;
   runtime_.send(to, std::move(m));
+  if (!blocked_before) process_.blocked_by.reset();  // this send may have made the node busy: still no suspension
   return true;
 }
 

@@ -220,6 +220,7 @@ void distribution::intake(outgoing out) {
     ++q.large_receivers[out.receiver];
     q.large.push_back(std::move(out));
   } else {
+    ++q.small_receivers[out.receiver];
     q.small.push_back(std::move(out));
   }
 }
@@ -244,7 +245,7 @@ void distribution::take_large(peer_queue& q, peer_queue::frame& f) {
   } else {
     const std::size_t n = std::min(fragment_bytes, out.bytes.size() - q.large_sent);
     const auto first = out.bytes.begin() + static_cast<std::ptrdiff_t>(q.large_sent);
-    wire::fragment piece{out.bytes.size(), wire::bytes(first, first + static_cast<std::ptrdiff_t>(n))};
+    wire::fragment piece{out.bytes.size(), q.large_sent, wire::bytes(first, first + static_cast<std::ptrdiff_t>(n))};
     wire::encode(piece, f.bytes);
     f.counted.emplace_back(out.flow, n);
     ++f.fragments;
@@ -268,10 +269,15 @@ bool distribution::send_queue(conn_id link, const std::string& node, peer_queue&
       auto& f = q.unsent;
       while (!q.small.empty() &&
              (f.bytes.empty() || f.bytes.size() + q.small.front().bytes.size() <= max_frame_bytes)) {
+        const auto it = q.small_receivers.find(q.small.front().receiver);
+        if (it != q.small_receivers.end() && --it->second == 0) q.small_receivers.erase(it);
         take_whole(q.small.front(), f);
         q.small.pop_front();
       }
-      if (!q.large.empty()) take_large(q, f);
+      // The large lane moves on only once its receiver's earlier small
+      // messages have left (they may still fill the next frames).
+      if (!q.large.empty() && (q.large_sent > 0 || !q.small_receivers.contains(q.large.front().receiver)))
+        take_large(q, f);
     }
     if (!links_.send_frame(link, q.unsent.bytes)) return false;  // full: this frame goes first next time
     auto f = std::exchange(q.unsent, {});
@@ -336,13 +342,26 @@ void distribution::deliver_signal(const wire::process_signal& s, const std::stri
   }
 }
 
-void distribution::send_reply(link_manager& links, conn_id conn, bool spawn, std::uint64_t id, errc code,
-                              const term& value, const std::string& text) {
+void distribution::send_on(conn_id conn, const wire::message& m) {
+  const link_info* peer = links_.peer(conn);
+  if (!peer || peer->kind != wire::peer_kind::node) {
+    (void)links_.send(conn, m);
+    return;
+  }
+  auto flow = flow_of(peer->name);
+  outgoing out{peer->name, wire::encode(m), {}, 0, flow};
+  flow->add(out.bytes.size());
+  stats_.sent.fetch_add(1, std::memory_order_relaxed);
+  intake(std::move(out));
+}
+
+void distribution::send_reply(conn_id conn, bool spawn, std::uint64_t id, errc code, const term& value,
+                              const std::string& text) {
   const int c = static_cast<int>(code);
   if (spawn)
-    (void)links.send(conn, wire::spawn_reply{id, c, value, text});
+    send_on(conn, wire::spawn_reply{id, c, value, text});
   else
-    (void)links.send(conn, wire::call_reply{id, c, value, text});
+    send_on(conn, wire::call_reply{id, c, value, text});
 }
 
 void distribution::answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text) {
@@ -355,12 +374,12 @@ void distribution::answer(const answer_to& a, bool spawn, errc code, term value,
   // at once, so the answer leaves before anything the new process sends
   // (its exit, for a tied spawn, must come after the pid it is about).
   if (spawn) {
-    send_reply(links_, a.conn, spawn, a.id, code, value, text);
+    send_reply(a.conn, spawn, a.id, code, value, text);
     return;
   }
   // Connections belong to the I/O thread: hand the answer over to it.
-  hooks_.post([links = &links_, conn = a.conn, id = a.id, code, spawn, value = std::move(value), text] {
-    send_reply(*links, conn, spawn, id, code, value, text);
+  hooks_.post([this, conn = a.conn, id = a.id, code, spawn, value = std::move(value), text] {
+    send_reply(conn, spawn, id, code, value, text);
   });
 }
 
@@ -467,7 +486,7 @@ void distribution::forward_request(conn_id from, Request request, bool spawn, ti
   const std::string target = request.node;
   const auto link = links_.node_link(target);
   if (!link) {
-    send_reply(links_, from, spawn, request.request_id, errc::no_connection, nil{},
+    send_reply(from, spawn, request.request_id, errc::no_connection, nil{},
                rt_.node() + " has no connection to " + target);
     return;
   }
@@ -475,13 +494,13 @@ void distribution::forward_request(conn_id from, Request request, bool spawn, ti
   forwards_[id] = forward{from, request.request_id, spawn, target, now + forward_lifetime};
   request.request_id = id;
   request.node.clear();
-  (void)links_.send(*link, request);
+  send_on(*link, request);
 }
 
 bool distribution::relay(std::uint64_t id, errc code, const term& value, const std::string& text) {
   const auto it = forwards_.find(id);
   if (it == forwards_.end()) return false;
-  send_reply(links_, it->second.reply_conn, it->second.spawn, it->second.request_id, code, value, text);
+  send_reply(it->second.reply_conn, it->second.spawn, it->second.request_id, code, value, text);
   forwards_.erase(it);
   return true;
 }
@@ -526,8 +545,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   }
   if (auto* c = std::get_if<wire::cast_request>(&m)) {
     if (!c->node.empty() && c->node != rt_.node()) {
-      if (const auto link = links_.node_link(c->node))
-        (void)links_.send(*link, wire::cast_request{"", c->function, c->args});
+      if (const auto link = links_.node_link(c->node)) send_on(*link, wire::cast_request{"", c->function, c->args});
       return true;
     }
     run_function(answer_to{}, c->function, c->args, false);
@@ -546,7 +564,10 @@ bool distribution::handle(const link_info& from, wire::message& m) {
     if (const ref* r = s->monitor.get_if<ref>()) child.monitored_by = std::make_pair(*r, s->parent);
     const auto p =
         run_function(answer_to{true, from.conn, std::nullopt, s->request_id}, s->function, s->args, true, child);
-    if (p && s->link) remember(s->parent.node, tie{tie::what::link, *p, s->parent, {}});
+    if (p && s->link) {
+      remember(s->parent.node, tie{tie::what::link, *p, s->parent, {}});
+      if (!rt_.alive(*p)) forget_link(*p, s->parent);  // it ended before the tie was there
+    }
     return true;
   }
   if (auto* s = std::get_if<wire::spawn_request>(&m)) {
@@ -575,6 +596,16 @@ bool distribution::handle(const link_info& from, wire::message& m) {
 
 void distribution::reassemble(const link_info& from, wire::fragment& f) {
   auto& r = reassembly_[from.name];
+  if (f.offset == 0) {  // a new message; a partial one before it is gone
+    if (r.total != 0) stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);
+    r = {};
+  } else if (r.total == 0 || f.offset != r.received) {  // not the piece that follows: drop the rest of it
+    if (r.total != 0 && !r.skipping) stats_.dropped_fragmented.fetch_add(1, std::memory_order_relaxed);
+    if (r.total == 0) r.total = f.total;
+    r.skipping = true;
+    r.bytes = {};
+    r.received = f.offset;
+  }
   if (r.total == 0) {  // a new message
     r.total = f.total;
     if (r.total > limits_.max_message_bytes) {
@@ -641,7 +672,7 @@ void distribution::on_node_down(const std::string& node) {
   // Calls and spawns forwarded there will get no answer: say so now.
   for (auto it = forwards_.begin(); it != forwards_.end();) {
     if (it->second.target == node)
-      send_reply(links_, it->second.reply_conn, it->second.spawn, it->second.request_id, errc::no_connection, nil{},
+      send_reply(it->second.reply_conn, it->second.spawn, it->second.request_id, errc::no_connection, nil{},
                  node + " went down");
     it = it->second.target == node ? forwards_.erase(it) : std::next(it);
   }

@@ -183,7 +183,10 @@ class distribution final : public remote_router {
     /// receiver that a large message is still on its way to.
     std::deque<outgoing> large;
     std::unordered_map<std::uint64_t, std::size_t> large_receivers;  ///< receivers with messages in `large`
-    std::size_t large_sent = 0;                                      ///< bytes of `large.front()` already sent
+    /// Receivers with messages in `small`: a large message starts only once
+    /// those queued before it for its receiver have gone.
+    std::unordered_map<std::uint64_t, std::size_t> small_receivers;
+    std::size_t large_sent = 0;  ///< bytes of `large.front()` already sent
     /// The frame being built, or built and refused by the transport (its
     /// queue was full): then it goes first, next time.
     struct frame {
@@ -244,9 +247,13 @@ class distribution final : public remote_router {
   std::optional<pid> run_function(answer_to answer, const std::string& function, const term& args, bool spawn,
                                   const spawn_options& child = {});
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
-  /// Sends a `call_reply` (or, for a spawn, a `spawn_reply`) on a connection.
-  static void send_reply(link_manager& links, conn_id conn, bool spawn, std::uint64_t id, errc code, const term& value,
-                         const std::string& text);
+  /// Sends a `call_reply` (or, for a spawn, a `spawn_reply`) on a connection
+  /// (I/O thread).
+  void send_reply(conn_id conn, bool spawn, std::uint64_t id, errc code, const term& value, const std::string& text);
+  /// Sends on a connection (I/O thread): to a node through its queue, so it
+  /// keeps its place after what went before and waits out a full transport;
+  /// to a client at once.
+  void send_on(conn_id conn, const wire::message& m);
   /// Delivers the answer to a call a local process made; false (and `value`
   /// untouched) if `id` is not one of those.
   bool finish_request(std::uint64_t id, errc code, term& value, const std::string& text);

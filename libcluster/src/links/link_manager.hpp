@@ -98,6 +98,11 @@ class link_manager final : public transport_handler {
   bool send(conn_id to, const wire::message& m);
   /// Sends an already encoded frame (one or more messages) to a peer.
   bool send_frame(conn_id to, std::span<const std::uint8_t> frame);
+  /// The authenticated peer on connection `c` (node or client), if any.
+  const link_info* peer(conn_id c) const {
+    const auto it = conns_.find(c);
+    return it == conns_.end() || !it->second.link ? nullptr : &*it->second.link;
+  }
   /// The connection of the link to `node`, if it is up.
   std::optional<conn_id> node_link(const std::string& node) const { return link_of(node); }
   /// Tells every peer we are leaving, then closes every connection.

@@ -270,9 +270,11 @@ void swim::on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes
           pending p;
           p.kind = probe_kind::relay;
           p.target = m.target;
-          // The nack must reach the prober before its probe period ends,
-          // which is one probe timeout after it asked us (Lifeguard: 80%).
-          p.deadline = clock_.now() + cfg_.probe_timeout * 4 / 5;
+          // The nack must reach the prober before its probe period ends:
+          // what is left of it when it asked us is interval - timeout (the
+          // same configuration everywhere); nack at 80% of that (Lifeguard).
+          const auto window = std::min(cfg_.probe_timeout, cfg_.probe_interval - cfg_.probe_timeout);
+          p.deadline = clock_.now() + std::max(window, decltype(window){}) * 4 / 5;
           p.requester = from;
           p.requester_seq = m.seq;
           p.requester_name = m.from;
@@ -603,7 +605,14 @@ void swim::on_ack(const wire::swim_ack& a) {
 void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
   switch (p.kind) {
     case probe_kind::relay:
-      send(p.requester, wire::swim_nack{p.requester_seq, self_.name});
+      // Nack at 80% of the probe timeout, while the prober still counts
+      // nacks; keep listening for a late ack until the whole timeout.
+      if (!p.nacked) {
+        send(p.requester, wire::swim_nack{p.requester_seq, self_.name});
+        p.nacked = true;
+        p.deadline += cfg_.probe_timeout / 5;
+        return;
+      }
       pending_.erase(seq);
       return;
     case probe_kind::periodic:

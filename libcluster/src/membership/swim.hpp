@@ -159,6 +159,7 @@ class swim {
     time_point deadline{};              ///< periodic, corroborate: the direct ack deadline, then the period end
     time_point period_end{};            ///< periodic and corroborate only
     bool indirect_sent = false;
+    bool nacked = false;  ///< relay: the nack went; an ack may still come and is forwarded
     std::size_t nacks_expected = 0, nacks = 0;
     endpoint requester;  ///< relay: who asked, and under which seq
     std::uint64_t requester_seq = 0;

@@ -301,13 +301,16 @@ struct process_send_named_at {
 /// A piece of a message too large to go whole (over 64 KiB encoded): the
 /// message's encoding cut into consecutive chunks, sent in order on the link
 /// and interleaved with other traffic, so one large message cannot hold up
-/// small ones for long. Every piece says the whole message's size; the
-/// receiver appends the chunks and decodes the message once it has `total`
-/// bytes. One message is cut up at a time per link.
+/// small ones for long. Every piece says the whole message's size and where
+/// it starts in it; the receiver appends the chunks and decodes the message
+/// once it has `total` bytes. A piece at offset 0 starts a new message (so a
+/// receiver never mixes two); one that does not follow on is dropped with
+/// the rest of its message. One message is cut up at a time per link.
 struct fragment {
   std::uint64_t total = 0;
+  std::uint64_t offset = 0;
   std::vector<std::uint8_t> chunk;
-  MSGPACK_DEFINE(total, chunk)
+  MSGPACK_DEFINE(total, offset, chunk)
 };
 
 /// Signals between processes on two nodes.
