@@ -99,6 +99,17 @@ class ns_cluster {
       if (auto it = m.find(name(d)); it == m.end() || it->second != "dead") return false;
     return true;
   }
+  /// Every host sees every host alive.
+  bool converged() const {
+    for (int k = 1; k <= hosts; ++k)
+      if (!sees(k, all_hosts(), {})) return false;
+    return true;
+  }
+  static std::set<int> all_hosts() {
+    std::set<int> out;
+    for (int k = 1; k <= hosts; ++k) out.insert(k);
+    return out;
+  }
   std::uint64_t counter(int k, const std::string& which) const {
     auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
     if (!ok) return 0;
@@ -166,13 +177,7 @@ TEST_CASE("a partition splits the cluster in two sides that see each other down,
 
   const auto heal_at = std::chrono::steady_clock::now();
   REQUIRE(c.run("heal"));
-  CHECK(eventually(
-      [&] {
-        for (int k = 1; k <= hosts; ++k)
-          if (!c.sees(k, all, {})) return false;
-        return true;
-      },
-      30s));
+  CHECK(eventually([&] { return c.converged(); }, 30s));
   MESSAGE("healed: all five alive everywhere after ", seconds_since(heal_at), " s");
   auto [echo, called] = c.output("ctl 1 --json call " + c.name(4) + " sys:echo '\"across\"'");
   CHECK(called);
@@ -186,13 +191,7 @@ TEST_CASE("an asymmetric cut (1 and 2 cannot talk, both reach the rest) declares
     MESSAGE("skipped: needs root, ip netns and nftables");
     return;
   }
-  REQUIRE(eventually(
-      [&] {
-        for (int k = 1; k <= hosts; ++k)
-          if (!c.sees(k, all, {})) return false;
-        return true;
-      },
-      20s));
+  REQUIRE(eventually([&] { return c.converged(); }, 20s));
   REQUIRE(c.run("cut 1 2"));
   // Long enough for many failed direct probes between 1 and 2: the indirect
   // probes through 3, 4 and 5 answer for both.
@@ -216,13 +215,7 @@ TEST_CASE("chaos: calls always answer within their timeout, and the cluster conv
     MESSAGE("skipped: needs root, ip netns and nftables");
     return;
   }
-  REQUIRE(eventually(
-      [&] {
-        for (int k = 1; k <= hosts; ++k)
-          if (!c.sees(k, all, {})) return false;
-        return true;
-      },
-      20s));
+  REQUIRE(eventually([&] { return c.converged(); }, 20s));
   const char* env_seconds = std::getenv("CHAOS_SECONDS");
   const auto chaos_for = std::chrono::seconds(env_seconds ? std::atoi(env_seconds) : 60);
   const auto call_timeout = 1000ms;
@@ -329,13 +322,7 @@ TEST_CASE("chaos: calls always answer within their timeout, and the cluster conv
   for (int k : stopped) c.run("cont " + std::to_string(k));
   for (int k : killed) c.run("start " + std::to_string(k));
   const auto repaired_at = std::chrono::steady_clock::now();
-  const bool converged = eventually(
-      [&] {
-        for (int k = 1; k <= hosts; ++k)
-          if (!c.sees(k, all, {})) return false;
-        return true;
-      },
-      60s);
+  const bool converged = eventually([&] { return c.converged(); }, 60s);
   done.store(true);
   caller.join();
   REQUIRE(caller_error.empty());
