@@ -107,8 +107,7 @@ int main(int argc, char** argv) {
   const std::string what = argc >= 2 ? argv[1] : "all";
   const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
   if (what == "all" || what == "one_way") std::printf("zmq_one_way_64B %.1f msg/s\n", one_way(n, false));
-  if (what == "all" || what == "one_way_msgpack")
-    std::printf("zmq_msgpack_one_way_64B %.1f msg/s\n", one_way(n, true));
+  if (what == "all" || what == "one_way_msgpack") std::printf("zmq_msgpack_one_way_64B %.1f msg/s\n", one_way(n, true));
   if (what == "all" || what == "pingpong") {
     double p50 = 0, p99 = 0;
     pingpong(20000, p50, p99);
