@@ -27,6 +27,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int hosts = 5;
+const std::set<int> all = {1, 2, 3, 4, 5};
 
 /// Runs a shell command; its standard output, and whether it exited 0.
 std::pair<std::string, bool> shell(const std::string& command) {
@@ -102,13 +103,8 @@ class ns_cluster {
   /// Every host sees every host alive.
   bool converged() const {
     for (int k = 1; k <= hosts; ++k)
-      if (!sees(k, all_hosts(), {})) return false;
+      if (!sees(k, all, {})) return false;
     return true;
-  }
-  static std::set<int> all_hosts() {
-    std::set<int> out;
-    for (int k = 1; k <= hosts; ++k) out.insert(k);
-    return out;
   }
   std::uint64_t counter(int k, const std::string& which) const {
     auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
@@ -137,8 +133,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
-
-const std::set<int> all = {1, 2, 3, 4, 5};
 
 }  // namespace
 

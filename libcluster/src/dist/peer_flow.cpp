@@ -7,10 +7,7 @@ namespace cluster::internal {
 bool peer_flow::add(std::size_t n) {
   std::lock_guard lock(mutex_);
   bytes_ += n;
-  if (!busy_ && !released_ && bytes_ > bound_) {
-    busy_ = true;
-    ++busy_periods_;
-  }
+  if (!released_ && bytes_ > bound_) busy_ = true;
   return busy_;
 }
 
@@ -39,11 +36,6 @@ bool peer_flow::busy() const {
 std::size_t peer_flow::held() const {
   std::lock_guard lock(mutex_);
   return held_.size();
-}
-
-std::size_t peer_flow::busy_periods() const {
-  std::lock_guard lock(mutex_);
-  return busy_periods_;
 }
 
 void peer_flow::release() {

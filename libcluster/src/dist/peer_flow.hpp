@@ -33,8 +33,6 @@ class peer_flow final : public gate {
   bool busy() const;
   /// Processes suspended here right now.
   std::size_t held() const;
-  /// How often the queue went busy.
-  std::size_t busy_periods() const;
 
   bool hold(process_ref p) override;
   /// Opens the gate for good (the node is stopping): every held process runs,
@@ -48,7 +46,6 @@ class peer_flow final : public gate {
   std::size_t bytes_ = 0;
   bool busy_ = false;
   bool released_ = false;
-  std::size_t busy_periods_ = 0;
   std::vector<process_ref> held_;
 };
 
