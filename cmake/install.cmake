@@ -15,4 +15,5 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/libclusterConfigVer
   COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/libclusterConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/libclusterConfigVersion.cmake
+              ${CMAKE_CURRENT_SOURCE_DIR}/cmake/module.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libcluster)

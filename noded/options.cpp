@@ -47,6 +47,12 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   app.add_option("--peer-queue-mib", peer_queue_mib,
                  "flow control: MiB that may wait to go to one peer node before senders are suspended (default 16)")
       ->check(CLI::Range(1, 65536));
+  std::vector<std::string> modules, module_dirs;
+  app.add_option("--module", modules, "a module (shared object) to load at start; repeatable")
+      ->check(CLI::ExistingFile);
+  app.add_option("--module-dir", module_dirs,
+                 "a directory that clusterctl load/upgrade may load modules from; repeatable (default: none)")
+      ->check(CLI::ExistingDirectory);
   int metrics_port = 0;
   std::string metrics_address;
   app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics over HTTP on this port (GET /metrics)")
@@ -119,6 +125,8 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
     }
     o.node.discover.push_back(d);
   }
+  o.node.modules = modules;
+  o.node.module_dirs = module_dirs;
   o.level = *cluster::parse_log_level(level);
   o.metrics_port = static_cast<std::uint16_t>(metrics_port);
   o.metrics_address = !metrics_address.empty() ? metrics_address : !listen.empty() ? listen : o.node.name.host;

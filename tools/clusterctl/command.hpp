@@ -28,6 +28,14 @@ struct target_args {
   std::string to;        ///< send: a PID or a registered name
 };
 
+/// Arguments of load, upgrade, unload and migrate.
+struct module_args {
+  std::string node;    ///< where (name@host), reached through --node
+  std::string what;    ///< a module file (load, upgrade) or a module name
+  bool purge = false;  ///< kill the processes still running a version that must go
+  bool all = false;    ///< upgrade: every alive member, one after the other
+};
+
 /// Options of processes and top.
 struct process_args {
   std::string sort = "mailbox";  ///< mailbox, handled, memory, name or pid
@@ -67,5 +75,10 @@ int run_call(context& ctx, const target_args& a);
 int run_cast(context& ctx, const target_args& a);
 int run_spawn(context& ctx, const target_args& a);
 int run_send(context& ctx, const target_args& a);
+int run_modules(context& ctx, const std::string& node);
+int run_load(context& ctx, const module_args& a);
+int run_upgrade(context& ctx, const module_args& a);
+int run_unload(context& ctx, const module_args& a);
+int run_migrate(context& ctx, const module_args& a);
 
 }  // namespace clusterctl

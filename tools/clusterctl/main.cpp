@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   auto* stop = app.add_subcommand("stop", "make the node leave the cluster and exit");
   process_args proc;
   const auto sort_check = CLI::IsMember({"mailbox", "handled", "memory", "name", "pid"});
-  auto* processes = app.add_subcommand("processes", "the node's processes: pid, name, mailbox, handled, memory, function");
+  auto* processes =
+      app.add_subcommand("processes", "the node's processes: pid, name, mailbox, handled, memory, function");
   processes->add_option("--sort", proc.sort, "mailbox (default), handled, memory, name or pid")->check(sort_check);
   processes->add_option("--limit", proc.limit, "at most this many (default: all)");
   auto* registered = app.add_subcommand("registered", "the names registered on the node, with their PIDs");
@@ -92,6 +93,26 @@ int main(int argc, char** argv) {
   send->add_option("to", targets.to, "a PID such as <n1@10.0.0.5.1234.42>, a registered name, or name@node")
       ->required();
   send->add_option("message", targets.term, "the message as JSON")->required();
+
+  module_args mods;
+  std::string modules_node;
+  auto* modules = app.add_subcommand("modules", "the modules loaded on a node: versions, processes, files");
+  modules->add_option("node", modules_node, "the node (name@host), reached through --node")->required();
+  auto* load = app.add_subcommand("load", "load a module (a shared object in the node's --module-dir) on a node");
+  auto* upgrade = app.add_subcommand(
+      "upgrade", "load a new version of a module on a node (or, with --all, on every member, one after the other)");
+  auto* unload = app.add_subcommand("unload", "unload a module; its processes finish on its code (or --purge)");
+  auto* migrate = app.add_subcommand("migrate", "move a module's old servers to its current version (code_change)");
+  for (auto* sub : {load, upgrade, unload, migrate}) {
+    const bool by_file = sub == load || sub == upgrade;
+    sub->add_option("node", mods.node, "the node (name@host), reached through --node")->required(sub != upgrade);
+    sub->add_option(by_file ? "path" : "module", mods.what,
+                    by_file ? "the module file: a name in --module-dir, or a path inside it" : "the module's name")
+        ->required(sub != upgrade);
+  }
+  for (auto* sub : {upgrade, unload})
+    sub->add_flag("--purge", mods.purge, "kill the processes still running a version that has to go");
+  upgrade->add_flag("--all", mods.all, "every alive member, in name order; stops at the first failure");
 
   try {
     app.parse(argc, argv);
@@ -131,6 +152,22 @@ int main(int argc, char** argv) {
     }
     targets.node = target->id();
   }
+  if (*upgrade) {  // NODE PATH, or --all PATH
+    if (mods.all && mods.what.empty()) std::swap(mods.node, mods.what);
+    if (mods.what.empty() || (mods.all != mods.node.empty())) {
+      std::cerr << "clusterctl: upgrade takes NODE PATH, or --all PATH (see clusterctl upgrade --help)\n";
+      return exit_usage;
+    }
+  }
+  for (auto* text : {&mods.node, &modules_node}) {
+    if (text->empty()) continue;
+    auto target = cluster::parse_node_name(*text);
+    if (!target) {
+      std::cerr << "clusterctl: " << *text << ": " << target.err().message << "\n";
+      return exit_usage;
+    }
+    *text = target->id();
+  }
   auto secret = cluster::load_cookie({cookie, cookie_file});
   if (!secret) {
     std::cerr << "clusterctl: " << secret.err().message << "\n";
@@ -164,5 +201,10 @@ int main(int argc, char** argv) {
   if (*cast) return run_cast(ctx, targets);
   if (*spawn) return run_spawn(ctx, targets);
   if (*send) return run_send(ctx, targets);
+  if (*modules) return run_modules(ctx, modules_node);
+  if (*load) return run_load(ctx, mods);
+  if (*upgrade) return run_upgrade(ctx, mods);
+  if (*unload) return run_unload(ctx, mods);
+  if (*migrate) return run_migrate(ctx, mods);
   return exit_usage;
 }

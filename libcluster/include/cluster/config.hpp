@@ -47,6 +47,14 @@ struct node_config {
   std::vector<std::string> discover;
   std::chrono::milliseconds discovery_interval{5000};
 
+  /// Modules (shared objects; see module.hpp) loaded at start, in order; one
+  /// that fails to load fails the start.
+  std::vector<std::string> modules;
+  /// Directories that loads asked for over the network (`code:load`,
+  /// `code:upgrade`: `clusterctl load`, `upgrade`) may come from. None: such
+  /// requests are refused.
+  std::vector<std::string> module_dirs;
+
   /// Called (on the node's I/O thread) when an authenticated client asks the
   /// node to stop (`clusterctl stop`); noded exits. Without it, such requests
   /// are refused. It must not block: let another thread call `node::stop`.

@@ -33,6 +33,13 @@ struct bad_arguments : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Thrown by a function to fail with a particular code (the caller gets
+/// `code` and the text), such as `errc::not_found` or `errc::rejected`.
+struct call_error : std::runtime_error {
+  call_error(errc c, const std::string& what) : std::runtime_error(what), code(c) {}
+  errc code;
+};
+
 /// A function body: may receive and await (it runs in its own process), and
 /// stores its result in `result`.
 using function_body = std::function<task(context& ctx, term args, term& result)>;
@@ -97,6 +104,9 @@ class function_registry {
   void add_coroutine(const std::string& name, function_body body);
   std::optional<function_body> find(const std::string& name) const;
   std::vector<std::string> names() const;
+  /// Replaces every "module:..." function with `functions` (keyed by full
+  /// name) at once: a call looks up either all the old ones or all the new.
+  void replace_module(const std::string& module, std::unordered_map<std::string, function_body> functions);
 
  private:
   mutable std::shared_mutex mutex_;  // guards functions_

@@ -49,6 +49,10 @@ struct typed_envelope final : envelope {
   T value;
 };
 
+// Term messages, the ones modules send, are libcluster's own: their code
+// (destructor, vtable) stays valid after the module that made one is unloaded.
+extern template struct typed_envelope<term>;
+
 }  // namespace detail
 
 class message {

@@ -26,6 +26,23 @@ std::optional<function_body> function_registry::find(const std::string& name) co
   return it->second;
 }
 
+void function_registry::replace_module(const std::string& module,
+                                       std::unordered_map<std::string, function_body> functions) {
+  const std::string prefix = module + ":";
+  std::vector<function_body> replaced;  // destroyed after the lock: that may unload a module
+  std::unique_lock lock(mutex_);
+  for (auto it = functions_.begin(); it != functions_.end();) {
+    if (!it->first.starts_with(prefix)) {
+      ++it;
+      continue;
+    }
+    replaced.push_back(std::move(it->second));
+    it = functions_.erase(it);
+  }
+  functions_.merge(functions);
+  lock.unlock();
+}
+
 std::vector<std::string> function_registry::names() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> out;

@@ -15,6 +15,7 @@
 #include "dist/distribution.hpp"
 #include "links/link_manager.hpp"
 #include "membership/membership_service.hpp"
+#include "modules/module_host.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/member_rows.hpp"
@@ -40,9 +41,11 @@ class node::impl final : public internal::link_listener {
         runtime_(runtime_config_of(cfg_, creation_)),
         dist_(runtime_.core(), links_, functions_,
               {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }},
-              {cfg_.peer_queue_bytes, cfg_.max_message_bytes}) {
+              {cfg_.peer_queue_bytes, cfg_.max_message_bytes}),
+        modules_(functions_, runtime_, cfg_.module_dirs) {
     runtime_.core().set_remote(&dist_);
     add_builtins();
+    modules_.add_functions();
   }
 
   ~impl() override {
@@ -56,6 +59,8 @@ class node::impl final : public internal::link_listener {
   function_registry& functions() { return functions_; }
 
   result<void> start() {
+    for (const auto& path : cfg_.modules)
+      if (auto loaded = modules_.load(path, internal::module_host::origin::config); !loaded) return loaded.err();
     if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return error{errc::io_error, "eventfd failed"};
@@ -570,6 +575,7 @@ class node::impl final : public internal::link_listener {
   function_registry functions_;
   cluster::runtime runtime_;
   internal::distribution dist_;
+  internal::module_host modules_;  // after runtime_: its processes are stopped (in ~impl) before it goes
   std::unique_ptr<membership::membership_service> membership_;
   std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
   std::vector<pid> node_watchers_;                                            // I/O thread only

@@ -400,6 +400,9 @@ std::optional<pid> distribution::run_function(answer_to a, const std::string& fu
     } catch (const bad_arguments& e) {
       code = errc::bad_argument;
       text = e.what();
+    } catch (const call_error& e) {
+      code = e.code;
+      text = e.what();
     } catch (const std::exception& e) {
       code = errc::exception;
       text = e.what();

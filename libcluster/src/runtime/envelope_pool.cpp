@@ -142,3 +142,7 @@ void envelope::operator delete(void* p, std::size_t size) noexcept {
 }
 
 }  // namespace cluster::detail
+
+namespace cluster::detail {
+template struct typed_envelope<term>;  // declared extern in message.hpp
+}  // namespace cluster::detail
