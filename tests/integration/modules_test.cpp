@@ -201,6 +201,11 @@ TEST_CASE("broken modules and loads from outside --module-dir are refused; the n
     CHECK_MESSAGE(out.out.find(r.error) != std::string::npos, out.out);
     CHECK(ctl(n1, {"call", n1, "hello:version"}).out == "\"v1\"\n");
   }
+  // A module's function that rejects its arguments is a typed error, as any function's.
+  const auto bad = ctl(n1, {"call", n1, "hello:greet", "42"});
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("hello:greet takes a name") != std::string::npos);
+
   const auto closed = ctl(n1, {"load", n2, "libhello_v1.so"});
   CHECK(closed.code == 1);
   CHECK(closed.out.find("start it with --module-dir") != std::string::npos);

@@ -20,7 +20,7 @@ bool valid_module_name(const std::string& name) {
 }
 
 // Names the node's own functions use: a module may not take them over.
-bool reserved(const std::string& name) { return name == "sys" || name == "code"; }
+bool reserved(const std::string& name) { return name == "sys" || name == "code" || name == "pg" || name == "global"; }
 
 std::optional<std::string> real_path(const std::string& path) {
   char buffer[PATH_MAX];
@@ -124,7 +124,7 @@ result<std::shared_ptr<module_version>> module_host::open(const std::string& pat
                                                    ": rebuild it against this libcluster"};
   else if (!d->name || !valid_module_name(d->name) || reserved(d->name))
     refused = error{errc::bad_argument, path + ": bad module name '" + std::string(d->name ? d->name : "") +
-                                            "' (lower-case letters, digits, '_'; not sys or code)"};
+                                            "' (lower-case letters, digits, '_'; not sys, code, pg or global)"};
   else if (!d->version || !*d->version || !d->init)
     refused = error{errc::bad_argument, path + ": the module has no version or no init"};
   if (refused) {
