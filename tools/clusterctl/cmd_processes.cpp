@@ -18,8 +18,12 @@ void on_interrupt() {
 }
 
 nlohmann::json json_of(const cluster::process_info& p) {
-  return {{"pid", cluster::to_string(p.pid)}, {"name", p.name},       {"mailbox", p.mailbox},
-          {"handled", p.handled},             {"memory", p.memory},   {"function", p.function}};
+  return {{"pid", cluster::to_string(p.pid)},
+          {"name", p.name},
+          {"mailbox", p.mailbox},
+          {"handled", p.handled},
+          {"memory", p.memory},
+          {"function", p.function}};
 }
 
 void print_table(const cluster::client::process_list& list) {
@@ -49,15 +53,26 @@ int run_processes(context& ctx, const process_args& a) {
   return exit_ok;
 }
 
-int run_registered(context& ctx) {
+int run_registered(context& ctx, bool global) {
   auto names = ctx.client.registered();
+  if (global) {  // the cluster-wide names, as the node knows them
+    auto listed = ctx.client.call("global:registered", cluster::term(cluster::term_list{}), ctx.timeout);
+    if (!listed) return report(ctx.json, "registered --global", listed.err());
+    std::vector<std::pair<std::string, cluster::pid>> out;
+    for (const auto& row : listed->as<cluster::term_list>()) {
+      const auto& pair = row.as<cluster::term_list>();
+      out.emplace_back(pair[0].as<std::string>(), pair[1].as<cluster::pid>());
+    }
+    names = std::move(out);
+  }
   if (!names) return report(ctx.json, "registered", names.err());
   if (ctx.json) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [name, p] : *names) out[name] = cluster::to_string(p);
     print(out);
   } else {
-    for (const auto& [name, p] : *names) std::cout << std::left << std::setw(24) << name << cluster::to_string(p) << "\n";
+    for (const auto& [name, p] : *names)
+      std::cout << std::left << std::setw(24) << name << cluster::to_string(p) << "\n";
   }
   return exit_ok;
 }
@@ -75,13 +90,15 @@ int run_top(context& ctx, const process_args& a, std::chrono::milliseconds inter
       for (const auto& p : list->processes) rows.push_back(json_of(p));
       print({{"total", list->total}, {"processes", rows}});
     } else {
-      std::cout << "\x1b[2J\x1b[H" << "top: " << ctx.client.node() << "  processes " << list->total;
+      std::cout << "\x1b[2J\x1b[H"
+                << "top: " << ctx.client.node() << "  processes " << list->total;
       if (info) std::cout << "  uptime " << info->uptime.count() / 1000 << "s";
       std::cout << "  sorted by " << a.sort << "  (Ctrl-C to quit)\n\n";
       print_table(*list);
     }
     std::cout.flush();
-    for (auto waited = std::chrono::milliseconds(0); !interrupted && waited < interval; waited += std::chrono::milliseconds(50))
+    for (auto waited = std::chrono::milliseconds(0); !interrupted && waited < interval;
+         waited += std::chrono::milliseconds(50))
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return exit_ok;

@@ -58,7 +58,11 @@ int run_info(context& ctx);
 int run_members(context& ctx);
 int run_stats(context& ctx);
 int run_processes(context& ctx, const process_args& a);
-int run_registered(context& ctx);
+/// Names registered on the node, or (`global`) in the whole cluster.
+int run_registered(context& ctx, bool global);
+/// Process groups of `scope` with their member counts, or one group's members.
+int run_groups(context& ctx, const std::string& scope);
+int run_group(context& ctx, const std::string& group, const std::string& scope);
 /// Redraws the busiest processes every `interval` until Ctrl-C (or `iterations` screens).
 int run_top(context& ctx, const process_args& a, std::chrono::milliseconds interval, int iterations);
 /// Waits for the process to end and prints its exit reason.

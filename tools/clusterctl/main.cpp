@@ -64,6 +64,13 @@ int main(int argc, char** argv) {
   processes->add_option("--sort", proc.sort, "mailbox (default), handled, memory, name or pid")->check(sort_check);
   processes->add_option("--limit", proc.limit, "at most this many (default: all)");
   auto* registered = app.add_subcommand("registered", "the names registered on the node, with their PIDs");
+  bool global_names = false;
+  registered->add_flag("--global", global_names, "the cluster-wide (global) names instead, as the node knows them");
+  std::string group_name, group_scope = "pg";
+  auto* groups = app.add_subcommand("groups", "the process groups the node knows, with their member counts");
+  auto* group = app.add_subcommand("group", "the members of a process group, on every node");
+  group->add_option("group", group_name, "the group")->required();
+  for (auto* sub : {groups, group}) sub->add_option("--scope", group_scope, "the scope of groups (default pg)");
   process_args top_args;
   top_args.limit = 20;
   int top_interval_ms = 1000, top_iterations = 0;
@@ -186,7 +193,9 @@ int main(int argc, char** argv) {
   context ctx{**client, json, std::chrono::milliseconds(timeout_ms)};
   if (*ping) return ping_node.empty() ? run_ping(ctx) : run_ping_node(ctx, ping_node);
   if (*processes) return run_processes(ctx, proc);
-  if (*registered) return run_registered(ctx);
+  if (*registered) return run_registered(ctx, global_names);
+  if (*groups) return run_groups(ctx, group_scope);
+  if (*group) return run_group(ctx, group_name, group_scope);
   if (*top) return run_top(ctx, top_args, std::chrono::milliseconds(top_interval_ms), top_iterations);
   if (*monitor) return run_monitor(ctx, monitor_pid, std::chrono::milliseconds(monitor_for_ms));
   if (*nodes) return run_nodes(ctx);

@@ -62,6 +62,10 @@ struct node_stats {
   std::uint64_t suspended = 0;               ///< processes suspended right now
   std::uint64_t fragments = 0;               ///< pieces of large messages sent
   std::uint64_t dropped_fragmented = 0;      ///< large messages received over max_message_bytes
+  std::uint64_t group_publishes = 0;         ///< pg::publish calls made here
+  std::uint64_t group_remote_copies = 0;     ///< their copies sent to other nodes (one per node with members)
+  std::uint64_t group_fanned_out = 0;        ///< messages handed to our members for other nodes' publishes
+  std::uint64_t global_name_conflicts = 0;   ///< claims of ours that lost to another node's
   std::uint64_t calls = 0, spawns = 0;       ///< served here
   std::uint64_t connections = 0;             ///< open: links, clients, handshakes
   std::uint64_t processes = 0;

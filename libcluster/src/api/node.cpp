@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/groups.hpp"
 #include "cluster/log.hpp"
 #include "cluster/version.hpp"
 #include "crypto/keys.hpp"
@@ -16,6 +17,7 @@
 #include "links/link_manager.hpp"
 #include "membership/membership_service.hpp"
 #include "modules/module_host.hpp"
+#include "services/cluster_services.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/member_rows.hpp"
@@ -42,8 +44,10 @@ class node::impl final : public internal::link_listener {
         dist_(runtime_.core(), links_, functions_,
               {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }},
               {cfg_.peer_queue_bytes, cfg_.max_message_bytes}),
-        modules_(functions_, runtime_, cfg_.module_dirs) {
+        modules_(functions_, runtime_, cfg_.module_dirs),
+        services_(runtime_, replica_hooks()) {
     runtime_.core().set_remote(&dist_);
+    runtime_.core().set_services(&services_);
     add_builtins();
     modules_.add_functions();
   }
@@ -73,6 +77,7 @@ class node::impl final : public internal::link_listener {
     log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
                              " (creation " + std::to_string(creation_) + ")");
     thread_ = std::thread([this] { run(); });
+    services_.start();  // groups and global names: they need membership
     // Dial the seeds too: a handshake that fails says why on both sides
     // (cookie mismatch, duplicate name), which a dropped datagram cannot.
     post([this] {
@@ -204,6 +209,11 @@ class node::impl final : public internal::link_listener {
     out.suspended = dist_.suspended_total();
     out.fragments = d.fragments.load();
     out.dropped_fragmented = d.dropped_fragmented.load();
+    const auto groups = services_.group_counters();
+    out.group_publishes = groups[0];
+    out.group_remote_copies = groups[1];
+    out.group_fanned_out = groups[2];
+    out.global_name_conflicts = services_.names().conflicts();
     out.membership_send_errors = m.send_errors;
     out.probes = m.protocol.probes;
     out.probe_failures = m.protocol.probe_failures;
@@ -480,6 +490,18 @@ class node::impl final : public internal::link_listener {
     return o;
   }
 
+  // How groups and global names learn who is up (alive members) and hear of changes.
+  internal::replica_hooks replica_hooks() {
+    return {[this] {
+              std::vector<std::string> up;
+              if (membership_)
+                for (const auto& m : membership_->members())
+                  if (m.state == member_state::alive && m.name != cfg_.name.id()) up.push_back(m.name);
+              return up;
+            },
+            [this](const pid& p) { (void)post([this, p] { monitor_nodes(p); }); }};
+  }
+
   static runtime_config runtime_config_of(const node_config& cfg, std::uint32_t creation) {
     runtime_config rc;
     rc.node = cfg.name.id();
@@ -505,6 +527,34 @@ class node::impl final : public internal::link_listener {
       const matcher nothing = [](const message&) { return false; };  // named: see monitor_for_client
       (void)co_await ctx.receive(nothing, std::chrono::milliseconds(*ms));
       result = atom{"ok"};
+    });
+    // Groups and global names, for clusterctl and clients.
+    functions_.add("pg:groups", [this](const term& args) {
+      auto& scope = services_.scope(args.is<std::string>() ? args.as<std::string>() : pg::default_scope);
+      term_list out;
+      for (const auto& g : scope.groups())
+        out.push_back(term_list{g, static_cast<std::uint64_t>(scope.members(g).size())});
+      return term(std::move(out));
+    });
+    functions_.add("pg:members", [this](const term& args) {
+      const auto* list = args.get_if<term_list>();
+      if (!list || list->empty() || list->size() > 2 || !(*list)[0].is<std::string>() ||
+          (list->size() == 2 && !(*list)[1].is<std::string>()))
+        throw bad_arguments("expected [group] or [group, scope]");
+      auto& scope = services_.scope(list->size() == 2 ? (*list)[1].as<std::string>() : pg::default_scope);
+      term_list out;
+      for (const auto& p : scope.members((*list)[0].as<std::string>())) out.push_back(p);
+      return term(std::move(out));
+    });
+    functions_.add("global:registered", [this](const term&) {
+      term_list out;
+      for (const auto& [name, p] : services_.names().registered()) out.push_back(term_list{name, p});
+      return term(std::move(out));
+    });
+    functions_.add("global:whereis", [this](const term& args) {
+      if (!args.is<std::string>()) throw bad_arguments("expected a name");
+      const auto owner = services_.names().whereis(args.as<std::string>());
+      return owner ? term(*owner) : term();
     });
     functions_.add("sys:fail", [](const term& args) -> term {
       throw std::runtime_error(args.is<std::string>() ? args.as<std::string>() : std::string("sys:fail"));
@@ -575,7 +625,8 @@ class node::impl final : public internal::link_listener {
   function_registry functions_;
   cluster::runtime runtime_;
   internal::distribution dist_;
-  internal::module_host modules_;  // after runtime_: its processes are stopped (in ~impl) before it goes
+  internal::module_host modules_;        // after runtime_: its processes are stopped (in ~impl) before it goes
+  internal::cluster_services services_;  // likewise
   std::unique_ptr<membership::membership_service> membership_;
   std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
   std::vector<pid> node_watchers_;                                            // I/O thread only
@@ -674,6 +725,10 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"suspended", &node_stats::suspended},
     {"fragments", &node_stats::fragments},
     {"dropped_fragmented", &node_stats::dropped_fragmented},
+    {"group_publishes", &node_stats::group_publishes},
+    {"group_remote_copies", &node_stats::group_remote_copies},
+    {"group_fanned_out", &node_stats::group_fanned_out},
+    {"global_name_conflicts", &node_stats::global_name_conflicts},
     {"membership_send_errors", &node_stats::membership_send_errors},
     {"probes", &node_stats::probes},
     {"probe_failures", &node_stats::probe_failures},

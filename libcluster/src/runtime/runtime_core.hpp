@@ -62,6 +62,13 @@ struct spawn_options {
   std::optional<std::pair<ref, pid>> monitored_by;
 };
 
+/// Node-wide services that processes reach through their runtime (groups,
+/// global names): implemented above the runtime, by the node that owns it.
+class node_services {
+ public:
+  virtual ~node_services() = default;
+};
+
 /// Where envelopes for processes of other nodes go (the distribution layer).
 /// Called from any thread; must not block.
 class remote_router {
@@ -124,6 +131,8 @@ class runtime_core {
   /// Installs the distribution layer; before any process sends remotely.
   void set_remote(remote_router* r) { remote_ = r; }
   remote_router* remote() const { return remote_; }
+  void set_services(node_services* s) { services_ = s; }
+  node_services* services() const { return services_; }
 
   /// One turn of `p` (the scheduler's callback; adopts one reference).
   void run(process* p);
@@ -193,6 +202,7 @@ class runtime_core {
       crashed_{0}, alive_{0};
   std::atomic<bool> shut_down_{false};
   remote_router* remote_ = nullptr;
+  node_services* services_ = nullptr;
 };
 
 }  // namespace cluster::internal

@@ -1,0 +1,35 @@
+// Global names (cluster/global_names.hpp) on one node: a replica whose keys
+// are names and whose entries are claims; the owner is the winning claim
+// (authority_table::winner). When another node's claim beats one of ours,
+// we withdraw ours and tell the losing process.
+#pragma once
+
+#include <atomic>
+#include <optional>
+
+#include "services/replica.hpp"
+
+namespace cluster::internal {
+
+class global_registry final : public replica {
+ public:
+  global_registry(cluster::runtime& rt, replica_hooks hooks);
+
+  bool register_name(const std::string& name, const pid& p);
+  void unregister_name(const std::string& name);
+  std::optional<pid> whereis(const std::string& name) const;
+  std::vector<std::pair<std::string, pid>> registered() const;
+  /// Withdraws every claim of ours (a minority side under a split-brain
+  /// policy) and tells each process; returns how many.
+  std::size_t release_all(context& ctx, const std::string& why);
+
+  std::uint64_t conflicts() const { return conflicts_; }  ///< claims of ours that lost
+
+ private:
+  void changed(context& ctx, const std::string& key, bool added, const std::vector<pid>& pids) override;
+  bool handle(context&, const term_list&) override { return false; }
+
+  std::atomic<std::uint64_t> conflicts_{0};
+};
+
+}  // namespace cluster::internal
