@@ -22,7 +22,7 @@ bool global_registry::register_name(const std::string& name, const pid& p) {
   if (p.node != self_node() || p.creation != runtime_.creation() || !runtime_.alive(p)) return false;
   {
     std::lock_guard lock(mutex_);
-    if (table_.winner(name)) return false;  // taken, as far as we know
+    if (engine_.table().winner(name)) return false;  // taken, as far as we know
   }
   return add_own(name, {p, now_ms()});
 }
@@ -31,7 +31,7 @@ void global_registry::unregister_name(const std::string& name) {
   std::vector<pid> ours;
   {
     std::lock_guard lock(mutex_);
-    const auto& own = table_.of(self_node());
+    const auto& own = engine_.table().of(self_node());
     if (const auto it = own.find(name); it != own.end())
       for (const auto& e : it->second) ours.push_back(e.process);
   }
@@ -40,54 +40,50 @@ void global_registry::unregister_name(const std::string& name) {
 
 std::optional<pid> global_registry::whereis(const std::string& name) const {
   std::lock_guard lock(mutex_);
-  const auto w = table_.winner(name);
+  const auto w = engine_.table().winner(name);
   return w ? std::optional<pid>(w->process) : std::nullopt;
 }
 
 std::vector<std::pair<std::string, pid>> global_registry::registered() const {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<std::string, pid>> out;
-  for (const auto& name : table_.keys())
-    if (const auto w = table_.winner(name)) out.emplace_back(name, w->process);
+  for (const auto& name : engine_.table().keys())
+    if (const auto w = engine_.table().winner(name)) out.emplace_back(name, w->process);
   return out;
 }
 
-std::size_t global_registry::release_all(context& ctx, const std::string& why) {
+std::size_t global_registry::release_all(const std::string& why) {
   std::vector<std::pair<std::string, pid>> ours;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [name, list] : table_.of(self_node()))
+    for (const auto& [name, list] : engine_.table().of(self_node()))
       for (const auto& e : list) ours.emplace_back(name, e.process);
   }
+  std::size_t released = 0;
   for (const auto& [name, p] : ours) {
     if (!remove_own(name, p)) continue;
-    ctx.send(p, term(term_list{atom{"name_released"}, name, why}));
+    ++released;
+    runtime_.send(p, term(term_list{atom{"name_released"}, name, why}));
   }
-  return ours.size();
+  return released;
 }
 
-void global_registry::changed(context& ctx, const std::string& key, bool added, const std::vector<pid>&) {
-  if (!added) return;
-  // Did someone else's claim just beat one of ours?
-  std::optional<pid> winner;
-  std::vector<pid> losers;
+void global_registry::changed(context& ctx, const replica_engine::change& c) {
+  if (!c.added) return;
+  // Did another node's claim just beat one of ours?
+  replica_engine::output out;
+  std::vector<std::pair<pid, pid>> lost;
   {
     std::lock_guard lock(mutex_);
-    const auto w = table_.winner(key);
-    if (!w) return;
-    winner = w->process;
-    const auto& own = table_.of(self_node());
-    if (const auto it = own.find(key); it != own.end())
-      for (const auto& e : it->second)
-        if (e.process != w->process) losers.push_back(e.process);
+    lost = engine_.withdraw_losing_claims(c.key, out);
   }
-  for (const auto& p : losers) {
-    if (!remove_own(key, p)) continue;
+  for (const auto& [loser, winner] : lost) {
     ++conflicts_;
-    log(log_level::warn, self_node() + ": global name " + key + " is " + to_string(term(*winner)) +
-                             "'s; withdrew the claim of " + to_string(term(p)));
-    ctx.send(p, term(term_list{atom{"name_conflict"}, key, *winner}));
+    log(log_level::warn, self_node() + ": global name " + c.key + " belongs to " + to_string(term(winner)) +
+                             "; withdrew the claim of " + to_string(term(loser)));
+    ctx.send(loser, term(term_list{atom{"name_conflict"}, c.key, winner}));
   }
+  execute(ctx, out);
 }
 
 }  // namespace cluster::internal

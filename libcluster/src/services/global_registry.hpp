@@ -21,12 +21,12 @@ class global_registry final : public replica {
   std::vector<std::pair<std::string, pid>> registered() const;
   /// Withdraws every claim of ours (a minority side under a split-brain
   /// policy) and tells each process; returns how many.
-  std::size_t release_all(context& ctx, const std::string& why);
+  std::size_t release_all(const std::string& why);
 
   std::uint64_t conflicts() const { return conflicts_; }  ///< claims of ours that lost
 
  private:
-  void changed(context& ctx, const std::string& key, bool added, const std::vector<pid>& pids) override;
+  void changed(context& ctx, const replica_engine::change& c) override;
   bool handle(context&, const term_list&) override { return false; }
 
   std::atomic<std::uint64_t> conflicts_{0};

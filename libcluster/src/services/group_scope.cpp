@@ -31,25 +31,25 @@ bool group_scope::leave(const std::string& group, const pid& p) { return remove_
 
 std::vector<pid> group_scope::members(const std::string& group) const {
   std::lock_guard lock(mutex_);
-  return unique_pids(table_.find(group));
+  return unique_pids(engine_.table().find(group));
 }
 
 std::vector<pid> group_scope::local_members(const std::string& group) const {
   std::lock_guard lock(mutex_);
-  const auto& own = table_.of(self_node());
+  const auto& own = engine_.table().of(self_node());
   const auto it = own.find(group);
   return it == own.end() ? std::vector<pid>{} : unique_pids(it->second);
 }
 
 std::vector<std::string> group_scope::groups() const {
   std::lock_guard lock(mutex_);
-  return table_.keys();
+  return engine_.table().keys();
 }
 
 std::pair<ref, std::vector<pid>> group_scope::monitor(const pid& watcher_pid, const ref& r, const std::string& group) {
   std::lock_guard lock(mutex_);
   watchers_.emplace(group, watcher{watcher_pid, r});
-  return {r, unique_pids(table_.find(group))};
+  return {r, unique_pids(engine_.table().find(group))};
 }
 
 void group_scope::demonitor(const ref& r) {
@@ -63,7 +63,7 @@ std::size_t group_scope::publish(context& ctx, const std::string& group, const t
   std::size_t total = 0;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& e : table_.find(group)) {
+    for (const auto& e : engine_.table().find(group)) {
       ++total;
       if (e.process.node == self_node())
         local.push_back(e.process);
@@ -92,11 +92,11 @@ bool group_scope::handle(context& ctx, const term_list& msg) {
   return true;
 }
 
-void group_scope::changed(context& ctx, const std::string& key, bool added, const std::vector<pid>& pids) {
+void group_scope::changed(context& ctx, const replica_engine::change& c) {
   std::vector<watcher> to_tell;
   {
     std::lock_guard lock(mutex_);
-    for (auto [it, end] = watchers_.equal_range(key); it != end;) {
+    for (auto [it, end] = watchers_.equal_range(c.key); it != end;) {
       if (!runtime_.alive(it->second.process)) {  // a watcher that ended without demonitor
         it = watchers_.erase(it);
         continue;
@@ -105,7 +105,7 @@ void group_scope::changed(context& ctx, const std::string& key, bool added, cons
       ++it;
     }
   }
-  for (const auto& w : to_tell) ctx.send(w.process, group_event{w.monitor, key, added, pids});
+  for (const auto& w : to_tell) ctx.send(w.process, group_event{w.monitor, c.key, c.added, c.pids});
 }
 
 }  // namespace cluster::internal

@@ -30,7 +30,7 @@ class group_scope final : public replica {
   std::uint64_t fanned_out() const { return fanned_out_; }
 
  private:
-  void changed(context& ctx, const std::string& key, bool added, const std::vector<pid>& pids) override;
+  void changed(context& ctx, const replica_engine::change& c) override;
   bool handle(context& ctx, const term_list& msg) override;
 
   struct watcher {

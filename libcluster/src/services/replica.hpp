@@ -1,31 +1,26 @@
-// The machinery shared by process groups and global names: an
-// authority_table kept in step across nodes by one process per node (a
-// "replica", registered under a fixed name). The replica
+// The process that keeps one replicated table (process groups of a scope,
+// or global names) in step with the other nodes: the shell around a
+// replica_engine. It learns which nodes are up from the node's membership
+// events, carries the engine's messages to the replicas of the other nodes
+// (registered under the same name there), and monitors our processes that
+// have entries, so that theirs go when they end.
 //
-//   - learns which nodes are up from the node's membership events, and sends
-//     each node that comes up its full copy of our entries (and asks for
-//     theirs); a node that goes down or leaves loses its entries here;
-//   - broadcasts each change of our entries to every node that is up, in the
-//     order the changes were made;
-//   - monitors our processes that have entries, and removes theirs when they end.
-//
-// API calls change our own entries under the lock at once (so this node sees
-// them without waiting) and hand the broadcast to the replica process.
-// Messages between replicas are terms (docs/PROTOCOL.md, "Groups and global
-// names"). Thread-safety: the public members may be called from any thread;
-// `mutex_` guards the table and the set of up nodes.
+// API calls change our own entries in the engine at once (this node sees
+// them without waiting) and queue the engine's output for the replica
+// process under the same lock, so the other nodes hear of changes in the
+// order they were made. Thread-safety: the public and protected members may
+// be called from any thread; `mutex_` guards the engine.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "cluster/process.hpp"
 #include "cluster/runtime.hpp"
-#include "services/authority_table.hpp"
+#include "services/replica_engine.hpp"
 
 namespace cluster::internal {
 
@@ -48,40 +43,33 @@ class replica {
   const std::string& self_node() const { return self_; }
 
  protected:
-  /// Adds or removes our own entry, and tells the other nodes.
+  /// Adds or removes our own entry; false if there was nothing to do.
   bool add_own(const std::string& key, authority_table::entry e);
   bool remove_own(const std::string& key, const pid& p);
+  /// Sends the engine's messages and reports its changes (replica process only).
+  void execute(context& ctx, replica_engine::output& out);
 
-  /// Called on the replica process after the table changed (any node's
-  /// entries), with the mutex released.
-  virtual void changed(context& ctx, const std::string& key, bool added, const std::vector<pid>& pids) = 0;
+  /// A change of the table (any node's entries), on the replica process,
+  /// with the mutex released.
+  virtual void changed(context& ctx, const replica_engine::change& c) = 0;
   /// A term message of another kind (e.g. a publish); false if unknown.
   virtual bool handle(context& ctx, const term_list& msg) = 0;
 
   cluster::runtime& runtime_;
-  mutable std::mutex mutex_;  // guards table_ and up_
-  authority_table table_;
-  std::set<std::string> up_;
+  mutable std::mutex mutex_;  // guards engine_
+  replica_engine engine_;
 
  private:
-  struct own_change {
-    bool added;
-    std::string key;
-    authority_table::entry e;
+  struct queued_output {  // from an API call, to run on the replica process
+    replica_engine::output out;
   };
   task run(context& ctx);
-  void node_up(context& ctx, const std::string& node);
-  void node_gone(context& ctx, const std::string& node);
-  void apply_sync(context& ctx, const std::string& node, const term& entries);
-  void own_ended(context& ctx, const pid& p);
-  void broadcast(context& ctx, const term& msg);
-  term sync_message() const;  // our entries; the mutex held
+  void watch_own(context& ctx, const pid& p);
 
   std::string name_, self_;
   replica_hooks hooks_;
   pid process_;
-  std::map<pid, std::pair<ref, int>>
-      watched_;  // our processes with entries: monitor, entry count (replica process only)
+  std::map<pid, ref> watched_;  // our processes with entries (replica process only)
 };
 
 }  // namespace cluster::internal

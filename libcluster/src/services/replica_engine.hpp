@@ -1,0 +1,73 @@
+// The protocol of replicas (services/replica.hpp) as a pure state machine:
+// inputs are nodes coming up or going, messages from other replicas and
+// changes of our own entries; outputs are messages to send and changes of
+// the table to report. No threads, no clock, no I/O, so that simulations
+// (tests/sim/replica_test.cpp) drive many of them through partitions.
+//
+// Messages (terms; docs/PROTOCOL.md, "Groups and global names"):
+//   [discover, Node]                      send me your entries
+//   [sync, Node, [[Key, [[Pid, Stamp]...]]...]]   all of Node's entries
+//   [add, Node, Key, Pid, Stamp]          one more entry of Node's
+//   [remove, Node, Key, Pid]              one entry less
+// Messages from a node we do not consider up are ignored: its next sync,
+// once it is up, says everything.
+#pragma once
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/term.hpp"
+#include "services/authority_table.hpp"
+
+namespace cluster::internal {
+
+class replica_engine {
+ public:
+  /// A change of the table, for monitors and conflict checks.
+  struct change {
+    std::string key;
+    bool added;
+    std::vector<pid> pids;
+  };
+  struct output {
+    std::vector<std::pair<std::string, term>> sends;  ///< (node, message)
+    std::vector<change> changes;
+  };
+
+  explicit replica_engine(std::string self) : self_(std::move(self)) {}
+
+  const std::string& self() const { return self_; }
+  const authority_table& table() const { return table_; }
+  bool is_up(const std::string& node) const { return up_.contains(node); }
+
+  /// A node came up: it gets our entries and a request for its own.
+  void node_up(const std::string& node, output& out);
+  /// A node went down or left: its entries go.
+  void node_gone(const std::string& node, output& out);
+  /// A message from another replica; false if it is not one of ours (kind
+  /// unknown or malformed), for the caller to try.
+  bool receive(const term& msg, output& out);
+
+  /// Our own entries: changed here at once, and told to every node up.
+  bool add_own(const std::string& key, authority_table::entry e, output& out);
+  bool remove_own(const std::string& key, const pid& p, output& out);
+  /// One of our processes ended: all its entries go.
+  void own_ended(const pid& p, output& out);
+
+  /// Withdraws our claims on `key` that lose to the winner; returns the
+  /// losers, each with the winner (global names).
+  std::vector<std::pair<pid, pid>> withdraw_losing_claims(const std::string& key, output& out);
+
+ private:
+  void broadcast(const term& msg, output& out) const;
+  term sync_message() const;
+  void apply_sync(const std::string& node, const term& entries, output& out);
+
+  std::string self_;
+  authority_table table_;
+  std::set<std::string> up_;
+};
+
+}  // namespace cluster::internal
