@@ -47,6 +47,14 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   app.add_option("--peer-queue-mib", peer_queue_mib,
                  "flow control: MiB that may wait to go to one peer node before senders are suspended (default 16)")
       ->check(CLI::Range(1, 65536));
+  std::string partition_policy = "keep-running";
+  std::size_t quorum = 0;
+  app.add_option("--partition-policy", partition_policy,
+                 "on the minority side of a partition: keep-running (default), keep-majority or static-quorum "
+                 "(these two release the node's global names)")
+      ->check(CLI::IsMember({"keep-running", "keep-majority", "static-quorum"}));
+  app.add_option("--quorum", quorum, "static-quorum: members that must be alive, this node included")
+      ->check(CLI::Range(1, 100000));
   std::vector<std::string> modules, module_dirs;
   app.add_option("--module", modules, "a module (shared object) to load at start; repeatable")
       ->check(CLI::ExistingFile);
@@ -125,6 +133,14 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
     }
     o.node.discover.push_back(d);
   }
+  if ((partition_policy == "static-quorum") != (quorum != 0)) {
+    std::cerr << "noded: --quorum N goes with --partition-policy static-quorum, and only with it\n";
+    return exit_now{2};
+  }
+  o.node.partitions = partition_policy == "keep-majority"   ? cluster::partition_policy::keep_majority
+                      : partition_policy == "static-quorum" ? cluster::partition_policy::static_quorum
+                                                            : cluster::partition_policy::keep_running;
+  o.node.quorum = quorum;
   o.node.modules = modules;
   o.node.module_dirs = module_dirs;
   o.level = *cluster::parse_log_level(level);

@@ -53,14 +53,16 @@ extern "C" void clean_up_and_exit(int sig) {
 /// earlier, killed run left).
 class ns_cluster {
  public:
-  explicit ns_cluster(std::string prefix, std::string subnet) : prefix_(std::move(prefix)), subnet_(std::move(subnet)) {
+  /// `node_args` go to every noded.
+  explicit ns_cluster(std::string prefix, std::string subnet, const std::string& node_args = "")
+      : prefix_(std::move(prefix)), subnet_(std::move(subnet)) {
     usable_ = ::geteuid() == 0 && shell("command -v nft").second;
     if (!usable_) return;
     cleanup_command = env() + "down >/dev/null 2>&1";
     std::signal(SIGINT, clean_up_and_exit);
     std::signal(SIGTERM, clean_up_and_exit);
     usable_ = run("up " + std::to_string(hosts));
-    for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k));
+    for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k) + " " + node_args);
   }
   ~ns_cluster() {
     if (::geteuid() == 0) run("down");
@@ -105,6 +107,28 @@ class ns_cluster {
     for (int k = 1; k <= hosts; ++k)
       if (!sees(k, all, {})) return false;
     return true;
+  }
+  /// Host k's view of the global names: name -> owner.
+  std::map<std::string, std::string> global_names(int k) const {
+    std::map<std::string, std::string> out;
+    auto [text, ok] = output("ctl " + std::to_string(k) + " --json registered --global");
+    if (!ok) return out;
+    try {
+      const auto names = json::parse(text);  // held: items() refers into it
+      for (const auto& [name, owner] : names.items()) out[name] = owner;
+    } catch (const json::exception&) {
+    }
+    return out;
+  }
+  /// Starts a long-lived process on host k and registers it globally as
+  /// `name`; its pid, or "" if the registration was refused.
+  std::string hold_name(int k, const std::string& name) const {
+    auto [spawned, ok] = output("ctl " + std::to_string(k) + " --json spawn " + this->name(k) + " sys:sleep 600000");
+    if (!ok) return "";
+    const std::string p = json::parse(spawned).at("pid");
+    const bool registered = run("ctl " + std::to_string(k) + " call " + this->name(k) + " global:register '[\"" + name +
+                                "\", {\"pid\": \"" + p + "\"}]'");
+    return registered ? p : "";
   }
   std::uint64_t counter(int k, const std::string& which) const {
     auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
@@ -341,4 +365,72 @@ TEST_CASE("chaos: calls always answer within their timeout, and the cluster conv
     if (!alive) MESSAGE("node ", k, "'s log ends:\n", c.output("log " + std::to_string(k) + " | tail -40").first);
     CHECK_MESSAGE(alive, "node ", k, " crashed");
   }
+}
+
+TEST_CASE("a global name claimed on both sides of a partition has one owner on every node after the heal") {
+  ns_cluster c("lcg", "10.216.4");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  REQUIRE(c.run("partition 1,2 3,4,5"));
+  REQUIRE(eventually([&] { return c.sees(1, {1, 2}, {3, 4, 5}) && c.sees(4, {3, 4, 5}, {1, 2}); }, 20s));
+  // keep-running (the default): each side takes the name.
+  const std::string majority = c.hold_name(4, "leader");
+  std::this_thread::sleep_for(20ms);  // a later claim time on the minority side
+  const std::string minority = c.hold_name(1, "leader");
+  REQUIRE_FALSE(majority.empty());
+  REQUIRE_FALSE(minority.empty());
+  CHECK(eventually([&] { return c.global_names(2)["leader"] == minority && c.global_names(5)["leader"] == majority; },
+                   10s));
+
+  REQUIRE(c.run("heal"));
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  // The earlier claim (host 4's) wins on all five; host 1 withdrew its claim.
+  CHECK(eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (c.global_names(k) != std::map<std::string, std::string>{{"leader", majority}}) return false;
+        return true;
+      },
+      20s));
+  CHECK(c.counter(1, "global_name_conflicts") == 1);
+  CHECK(c.counter(4, "global_name_conflicts") == 0);
+}
+
+TEST_CASE("keep-majority: the minority side releases its global names, and the cluster re-merges after the heal") {
+  ns_cluster c("lcq", "10.216.5", "--partition-policy keep-majority");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  const std::string on_1 = c.hold_name(1, "scheduler"), on_4 = c.hold_name(4, "cache");
+  REQUIRE_FALSE(on_1.empty());
+  REQUIRE_FALSE(on_4.empty());
+  REQUIRE(eventually([&] { return c.global_names(3).size() == 2; }, 10s));
+
+  REQUIRE(c.run("partition 1,2 3,4,5"));
+  REQUIRE(eventually([&] { return c.sees(1, {1, 2}, {3, 4, 5}) && c.sees(4, {3, 4, 5}, {1, 2}); }, 20s));
+  // Minority {1,2}: its own name released, none taken while it lasts.
+  CHECK(eventually([&] { return c.global_names(1).empty() && c.global_names(2).empty(); }, 10s));
+  CHECK(c.counter(1, "global_names_released") == 1);
+  CHECK(c.hold_name(2, "scheduler").empty());
+  // Majority {3,4,5}: keeps its own, and may take the released one.
+  CHECK(c.global_names(5) == std::map<std::string, std::string>{{"cache", on_4}});
+  const std::string on_3 = c.hold_name(3, "scheduler");
+  CHECK_FALSE(on_3.empty());
+
+  REQUIRE(c.run("heal"));
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  const std::map<std::string, std::string> expected{{"cache", on_4}, {"scheduler", on_3}};
+  CHECK(eventually(
+      [&] {
+        for (int k = 1; k <= hosts; ++k)
+          if (c.global_names(k) != expected) return false;
+        return true;
+      },
+      20s));
+  CHECK_FALSE(c.hold_name(2, "other").empty());  // registrations work again on the healed side
 }

@@ -14,6 +14,15 @@
 
 namespace cluster {
 
+/// What a node does when a partition leaves it on the smaller side
+/// (docs/GROUPS.md, "Partitions"). Membership and processes go on in every
+/// case; the policy decides about global names.
+enum class partition_policy {
+  keep_running,   ///< nothing changes (Erlang's behaviour): names may conflict, resolved after the heal
+  keep_majority,  ///< with half or fewer of the known members alive, our global names are released
+  static_quorum,  ///< with fewer than `quorum` members alive (us included), our global names are released
+};
+
 struct node_config {
   node_name name;               ///< who we are; the port is where we listen
   std::string cookie;           ///< the shared secret (see cookie.hpp to find it)
@@ -46,6 +55,15 @@ struct node_config {
   /// `dns:NAME` or `dns:NAME:PORT` (every A/AAAA record is a seed), `multicast`.
   std::vector<std::string> discover;
   std::chrono::milliseconds discovery_interval{5000};
+
+  /// Partitions: the policy, the quorum for `static_quorum`, and a callback
+  /// (on the node's I/O thread; must not block) called with false when the
+  /// node finds itself on the minority side, and with true when it is back.
+  /// On the minority side our global names are released (each owner gets
+  /// [name_released, Name, "minority"]) and new ones are refused.
+  partition_policy partitions = partition_policy::keep_running;
+  std::size_t quorum = 0;
+  std::function<void(bool has_quorum)> on_quorum_change;
 
   /// Modules (shared objects; see module.hpp) loaded at start, in order; one
   /// that fails to load fails the start.

@@ -66,6 +66,7 @@ struct node_stats {
   std::uint64_t group_remote_copies = 0;     ///< their copies sent to other nodes (one per node with members)
   std::uint64_t group_fanned_out = 0;        ///< messages handed to our members for other nodes' publishes
   std::uint64_t global_name_conflicts = 0;   ///< claims of ours that lost to another node's
+  std::uint64_t global_names_released = 0;   ///< claims of ours released on the minority side of a partition
   std::uint64_t calls = 0, spawns = 0;       ///< served here
   std::uint64_t connections = 0;             ///< open: links, clients, handshakes
   std::uint64_t processes = 0;

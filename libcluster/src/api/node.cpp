@@ -214,6 +214,7 @@ class node::impl final : public internal::link_listener {
     out.group_remote_copies = groups[1];
     out.group_fanned_out = groups[2];
     out.global_name_conflicts = services_.names().conflicts();
+    out.global_names_released = services_.names().released();
     out.membership_send_errors = m.send_errors;
     out.probes = m.protocol.probes;
     out.probe_failures = m.protocol.probe_failures;
@@ -254,6 +255,7 @@ class node::impl final : public internal::link_listener {
     using membership::change;
     if (stopping_ || left_) return;
     stream_to_watchers(m, what, reporter);
+    check_quorum();
     peer_node peer{m.name, m.host, m.port, m.creation};
     switch (what) {
       case change::up:
@@ -277,6 +279,32 @@ class node::impl final : public internal::link_listener {
       case change::refuted:
         return;  // logged by the membership layer; not (yet) an event
     }
+  }
+
+  // The partition policy: are we on the minority side? Members that left
+  // on purpose do not count; dead ones do, until membership forgets them.
+  void check_quorum() {
+    if (cfg_.partitions == partition_policy::keep_running) return;
+    std::size_t alive = 0, known = 0;
+    for (const auto& m : membership_->members()) {
+      if (m.state == member_state::left) continue;
+      ++known;
+      if (m.state != member_state::dead) ++alive;  // a suspect still counts
+    }
+    const bool quorum = cfg_.partitions == partition_policy::keep_majority ? 2 * alive > known : alive >= cfg_.quorum;
+    if (quorum == has_quorum_) return;
+    has_quorum_ = quorum;
+    services_.names().refuse_registrations(!quorum);
+    if (!quorum) {
+      const auto released = services_.names().release_all("minority");
+      log(log_level::warn, cfg_.name.id() + ": on the minority side (" + std::to_string(alive) + " of " +
+                               std::to_string(known) + " members alive): released " + std::to_string(released) +
+                               " global name(s)");
+    } else {
+      log(log_level::info, cfg_.name.id() + ": quorum again (" + std::to_string(alive) + " of " +
+                               std::to_string(known) + " members alive)");
+    }
+    if (cfg_.on_quorum_change) cfg_.on_quorum_change(quorum);
   }
 
   static wire::stats_reply stats_reply_of(std::uint64_t id, const node_stats& st) {
@@ -551,6 +579,22 @@ class node::impl final : public internal::link_listener {
       for (const auto& [name, p] : services_.names().registered()) out.push_back(term_list{name, p});
       return term(std::move(out));
     });
+    functions_.add("global:register", [this](const term& args) {
+      const auto* list = args.get_if<term_list>();
+      if (!list || list->size() != 2 || !(*list)[0].is<std::string>() || !(*list)[1].is<pid>())
+        throw bad_arguments("expected [name, pid]");
+      if (services_.names().refusing())
+        throw call_error(errc::rejected, "this node is on the minority side of a partition: no new global names");
+      if (!services_.names().register_name((*list)[0].as<std::string>(), (*list)[1].as<pid>()))
+        throw call_error(errc::rejected,
+                         (*list)[0].as<std::string>() + " is taken, or the pid is not a live process here");
+      return term(atom{"ok"});
+    });
+    functions_.add("global:unregister", [this](const term& args) {
+      if (!args.is<std::string>()) throw bad_arguments("expected a name");
+      services_.names().unregister_name(args.as<std::string>());
+      return term(atom{"ok"});
+    });
     functions_.add("global:whereis", [this](const term& args) {
       if (!args.is<std::string>()) throw bad_arguments("expected a name");
       const auto owner = services_.names().whereis(args.as<std::string>());
@@ -627,6 +671,7 @@ class node::impl final : public internal::link_listener {
   internal::distribution dist_;
   internal::module_host modules_;        // after runtime_: its processes are stopped (in ~impl) before it goes
   internal::cluster_services services_;  // likewise
+  bool has_quorum_ = true;               // I/O thread only
   std::unique_ptr<membership::membership_service> membership_;
   std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
   std::vector<pid> node_watchers_;                                            // I/O thread only
@@ -729,6 +774,7 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"group_remote_copies", &node_stats::group_remote_copies},
     {"group_fanned_out", &node_stats::group_fanned_out},
     {"global_name_conflicts", &node_stats::global_name_conflicts},
+    {"global_names_released", &node_stats::global_names_released},
     {"membership_send_errors", &node_stats::membership_send_errors},
     {"probes", &node_stats::probes},
     {"probe_failures", &node_stats::probe_failures},

@@ -19,7 +19,7 @@ global_registry::global_registry(cluster::runtime& rt, replica_hooks hooks)
     : replica(rt, "cluster.global", std::move(hooks)) {}
 
 bool global_registry::register_name(const std::string& name, const pid& p) {
-  if (p.node != self_node() || p.creation != runtime_.creation() || !runtime_.alive(p)) return false;
+  if (refusing_ || p.node != self_node() || p.creation != runtime_.creation() || !runtime_.alive(p)) return false;
   {
     std::lock_guard lock(mutex_);
     if (engine_.table().winner(name)) return false;  // taken, as far as we know
@@ -63,6 +63,7 @@ std::size_t global_registry::release_all(const std::string& why) {
   for (const auto& [name, p] : ours) {
     if (!remove_own(name, p)) continue;
     ++released;
+    ++released_;
     runtime_.send(p, term(term_list{atom{"name_released"}, name, why}));
   }
   return released;

@@ -24,12 +24,17 @@ class global_registry final : public replica {
   std::size_t release_all(const std::string& why);
 
   std::uint64_t conflicts() const { return conflicts_; }  ///< claims of ours that lost
+  std::uint64_t released() const { return released_; }    ///< claims of ours released on a minority side
+  /// While set (a minority side), registrations are refused.
+  void refuse_registrations(bool on) { refusing_ = on; }
+  bool refusing() const { return refusing_; }
 
  private:
   void changed(context& ctx, const replica_engine::change& c) override;
   bool handle(context&, const term_list&) override { return false; }
 
-  std::atomic<std::uint64_t> conflicts_{0};
+  std::atomic<std::uint64_t> conflicts_{0}, released_{0};
+  std::atomic<bool> refusing_{false};
 };
 
 }  // namespace cluster::internal
