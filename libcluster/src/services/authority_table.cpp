@@ -2,21 +2,46 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 namespace cluster::internal {
 
+std::uint64_t authority_table::hash(const std::string& key, const entry& e) {
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](std::string_view text) {
+    for (const unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // a separator: "ab","c" is not "a","bc"
+  };
+  mix(key);
+  mix(e.process.node);
+  mix(std::to_string(e.process.creation) + "." + std::to_string(e.process.id) + "." + std::to_string(e.stamp));
+  return h;
+}
+
+std::uint64_t authority_table::digest(const std::string& node) const {
+  const auto it = digests_.find(node);
+  return it == digests_.end() ? 0 : it->second;
+}
+
 void authority_table::replace(const std::string& node, entries all) {
   std::erase_if(all, [](const auto& kv) { return kv.second.empty(); });
-  if (all.empty())
+  std::uint64_t d = 0;
+  for (const auto& [key, list] : all)
+    for (const auto& e : list) d ^= hash(key, e);
+  if (all.empty()) {
     by_node_.erase(node);
-  else
+    digests_.erase(node);
+  } else {
     by_node_[node] = std::move(all);
+    digests_[node] = d;
+  }
 }
 
 bool authority_table::add(const std::string& node, const std::string& key, entry e) {
   auto& list = by_node_[node][key];
   if (std::find_if(list.begin(), list.end(), [&e](const entry& x) { return x.process == e.process; }) != list.end())
     return false;
+  digests_[node] ^= hash(key, e);
   list.push_back(std::move(e));
   return true;
 }
@@ -26,13 +51,23 @@ bool authority_table::remove(const std::string& node, const std::string& key, co
   if (n == by_node_.end()) return false;
   const auto k = n->second.find(key);
   if (k == n->second.end()) return false;
-  const auto removed = std::erase_if(k->second, [&p](const entry& x) { return x.process == p; });
+  const auto removed = std::erase_if(k->second, [&](const entry& x) {
+    if (x.process != p) return false;
+    digests_[node] ^= hash(key, x);
+    return true;
+  });
   if (k->second.empty()) n->second.erase(k);
-  if (n->second.empty()) by_node_.erase(n);
+  if (n->second.empty()) {
+    by_node_.erase(n);
+    digests_.erase(node);
+  }
   return removed > 0;
 }
 
-void authority_table::drop(const std::string& node) { by_node_.erase(node); }
+void authority_table::drop(const std::string& node) {
+  by_node_.erase(node);
+  digests_.erase(node);
+}
 
 std::vector<authority_table::entry> authority_table::find(const std::string& key) const {
   std::vector<entry> out;

@@ -40,12 +40,19 @@ class authority_table {
   const entries& of(const std::string& node) const;
   /// Keys with at least one entry.
   std::vector<std::string> keys() const;
+  /// A hash of all of `node`'s entries, the same on every node that holds the
+  /// same entries (in any order): kept up to date as entries come and go.
+  std::uint64_t digest(const std::string& node) const;
+  /// The hash of one entry (FNV-1a); a node's digest XORs its entries'.
+  static std::uint64_t hash(const std::string& key, const entry& e);
+
   /// The winning claim for `key`: the earliest stamp, then the smallest pid
   /// (node name, creation, id), so that nodes holding the same claims agree.
   std::optional<entry> winner(const std::string& key) const;
 
  private:
   std::map<std::string, entries> by_node_;
+  std::map<std::string, std::uint64_t> digests_;  // by node
 };
 
 }  // namespace cluster::internal

@@ -1,9 +1,19 @@
 #include "services/replica.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "cluster/events.hpp"
 #include "cluster/log.hpp"
 
 namespace cluster::internal {
+namespace {
+
+// How often a replica sends each node a digest of its entries, which catches
+// changes lost with a replaced connection.
+constexpr auto digest_interval = std::chrono::seconds(2);
+
+}  // namespace
 
 replica::replica(cluster::runtime& rt, std::string process_name, replica_hooks hooks)
     : runtime_(rt), engine_(rt.node()), name_(std::move(process_name)), self_(rt.node()), hooks_(std::move(hooks)) {}
@@ -16,6 +26,7 @@ bool replica::add_own(const std::string& key, authority_table::entry e) {
   std::lock_guard lock(mutex_);
   replica_engine::output out;
   if (!engine_.add_own(key, std::move(e), out)) return false;
+  ++queued_;
   runtime_.send(process_, queued_output{std::move(out)});  // under the lock: in the engine's order
   return true;
 }
@@ -24,6 +35,7 @@ bool replica::remove_own(const std::string& key, const pid& p) {
   std::lock_guard lock(mutex_);
   replica_engine::output out;
   if (!engine_.remove_own(key, p, out)) return false;
+  ++queued_;
   runtime_.send(process_, queued_output{std::move(out)});
   return true;
 }
@@ -32,8 +44,7 @@ void replica::watch_own(context& ctx, const pid& p) {
   bool has_entries = false;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [key, list] : engine_.table().of(self_))
-      for (const auto& e : list) has_entries = has_entries || e.process == p;
+    has_entries = engine_.has_own(p);
   }
   const auto it = watched_.find(p);
   if (has_entries && it == watched_.end()) {
@@ -64,15 +75,36 @@ task replica::run(context& ctx) {
     }
     execute(ctx, out);
   }
+  const matcher any = [](const message&) { return true; };
+  auto next_digest = std::chrono::steady_clock::now() + digest_interval;
   for (;;) {
-    message m = co_await ctx.receive();
+    const auto wait = std::max(next_digest - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{});
+    auto got = co_await ctx.receive(any, std::chrono::duration_cast<std::chrono::nanoseconds>(wait));
     replica_engine::output out;
-    if (auto* queued = m.get_if<queued_output>()) {
-      out = std::move(queued->out);
-    } else if (const auto* down = m.get_if<down_message>()) {
-      if (!watched_.erase(down->process)) continue;
+    if (std::chrono::steady_clock::now() >= next_digest) {
+      next_digest = std::chrono::steady_clock::now() + digest_interval;
       std::lock_guard lock(mutex_);
-      engine_.own_ended(down->process, out);
+      // Not while changes wait in our mailbox: the digest would count them
+      // before the others heard of them, and ask for a needless full copy.
+      if (queued_ == 0) engine_.send_digests(out);
+    }
+    if (!got) {
+      execute(ctx, out);
+      continue;
+    }
+    message& m = *got;
+    if (auto* queued = m.get_if<queued_output>()) {
+      {
+        std::lock_guard lock(mutex_);
+        --queued_;
+      }
+      for (auto& s : queued->out.sends) out.sends.push_back(std::move(s));
+      for (auto& c : queued->out.changes) out.changes.push_back(std::move(c));
+    } else if (const auto* down = m.get_if<down_message>()) {
+      if (watched_.erase(down->process)) {
+        std::lock_guard lock(mutex_);
+        engine_.own_ended(down->process, out);
+      }
     } else if (const auto* e = m.get_if<node_event>()) {
       std::lock_guard lock(mutex_);
       if (e->what == node_event::kind::up)

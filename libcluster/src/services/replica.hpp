@@ -2,8 +2,9 @@
 // or global names) in step with the other nodes: the shell around a
 // replica_engine. It learns which nodes are up from the node's membership
 // events, carries the engine's messages to the replicas of the other nodes
-// (registered under the same name there), and monitors our processes that
-// have entries, so that theirs go when they end.
+// (registered under the same name there), sends them a digest of our
+// entries every 2 s (which catches changes lost with a replaced connection),
+// and monitors our processes that have entries, so that theirs go when they end.
 //
 // API calls change our own entries in the engine at once (this node sees
 // them without waiting) and queue the engine's output for the replica
@@ -56,8 +57,9 @@ class replica {
   virtual bool handle(context& ctx, const term_list& msg) = 0;
 
   cluster::runtime& runtime_;
-  mutable std::mutex mutex_;  // guards engine_
+  mutable std::mutex mutex_;  // guards engine_ and queued_
   replica_engine engine_;
+  std::size_t queued_ = 0;  // outputs of API calls not yet run by the replica process
 
  private:
   struct queued_output {  // from an API call, to run on the replica process

@@ -1,11 +1,13 @@
 #include "services/replica_engine.hpp"
 
+#include <algorithm>
 #include <optional>
+#include <tuple>
 
 namespace cluster::internal {
 namespace {
 
-const atom discover_tag{"discover"}, sync_tag{"sync"}, add_tag{"add"}, remove_tag{"remove"};
+const atom discover_tag{"discover"}, sync_tag{"sync"}, add_tag{"add"}, remove_tag{"remove"}, digest_tag{"digest"};
 
 bool is_atom(const term& t, const atom& a) { return t.is<atom>() && t.as<atom>() == a; }
 
@@ -37,6 +39,10 @@ term replica_engine::sync_message() const {
     entries.push_back(term_list{key, std::move(claims)});
   }
   return term_list{sync_tag, self_, std::move(entries)};
+}
+
+void replica_engine::send_digests(output& out) const {
+  broadcast(term_list{digest_tag, self_, table_.digest(self_)}, out);
 }
 
 void replica_engine::node_up(const std::string& node, output& out) {
@@ -99,6 +105,12 @@ bool replica_engine::receive(const term& t, output& out) {
     if (up) out.sends.emplace_back(node, sync_message());
     return true;
   }
+  if (is_atom(kind, digest_tag) && msg->size() == 3 && stamp_of((*msg)[2])) {
+    // Something of theirs was lost on the way: ask for all of it.
+    if (up && table_.digest(node) != *stamp_of((*msg)[2]))
+      out.sends.emplace_back(node, term(term_list{discover_tag, self_}));
+    return true;
+  }
   if (is_atom(kind, sync_tag) && msg->size() == 3) {
     if (up) apply_sync(node, (*msg)[2], out);
     return true;
@@ -118,6 +130,7 @@ bool replica_engine::add_own(const std::string& key, authority_table::entry e, o
   const pid p = e.process;
   const auto stamp = e.stamp;
   if (!table_.add(self_, key, std::move(e))) return false;
+  own_keys_[p].insert(key);
   broadcast(term_list{add_tag, self_, key, p, stamp}, out);
   out.changes.push_back({key, true, {p}});
   return true;
@@ -125,16 +138,17 @@ bool replica_engine::add_own(const std::string& key, authority_table::entry e, o
 
 bool replica_engine::remove_own(const std::string& key, const pid& p, output& out) {
   if (!table_.remove(self_, key, p)) return false;
+  if (const auto it = own_keys_.find(p); it != own_keys_.end() && it->second.erase(key) && it->second.empty())
+    own_keys_.erase(it);
   broadcast(term_list{remove_tag, self_, key, p}, out);
   out.changes.push_back({key, false, {p}});
   return true;
 }
 
 void replica_engine::own_ended(const pid& p, output& out) {
-  std::vector<std::string> keys;
-  for (const auto& [key, list] : table_.of(self_))
-    for (const auto& e : list)
-      if (e.process == p) keys.push_back(key);
+  const auto it = own_keys_.find(p);
+  if (it == own_keys_.end()) return;
+  const std::set<std::string> keys = it->second;  // a copy: remove_own changes it
   for (const auto& k : keys) remove_own(k, p, out);
 }
 

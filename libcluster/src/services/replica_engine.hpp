@@ -9,10 +9,15 @@
 //   [sync, Node, [[Key, [[Pid, Stamp]...]]...]]   all of Node's entries
 //   [add, Node, Key, Pid, Stamp]          one more entry of Node's
 //   [remove, Node, Key, Pid]              one entry less
+//   [digest, Node, Hash]                  a hash of all of Node's entries
 // Messages from a node we do not consider up are ignored: its next sync,
-// once it is up, says everything.
+// once it is up, says everything. Messages lost with a connection that was
+// replaced while membership saw no failure are caught by the digests, sent
+// every few seconds: a receiver whose copy of Node's entries hashes
+// differently asks for a full copy.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -41,6 +46,8 @@ class replica_engine {
   const std::string& self() const { return self_; }
   const authority_table& table() const { return table_; }
   bool is_up(const std::string& node) const { return up_.contains(node); }
+  /// Whether our process `p` has any entry.
+  bool has_own(const pid& p) const { return own_keys_.contains(p); }
 
   /// A node came up: it gets our entries and a request for its own.
   void node_up(const std::string& node, output& out);
@@ -56,6 +63,9 @@ class replica_engine {
   /// One of our processes ended: all its entries go.
   void own_ended(const pid& p, output& out);
 
+  /// A digest of our entries for every node up (sent periodically).
+  void send_digests(output& out) const;
+
   /// Withdraws our claims on `key` that lose to the winner; returns the
   /// losers, each with the winner (global names).
   std::vector<std::pair<pid, pid>> withdraw_losing_claims(const std::string& key, output& out);
@@ -68,6 +78,7 @@ class replica_engine {
   std::string self_;
   authority_table table_;
   std::set<std::string> up_;
+  std::map<pid, std::set<std::string>> own_keys_;  // our processes with entries: their keys
 };
 
 }  // namespace cluster::internal
