@@ -148,6 +148,8 @@ void names() {
     wait_until([&] { return in_process(*nd, [last](context& ctx) { return whereis_global(ctx, last).has_value(); }); },
                120s);
   const double everywhere = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  report("global_register_replicated_rate", n / everywhere, "reg/s");
+
   // Visibility: a fresh name on node 0; a process on each other node checks
   // for it every 50 us and reports when it sees it.
   std::vector<double> samples;
