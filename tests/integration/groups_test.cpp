@@ -214,6 +214,36 @@ TEST_CASE("global names: one owner everywhere, freed when it ends or its node st
   CHECK(itest::eventually([&] { return !owner_on(*b, "reporter").has_value(); }, 15s));
 }
 
+TEST_CASE("claim_global: of two claims made at once on two nodes, exactly one is confirmed") {
+  auto a = start("a@127.10.7.1");
+  auto b = start("b@127.10.7.2", {"a@127.10.7.1"});
+  auto c = start("c@127.10.7.3", {"a@127.10.7.1"});
+  for (auto* n : {a.get(), b.get(), c.get()})
+    REQUIRE(itest::eventually([&] { return n->nodes().size() == 2 && n->members().size() == 3; }));
+  for (int round = 0; round < 10; ++round) {
+    const std::string name = "lock" + std::to_string(round);
+    inbox results(a->processes());
+    for (auto* n : {a.get(), b.get()})
+      n->processes().spawn([name, to = results.self()](context& ctx) -> task {
+        result<void> out;
+        co_await claim_global(ctx, name, ctx.self(), 5000ms, out);
+        ctx.send(to, term(out.ok() ? "ok" : std::string(to_string(out.err().code))));
+        (void)co_await ctx.receive();  // keeps the name while the test looks
+      });
+    auto first = results.receive_as<term>(10s), second = results.receive_as<term>(10s);
+    REQUIRE(first.has_value());
+    REQUIRE(second.has_value());
+    CAPTURE(to_string(*first));
+    CAPTURE(to_string(*second));
+    CHECK(((*first == term("ok")) != (*second == term("ok"))));  // exactly one
+    const auto owner = in_process(*c, [name](context& ctx) { return whereis_global(ctx, name); });
+    CHECK(itest::eventually([&] {
+      return in_process(*a, [name](context& ctx) { return whereis_global(ctx, name); }) == owner &&
+             in_process(*b, [name](context& ctx) { return whereis_global(ctx, name); }) == owner;
+    }));
+  }
+}
+
 TEST_CASE("clusterctl: registered --global, groups, group") {
   auto a = start("a@127.10.6.1");
   auto b = start("b@127.10.6.2", {"a@127.10.6.1"});

@@ -4,6 +4,7 @@
 // Every message is encoded and decoded as on the wire. No sockets, no sleeps.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <random>
@@ -52,6 +53,19 @@ class world {
     engine(i).add_own(key, {pid{name(i), 1, ++next_pid_}, stamp}, out);
     run(i, out);
   }
+  /// Node i claims `key` and asks every node up to confirm (claim_global);
+  /// returns the claiming pid and the nodes asked.
+  std::pair<pid, std::vector<std::string>> claim_confirmed(int i, const std::string& key, std::uint64_t stamp) {
+    const pid p{name(i), 1, ++next_pid_};
+    replica_engine::output out;
+    if (engine(i).table().winner(key) || !engine(i).add_own(key, {p, stamp}, out, p)) return {p, {}};
+    auto asked = engine(i).up_nodes();
+    run(i, out);
+    return {p, asked};
+  }
+  /// Acknowledgements received, by claiming pid: (node, won).
+  std::map<pid, std::vector<std::pair<std::string, bool>>> acks;
+
   /// Node i adds a new process of its own to group `key`.
   void join(int i, const std::string& key) {
     replica_engine::output out;
@@ -129,6 +143,10 @@ class world {
   // Sends what an engine said, and withdraws losing claims as the global
   // registry does after every change that added an entry.
   void run(int i, replica_engine::output& out) {
+    for (auto& [to, msg] : out.replies) {
+      const auto& l = msg.as<term_list>();
+      acks[to].emplace_back(l[1].as<std::string>(), l[4].as<bool>());
+    }
     for (auto& [node, msg] : out.sends) {
       const int j = std::stoi(node.substr(1));
       if (linked_.contains({i, j})) in_flight_[{i, j}].push_back(wire::encode_term(msg));
@@ -289,5 +307,30 @@ TEST_CASE("messages lost without a partition are repaired by the digests") {
       if (const auto it = own.find("room"); it != own.end()) own_total += it->second.size();
     }
     for (int i = 0; i < 4; ++i) CHECK(w.engine(i).table().find("room").size() == own_total);
+  }
+}
+
+TEST_CASE("confirmed claims made at the same moment: every node agrees to the same one, and only that one") {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    CAPTURE(seed);
+    world w(5, seed);
+    std::uniform_int_distribution<std::uint64_t> stamp(1, 3);  // ties too
+    std::vector<std::pair<pid, std::vector<std::string>>> claims;
+    for (int i = 0; i < 5; ++i)
+      if (w.rng()() % 2) claims.push_back(w.claim_confirmed(i, "lock", stamp(w.rng())));
+    w.settle();
+    int confirmed = 0;
+    for (const auto& [p, asked] : claims) {
+      if (asked.empty()) continue;  // refused at once: the name was known taken
+      const auto& got = w.acks[p];
+      const bool all_agree =
+          got.size() == asked.size() && std::all_of(got.begin(), got.end(), [](const auto& a) { return a.second; });
+      if (all_agree) {
+        ++confirmed;
+        CHECK(w.engine(0).table().winner("lock")->process == p);
+      }
+    }
+    CHECK(confirmed == (claims.empty() ? 0 : 1));
+    check_converged(w);
   }
 }

@@ -20,11 +20,19 @@ global_registry::global_registry(cluster::runtime& rt, replica_hooks hooks)
 
 bool global_registry::register_name(const std::string& name, const pid& p) {
   if (refusing_ || p.node != self_node() || p.creation != runtime_.creation() || !runtime_.alive(p)) return false;
-  {
-    std::lock_guard lock(mutex_);
-    if (engine_.table().winner(name)) return false;  // taken, as far as we know
-  }
-  return add_own(name, {p, now_ms()});
+  std::vector<std::string> told;
+  return add_own_if_free(name, {p, now_ms()}, std::nullopt, told);
+}
+
+bool global_registry::claim(const std::string& name, const pid& p, const pid& reply_to,
+                            std::vector<std::string>& told) {
+  if (refusing_ || p.node != self_node() || p.creation != runtime_.creation() || !runtime_.alive(p)) return false;
+  return add_own_if_free(name, {p, now_ms()}, reply_to, told);
+}
+
+bool global_registry::is_up(const std::string& node) const {
+  std::lock_guard lock(mutex_);
+  return engine_.is_up(node);
 }
 
 void global_registry::unregister_name(const std::string& name) {

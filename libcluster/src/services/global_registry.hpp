@@ -16,6 +16,10 @@ class global_registry final : public replica {
   global_registry(cluster::runtime& rt, replica_hooks hooks);
 
   bool register_name(const std::string& name, const pid& p);
+  /// As register_name, and every node up answers `reply_to` whether the
+  /// claim wins there; `told` gets those nodes.
+  bool claim(const std::string& name, const pid& p, const pid& reply_to, std::vector<std::string>& told);
+  bool is_up(const std::string& node) const;
   void unregister_name(const std::string& name);
   std::optional<pid> whereis(const std::string& name) const;
   std::vector<std::pair<std::string, pid>> registered() const;

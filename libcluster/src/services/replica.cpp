@@ -22,12 +22,23 @@ void replica::start() {
   process_ = runtime_.spawn(behavior([this](context& ctx) -> task { return run(ctx); }).labelled(name_));
 }
 
-bool replica::add_own(const std::string& key, authority_table::entry e) {
+bool replica::add_own(const std::string& key, authority_table::entry e, const std::optional<pid>& reply_to) {
   std::lock_guard lock(mutex_);
   replica_engine::output out;
-  if (!engine_.add_own(key, std::move(e), out)) return false;
+  if (!engine_.add_own(key, std::move(e), out, reply_to)) return false;
   ++queued_;
   runtime_.send(process_, queued_output{std::move(out)});  // under the lock: in the engine's order
+  return true;
+}
+
+bool replica::add_own_if_free(const std::string& key, authority_table::entry e, const std::optional<pid>& reply_to,
+                              std::vector<std::string>& told) {
+  std::lock_guard lock(mutex_);
+  replica_engine::output out;
+  if (engine_.table().winner(key) || !engine_.add_own(key, std::move(e), out, reply_to)) return false;
+  told = engine_.up_nodes();
+  ++queued_;
+  runtime_.send(process_, queued_output{std::move(out)});
   return true;
 }
 
@@ -57,6 +68,7 @@ void replica::watch_own(context& ctx, const pid& p) {
 
 void replica::execute(context& ctx, replica_engine::output& out) {
   for (auto& [node, msg] : out.sends) ctx.send(name_, node, message::make(std::move(msg)));
+  for (auto& [to, msg] : out.replies) ctx.send(to, message::make(std::move(msg)));
   for (const auto& c : out.changes) {
     for (const auto& p : c.pids)
       if (p.node == self_) watch_own(ctx, p);
@@ -99,6 +111,7 @@ task replica::run(context& ctx) {
         --queued_;
       }
       for (auto& s : queued->out.sends) out.sends.push_back(std::move(s));
+      for (auto& r : queued->out.replies) out.replies.push_back(std::move(r));
       for (auto& c : queued->out.changes) out.changes.push_back(std::move(c));
     } else if (const auto* down = m.get_if<down_message>()) {
       if (watched_.erase(down->process)) {

@@ -45,7 +45,12 @@ class replica {
 
  protected:
   /// Adds or removes our own entry; false if there was nothing to do.
-  bool add_own(const std::string& key, authority_table::entry e);
+  /// With `reply_to`, see replica_engine::add_own.
+  bool add_own(const std::string& key, authority_table::entry e, const std::optional<pid>& reply_to = std::nullopt);
+  /// Adds our entry only if `key` has none from any node (a free name), in
+  /// one step; `told` gets the nodes the change goes to.
+  bool add_own_if_free(const std::string& key, authority_table::entry e, const std::optional<pid>& reply_to,
+                       std::vector<std::string>& told);
   bool remove_own(const std::string& key, const pid& p);
   /// Sends the engine's messages and reports its changes (replica process only).
   void execute(context& ctx, replica_engine::output& out);

@@ -7,7 +7,8 @@
 namespace cluster::internal {
 namespace {
 
-const atom discover_tag{"discover"}, sync_tag{"sync"}, add_tag{"add"}, remove_tag{"remove"}, digest_tag{"digest"};
+const atom discover_tag{"discover"}, sync_tag{"sync"}, add_tag{"add"}, remove_tag{"remove"}, digest_tag{"digest"},
+    claim_ack_tag{"claim_ack"};
 
 bool is_atom(const term& t, const atom& a) { return t.is<atom>() && t.as<atom>() == a; }
 
@@ -115,7 +116,8 @@ bool replica_engine::receive(const term& t, output& out) {
     if (up) apply_sync(node, (*msg)[2], out);
     return true;
   }
-  const bool add = is_atom(kind, add_tag) && msg->size() == 5 && stamp_of((*msg)[4]);
+  const bool add =
+      is_atom(kind, add_tag) && (msg->size() == 5 || (msg->size() == 6 && (*msg)[5].is<pid>())) && stamp_of((*msg)[4]);
   const bool remove = is_atom(kind, remove_tag) && msg->size() == 4;
   if (!(add || remove) || !(*msg)[2].is<std::string>() || !(*msg)[3].is<pid>()) return false;
   if (!up) return true;
@@ -123,15 +125,23 @@ bool replica_engine::receive(const term& t, output& out) {
   const auto& p = (*msg)[3].as<pid>();
   if (add ? table_.add(node, key, {p, *stamp_of((*msg)[4])}) : table_.remove(node, key, p))
     out.changes.push_back({key, add, {p}});
+  if (add && msg->size() == 6) {
+    const auto w = table_.winner(key);
+    out.replies.emplace_back((*msg)[5].as<pid>(), term(term_list{claim_ack_tag, self_, key, p, w && w->process == p}));
+  }
   return true;
 }
 
-bool replica_engine::add_own(const std::string& key, authority_table::entry e, output& out) {
+bool replica_engine::add_own(const std::string& key, authority_table::entry e, output& out,
+                             const std::optional<pid>& reply_to) {
   const pid p = e.process;
   const auto stamp = e.stamp;
   if (!table_.add(self_, key, std::move(e))) return false;
   own_keys_[p].insert(key);
-  broadcast(term_list{add_tag, self_, key, p, stamp}, out);
+  if (reply_to)
+    broadcast(term_list{add_tag, self_, key, p, stamp, *reply_to}, out);
+  else
+    broadcast(term_list{add_tag, self_, key, p, stamp}, out);
   out.changes.push_back({key, true, {p}});
   return true;
 }

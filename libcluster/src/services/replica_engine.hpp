@@ -8,6 +8,8 @@
 //   [discover, Node]                      send me your entries
 //   [sync, Node, [[Key, [[Pid, Stamp]...]]...]]   all of Node's entries
 //   [add, Node, Key, Pid, Stamp]          one more entry of Node's
+//   [add, Node, Key, Pid, Stamp, ReplyTo] the same, and answer ReplyTo with
+//                                         [claim_ack, Me, Key, Pid, Won]
 //   [remove, Node, Key, Pid]              one entry less
 //   [digest, Node, Hash]                  a hash of all of Node's entries
 // Messages from a node we do not consider up are ignored: its next sync,
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -37,7 +40,8 @@ class replica_engine {
     std::vector<pid> pids;
   };
   struct output {
-    std::vector<std::pair<std::string, term>> sends;  ///< (node, message)
+    std::vector<std::pair<std::string, term>> sends;  ///< (node, message) to its replica
+    std::vector<std::pair<pid, term>> replies;        ///< (process, message): claim acknowledgements
     std::vector<change> changes;
   };
 
@@ -57,8 +61,13 @@ class replica_engine {
   /// unknown or malformed), for the caller to try.
   bool receive(const term& msg, output& out);
 
-  /// Our own entries: changed here at once, and told to every node up.
-  bool add_own(const std::string& key, authority_table::entry e, output& out);
+  /// Our own entries: changed here at once, and told to every node up. With
+  /// `reply_to`, each node answers it whether the entry wins there (a
+  /// confirmed claim on a global name).
+  bool add_own(const std::string& key, authority_table::entry e, output& out,
+               const std::optional<pid>& reply_to = std::nullopt);
+  /// The nodes up now, without us.
+  std::vector<std::string> up_nodes() const { return {up_.begin(), up_.end()}; }
   bool remove_own(const std::string& key, const pid& p, output& out);
   /// One of our processes ended: all its entries go.
   void own_ended(const pid& p, output& out);
