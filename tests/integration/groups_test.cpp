@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "cluster/client.hpp"
@@ -242,6 +243,43 @@ TEST_CASE("claim_global: of two claims made at once on two nodes, exactly one is
              in_process(*b, [name](context& ctx) { return whereis_global(ctx, name); }) == owner;
     }));
   }
+}
+
+TEST_CASE("static quorum: a node left alone releases its global names, tells the callback, and recovers") {
+  std::mutex mu;
+  std::vector<bool> told;  // guarded by mu; declared before the node, so it outlives it
+  node_config ca;
+  ca.name = *parse_node_name("a@127.10.8.1");
+  ca.cookie = cookie;
+  ca.membership = membership_config::local();
+  ca.partitions = partition_policy::static_quorum;
+  ca.quorum = 2;
+  ca.on_quorum_change = [&](bool has_quorum) {
+    std::lock_guard lock(mu);
+    told.push_back(has_quorum);
+  };
+  auto a = std::move(node::start(ca)).value();
+  auto b = start("b@127.10.8.2", {"a@127.10.8.1"});
+  REQUIRE(itest::eventually([&] { return a->members().size() == 2; }));
+  inbox owner(a->processes());
+  REQUIRE(in_process(*a, [p = owner.self()](context& ctx) { return register_global(ctx, "primary", p); }));
+
+  b.reset();  // a is alone: 1 of the 2 its quorum needs
+  auto released = owner.receive_as<term>(15s);
+  REQUIRE(released.has_value());
+  CHECK(to_string(*released) == "[name_released, \"primary\", \"minority\"]");
+  CHECK_FALSE(in_process(*a, [](context& ctx) { return whereis_global(ctx, "primary").has_value(); }));
+  CHECK_FALSE(in_process(*a, [p = owner.self()](context& ctx) { return register_global(ctx, "primary", p); }));
+  CHECK(a->stats().global_names_released == 1);
+
+  auto b2 = start("b@127.10.8.2", {"a@127.10.8.1"});  // back to two
+  CHECK(itest::eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return told == std::vector<bool>{false, true};
+      },
+      15s));
+  CHECK(in_process(*a, [p = owner.self()](context& ctx) { return register_global(ctx, "primary", p); }));
 }
 
 TEST_CASE("clusterctl: registered --global, groups, group") {

@@ -80,6 +80,7 @@ class ns_cluster {
   std::pair<std::string, bool> output(const std::string& args) const { return shell(env() + args + " 2>/dev/null"); }
   std::string name(int k) const { return "node@" + subnet_ + "." + std::to_string(k); }
   std::string cookie() const { return shell("cat /tmp/nscluster-" + prefix_ + "/cookie").first; }
+  bool alive(int k) const { return run("alive " + std::to_string(k)); }
   std::string client_namespace() const { return "/var/run/netns/" + prefix_ + "-c"; }
 
   /// Host k's member table: name -> state ("alive", "suspect", "dead", "left").
@@ -129,6 +130,28 @@ class ns_cluster {
     const bool registered = run("ctl " + std::to_string(k) + " call " + this->name(k) + " global:register '[\"" + name +
                                 "\", {\"pid\": \"" + p + "\"}]'");
     return registered ? p : "";
+  }
+  /// How many members host k sees in `group`.
+  std::size_t group_size(int k, const std::string& group) const {
+    auto [text, ok] = output("ctl " + std::to_string(k) + " --json group " + group);
+    if (!ok) return 0;
+    try {
+      return json::parse(text).size();
+    } catch (const json::exception&) {
+      return 0;
+    }
+  }
+  /// Starts `n` long-lived processes on host k, each a member of `group`.
+  bool join_group(int k, const std::string& group, int n) const {
+    for (int i = 0; i < n; ++i) {
+      auto [spawned, ok] = output("ctl " + std::to_string(k) + " --json spawn " + name(k) + " sys:sleep 600000");
+      if (!ok) return false;
+      const std::string p = json::parse(spawned).at("pid");
+      if (!run("ctl " + std::to_string(k) + " call " + name(k) + " pg:join '[\"" + group + "\", {\"pid\": \"" + p +
+               "\"}]'"))
+        return false;
+    }
+    return true;
   }
   std::uint64_t counter(int k, const std::string& which) const {
     auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
@@ -433,4 +456,34 @@ TEST_CASE("keep-majority: the minority side releases its global names, and the c
       },
       20s));
   CHECK_FALSE(c.hold_name(2, "other").empty());  // registrations work again on the healed side
+}
+
+TEST_CASE("group membership converges after a partition heals and after a node is killed") {
+  ns_cluster c("lcr", "10.216.6");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  for (int k = 1; k <= hosts; ++k) REQUIRE(c.join_group(k, "workers", 2));
+  auto everywhere = [&](std::size_t n) {
+    for (int k = 1; k <= hosts; ++k)
+      if (c.alive(k) && c.group_size(k, "workers") != n) return false;
+    return true;
+  };
+  CHECK(eventually([&] { return everywhere(10); }, 10s));
+
+  // Each side of a partition keeps the members it can see, and takes new ones.
+  REQUIRE(c.run("partition 1,2 3,4,5"));
+  CHECK(eventually([&] { return c.group_size(1, "workers") == 4 && c.group_size(4, "workers") == 6; }, 20s));
+  REQUIRE(c.join_group(2, "workers", 1));
+  REQUIRE(c.join_group(5, "workers", 1));
+  CHECK(eventually([&] { return c.group_size(1, "workers") == 5 && c.group_size(3, "workers") == 7; }, 10s));
+  REQUIRE(c.run("heal"));
+  REQUIRE(eventually([&] { return c.converged(); }, 30s));
+  CHECK(eventually([&] { return everywhere(12); }, 20s));
+
+  // A node killed takes its members with it, on every node.
+  REQUIRE(c.run("kill 3"));
+  CHECK(eventually([&] { return everywhere(10); }, 20s));
 }

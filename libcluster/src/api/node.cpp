@@ -574,6 +574,25 @@ class node::impl final : public internal::link_listener {
       for (const auto& p : scope.members((*list)[0].as<std::string>())) out.push_back(p);
       return term(std::move(out));
     });
+    // [group, pid] or [group, pid, scope]: a live process of this node joins or leaves.
+    auto group_args = [](const term& args) {
+      const auto* list = args.get_if<term_list>();
+      if (!list || list->size() < 2 || list->size() > 3 || !(*list)[0].is<std::string>() || !(*list)[1].is<pid>() ||
+          (list->size() == 3 && !(*list)[2].is<std::string>()))
+        throw bad_arguments("expected [group, pid] or [group, pid, scope]");
+      return std::tuple{(*list)[0].as<std::string>(), (*list)[1].as<pid>(),
+                        list->size() == 3 ? (*list)[2].as<std::string>() : pg::default_scope};
+    };
+    functions_.add("pg:join", [this, group_args](const term& args) {
+      const auto [group, p, scope] = group_args(args);
+      if (!runtime_.alive(p) || !services_.scope(scope).join(group, p))
+        throw call_error(errc::rejected, "not a live process of this node");
+      return term(atom{"ok"});
+    });
+    functions_.add("pg:leave", [this, group_args](const term& args) {
+      const auto [group, p, scope] = group_args(args);
+      return term(services_.scope(scope).leave(group, p));
+    });
     functions_.add("global:registered", [this](const term&) {
       term_list out;
       for (const auto& [name, p] : services_.names().registered()) out.push_back(term_list{name, p});
