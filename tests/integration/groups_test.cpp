@@ -155,7 +155,9 @@ TEST_CASE("publish to 10,000 members on 3 nodes sends one copy per remote node")
   const auto after = a->stats();
   CHECK(after.group_publishes - before.group_publishes == 1);
   CHECK(after.group_remote_copies - before.group_remote_copies == 2);
-  CHECK(after.remote_sent - before.remote_sent == 2);  // one message to each other node, not 6,667
+  // One message to each other node, not 6,667 each: the two copies, plus at
+  // most the replicas' periodic digests (4 every 2 s) if one falls in between.
+  CHECK(after.remote_sent - before.remote_sent <= 2 + 8);
   CHECK(b->stats().group_fanned_out + c->stats().group_fanned_out == 6666);
 }
 
