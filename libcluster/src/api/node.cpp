@@ -54,7 +54,10 @@ class node::impl final : public internal::link_listener {
 
   ~impl() override {
     stop();
-    membership_.reset();  // its thread posts to us: it goes first
+    {
+      std::lock_guard lock(membership_mutex_);  // a replica may be reading who is up
+      membership_.reset();                      // its thread posts to us: it goes first
+    }
     runtime_.shutdown();  // before the distribution layer its processes route through goes
     if (wake_fd_ >= 0) ::close(wake_fd_);
   }
@@ -73,7 +76,10 @@ class node::impl final : public internal::link_listener {
           (void)post([this, m, what, reporter] { on_member_change(m, what, reporter); });
         });
     if (!members) return members.err();
-    membership_ = std::move(members).value();
+    {
+      std::lock_guard lock(membership_mutex_);
+      membership_ = std::move(members).value();
+    }
     log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
                              " (creation " + std::to_string(creation_) + ")");
     thread_ = std::thread([this] { run(); });
@@ -522,6 +528,7 @@ class node::impl final : public internal::link_listener {
   internal::replica_hooks replica_hooks() {
     return {[this] {
               std::vector<std::string> up;
+              std::lock_guard lock(membership_mutex_);
               if (membership_)
                 for (const auto& m : membership_->members())
                   if (m.state == member_state::alive && m.name != cfg_.name.id()) up.push_back(m.name);
@@ -692,6 +699,7 @@ class node::impl final : public internal::link_listener {
   internal::cluster_services services_;  // likewise
   bool has_quorum_ = true;               // I/O thread only
   std::unique_ptr<membership::membership_service> membership_;
+  std::mutex membership_mutex_;  // guards membership_ (the pointer) for the replicas, which read it from their threads
   std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
   std::vector<pid> node_watchers_;                                            // I/O thread only
   std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; I/O thread
