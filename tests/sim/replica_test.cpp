@@ -189,6 +189,16 @@ void check_converged(world& w) {
   }
 }
 
+// Every node sees, in group `key`, exactly the members the nodes own.
+void check_union(world& w, const std::string& key) {
+  std::size_t owned = 0;
+  for (int i = 0; i < w.size(); ++i) {
+    const auto& own = w.engine(i).table().of(world::name(i));
+    if (const auto it = own.find(key); it != own.end()) owned += it->second.size();
+  }
+  for (int i = 0; i < w.size(); ++i) CHECK(w.engine(i).table().find(key).size() == owned);
+}
+
 }  // namespace
 
 TEST_CASE("a name claimed on both sides of a partition has one owner everywhere after the heal") {
@@ -272,12 +282,7 @@ TEST_CASE("groups: every node's view is the union of each node's own members, af
     }
     w.heal();
     w.settle();
-    std::size_t own_total = 0;
-    for (int i = 0; i < 4; ++i) {
-      const auto& own = w.engine(i).table().of(world::name(i));
-      if (const auto it = own.find("room"); it != own.end()) own_total += it->second.size();
-    }
-    for (int i = 0; i < 4; ++i) CHECK(w.engine(i).table().find("room").size() == own_total);
+    check_union(w, "room");
   }
 }
 
@@ -301,12 +306,7 @@ TEST_CASE("messages lost without a partition are repaired by the digests") {
     w.settle();
     w.digests();
     w.settle();
-    std::size_t own_total = 0;
-    for (int i = 0; i < 4; ++i) {
-      const auto& own = w.engine(i).table().of(world::name(i));
-      if (const auto it = own.find("room"); it != own.end()) own_total += it->second.size();
-    }
-    for (int i = 0; i < 4; ++i) CHECK(w.engine(i).table().find("room").size() == own_total);
+    check_union(w, "room");
   }
 }
 
