@@ -4,9 +4,9 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <algorithm>
 
 #include "integration/process.hpp"
 
