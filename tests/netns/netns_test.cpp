@@ -210,8 +210,9 @@ TEST_CASE("a partition splits the cluster in two sides that see each other down,
       20s));
   MESSAGE("partition {1,2} | {3,4,5}: the other side was down after ", side_a, " s on {1,2}, ", side_b,
           " s on {3,4,5}");
-  // The lan preset: a probe, indirect probes, then a suspicion of 2.4 s that
-  // shrinks with confirmations; allow a few probe rounds on top.
+  // The lan preset: a probe, indirect probes, then a suspicion that shrinks
+  // with confirmations; about 1.5 s on either side (docs/OPERATIONS.md). A
+  // loose bound: a slow sanitizer build must not fail on timing.
   CHECK(side_a < 5.0);
   CHECK(side_b < 5.0);
   CHECK(eventually([&] { return shell("cat " + monitor_log).first.find("noconnection") != std::string::npos; }, 10s));

@@ -170,13 +170,13 @@ TEST_CASE("both sides of a healed partition reconverge") {
   CHECK(c.run_until([&] { return c.converged(); }, 20s));
 }
 
-TEST_CASE("in a 2 | 3 partition each side has the other dead within 4 s") {
-  // Members that hear of a suspicion probe the suspect themselves (a few of
-  // them, at random), so confirmations come even on a side of two. Slower
-  // than one frozen node (about 1 s): the far side's helpers send no nacks,
-  // which Lifeguard counts against the prober's own health, so its probes
-  // slow down; before corroborating probes, and while relays sent their
-  // nacks too late to count: median 3.6 s, max 5.1 s.
+TEST_CASE("in a 2 | 3 partition each side has the other dead within 2 s") {
+  // The far side's helpers send no nacks, which Lifeguard counts against the
+  // prober's own health, so its probes slow down; so the silent helpers are
+  // probed at once (the far side is suspected in one round), and members we
+  // suspect do not count as possible confirmers (a side of two needs one
+  // confirmation, not three). Before: median 2.9 s, max 3.5 s; once without
+  // corroborating probes and with late nacks: median 3.6 s, max 5.1 s.
   std::vector<double> slowest;
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     swim_cluster c(seed);
@@ -196,7 +196,7 @@ TEST_CASE("in a 2 | 3 partition each side has the other dead within 4 s") {
   std::sort(slowest.begin(), slowest.end());
   MESSAGE("2 | 3 partition, both sides have the other dead after (s, 10 seeds): median ", slowest[5], ", max ",
           slowest.back());
-  CHECK(slowest[5] < 4.0);
+  CHECK(slowest.back() < 2.0);
 }
 
 TEST_CASE("a slow node is not declared dead: Lifeguard backs it off instead") {

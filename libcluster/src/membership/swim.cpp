@@ -284,7 +284,10 @@ void swim::on_datagram(const endpoint& from, std::span<const std::uint8_t> bytes
           absorb(m.updates);
           on_ack(m);
         } else if constexpr (std::is_same_v<T, wire::swim_nack>) {
-          if (auto it = pending_.find(m.seq); it != pending_.end()) ++it->second.nacks;
+          if (auto it = pending_.find(m.seq); it != pending_.end()) {
+            ++it->second.nacks;
+            std::erase(it->second.silent_helpers, m.from);
+          }
         } else if constexpr (std::is_same_v<T, wire::swim_gossip>) {
           absorb(m.updates);
         } else if constexpr (std::is_same_v<T, wire::swim_sync>) {
@@ -427,10 +430,16 @@ void swim::apply_suspect(const wire::member_update& u) {
 // once, each with a chance that makes about `expected` of them do it,
 // whatever the cluster's size (so a suspicion costs O(1) extra probes).
 void swim::corroborate(const record& r) {
-  const std::size_t others = live_count() > 2 ? live_count() - 2 : 0;
+  const std::size_t others = confirmable();
   if (others == 0 || !r.susp) return;
   const double chance = static_cast<double>(r.susp->expected) / static_cast<double>(others);
   if (chance < 1.0 && std::uniform_real_distribution<double>(0.0, 1.0)(rng_) >= chance) return;
+  probe_at_once(r);
+}
+
+void swim::probe_at_once(const record& r) {
+  for (const auto& [seq, p] : pending_)
+    if (p.target == r.m.name && p.kind != probe_kind::relay) return;  // one is running
   const auto now = clock_.now();
   const std::uint64_t seq = next_seq_++;
   pending p;
@@ -465,8 +474,12 @@ void swim::apply_dead(const wire::member_update& u) {
 }
 
 // Lifeguard: the timeout falls from max towards min as the logarithm of
-// the independent confirmations, reaching min at the expected number.
-void swim::shrink(suspicion& s) {
+// the independent confirmations, reaching min at the expected number. Only
+// members we are not suspecting ourselves can confirm: on the small side of a
+// partition the far side is all suspect, so the few members left are all the
+// confirmations there can be (without this a side of two waited near max).
+void swim::shrink(suspicion& s) const {
+  s.expected = std::min(cfg_.indirect_checks, confirmable());
   if (s.expected == 0) {
     s.deadline = s.start + s.min;
     return;
@@ -475,6 +488,10 @@ void swim::shrink(suspicion& s) {
   const double frac = std::min(1.0, std::log(c + 1) / std::log(static_cast<double>(s.expected) + 1));
   s.deadline = s.start + s.max - std::chrono::duration_cast<duration>((s.max - s.min) * frac);
 }
+
+// Members besides the suspect and the accuser that could confirm a
+// suspicion: the alive ones (we count too, unless we accused).
+std::size_t swim::confirmable() const { return live_members_ - suspects_.size(); }
 
 void swim::refute(std::uint64_t claimed_incarnation) {
   self_.incarnation = std::max(self_.incarnation, claimed_incarnation) + 1;
@@ -494,8 +511,6 @@ void swim::suspect(record& r, const std::string& reporter) {
   s.start = clock_.now();
   s.min = min;
   s.max = std::chrono::duration_cast<duration>(min * cfg_.suspicion_max_mult);
-  // Members other than us and the suspect who could confirm on their own.
-  s.expected = std::min(cfg_.indirect_checks, live_count() > 2 ? live_count() - 2 : 0);
   s.reporter = reporter;
   // The accuser is not a confirmation of itself (Lifeguard, memberlist).
   shrink(s);
@@ -535,6 +550,9 @@ void swim::set_state(record& r, member_state s, const std::string& reason, const
   r.changed = clock_.now();
   remember(r);
   if (s != member_state::suspect) r.susp.reset();
+  // Fewer members left to confirm: the running suspicions need fewer.
+  for (const auto& name : suspects_)
+    if (auto& other = members_.at(name); other.susp) shrink(*other.susp);
   listener_.on_member_change(r.m, what, reporter);
 }
 
@@ -583,6 +601,7 @@ void swim::send_indirect(std::uint64_t seq, pending& p, std::size_t k) {
   for (const record* helper : random_members(k, p.target, false, true)) {
     ++stats_.indirect_probes;
     ++p.nacks_expected;
+    p.silent_helpers.push_back(helper->m.name);
     send({helper->m.host, helper->m.port},
          wire::swim_ping_req{seq, p.target, target->m.creation, target->m.host, target->m.port, self_.name,
                              take_gossip(budget(p.target.size() + target->m.host.size()))});
@@ -635,7 +654,13 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
   const std::uint32_t creation = p.target_creation;
   const bool confirm = p.kind == probe_kind::confirm;
   const std::size_t helpers = p.nacks_expected;
+  const auto silent = p.kind == probe_kind::periodic ? std::move(p.silent_helpers) : std::vector<std::string>{};
   pending_.erase(seq);
+  // A helper that did not even nack may be cut off from us too (a partition
+  // takes several members at once): probe it now, not in its turn, so the
+  // far side of a cut is suspected in one round instead of N.
+  for (const auto& name : silent)
+    if (const record* h = lookup(name); h && h->m.state == member_state::alive) probe_at_once(*h);
   record* r = lookup(target);
   // A restart replaced the member meanwhile: the silence was the old one's.
   if (!r || !live(r->m.state) || r->m.creation != creation) return;
@@ -649,8 +674,10 @@ void swim::on_probe_deadline(std::uint64_t seq, pending& p) {
     suspect(*r, self_.name);
   } else if (r->susp && !r->susp->confirmed_by_us) {
     // Suspected by another, and now our own probe failed too: say so, once.
-    // Others count it as an independent confirmation (Lifeguard).
+    // Others count it as an independent confirmation (Lifeguard), and so do
+    // we (as memberlist does): it is evidence the reporter did not give us.
     r->susp->confirmed_by_us = true;
+    if (r->susp->reporter != self_.name && r->susp->confirmers.insert(self_.name).second) shrink(*r->susp);
     const wire::member_update confirmation{r->m.name,           r->m.host,
                                            r->m.port,           r->m.creation,
                                            r->m.incarnation,    static_cast<std::uint8_t>(member_state::suspect),

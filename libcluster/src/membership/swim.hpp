@@ -161,7 +161,8 @@ class swim {
     bool indirect_sent = false;
     bool nacked = false;  ///< relay: the nack went; an ack may still come and is forwarded
     std::size_t nacks_expected = 0, nacks = 0;
-    endpoint requester;  ///< relay: who asked, and under which seq
+    std::vector<std::string> silent_helpers;  ///< asked to relay, no nack yet
+    endpoint requester;                       ///< relay: who asked, and under which seq
     std::uint64_t requester_seq = 0;
     std::string requester_name;
   };
@@ -191,7 +192,10 @@ class swim {
   void suspect(record& r, const std::string& reporter);
   /// Probes a member another suspects, with a chance (see the definition).
   void corroborate(const record& r);
-  static void shrink(suspicion& s);
+  /// A probe outside the round-robin order, which suspects or confirms on failure.
+  void probe_at_once(const record& r);
+  void shrink(suspicion& s) const;
+  std::size_t confirmable() const;
   void declare_dead(record& r, const std::string& reason);
   void set_state(record& r, member_state s, const std::string& reason, const std::string& reporter, change what);
 
