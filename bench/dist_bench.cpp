@@ -2,7 +2,8 @@
 // program starts the second one itself), the workloads of Erlang's
 // distribution figures. Prints `name value unit` per line.
 //
-//   bench_dist [all|one_way|pingpong|call|spawn] [N]   (N one-way messages, default 2,000,000)
+//   bench_dist [all|one_way|one_way_1k|one_way_16|pingpong|call|spawn] [N]
+//     N one-way messages (default 2,000,000); the other workloads scale with it
 //   bench_dist serve NAME    (internal) the remote node
 #include <signal.h>
 #include <spawn.h>
@@ -81,11 +82,12 @@ int serve() {
   return 0;
 }
 
-void one_way(node& a, std::int64_t n) {
+// `senders` processes send n messages of `bytes` bytes in all to one sink.
+void one_way(node& a, std::int64_t n, std::size_t bytes, int senders, const char* name) {
   inbox me(a.processes());
-  const binary payload{std::vector<std::uint8_t>(64, 7)};
+  const term msg(binary{std::vector<std::uint8_t>(bytes, 7)});
   // Start the sink through a spawn of the registered function.
-  const pid driver = a.processes().spawn([&, n, to = me.self()](context& ctx) -> task {
+  a.processes().spawn([&a, n, senders, msg, to = me.self()](context& ctx) -> task {
     const std::string where = server_name, fn = "bench:sink";
     term_list args;
     args.push_back(ctx.self());
@@ -98,20 +100,32 @@ void one_way(node& a, std::int64_t n) {
     co_await ctx.receive();  // ready
     const pid target = sink.value().as<pid>();
     const auto t0 = bench_clock::now();
-    term msg(payload);
-    for (std::int64_t i = 0; i < n; ++i) {
-      ctx.send(target, msg);
-      if ((i & 4095) == 0) co_await ctx.receive(nullptr, 0ms);  // let the scheduler breathe
-    }
+    for (int s = 0; s < senders; ++s)
+      a.processes().spawn([target, msg, count = n / senders + (s < n % senders ? 1 : 0)](context& sender) -> task {
+        for (std::int64_t i = 0; i < count; ++i) {
+          sender.send(target, msg);
+          if ((i & 4095) == 0) co_await sender.receive(nullptr, 0ms);  // let the scheduler breathe
+        }
+      });
     co_await ctx.receive();  // done
     const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
     ctx.send(to, static_cast<double>(n) / secs);
   });
-  (void)driver;
   auto got = me.receive(600s);
   if (!got) return;
-  if (auto* rate = got->get_if<double>()) report("dist_one_way_64B", *rate, "msg/s");
+  if (auto* rate = got->get_if<double>()) report(name, *rate, "msg/s");
   if (auto* err = got->get_if<std::string>()) std::fprintf(stderr, "%s\n", err->c_str());
+}
+
+// Latency percentiles of sorted samples, the same set for every latency
+// figure (bench/report.py plots them as a distribution).
+void report_percentiles(const std::string& prefix, std::vector<double>& samples) {
+  std::sort(samples.begin(), samples.end());
+  const std::pair<const char*, double> points[] = {{"p10", 0.10}, {"p25", 0.25}, {"p50", 0.50},  {"p75", 0.75},
+                                                   {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999}};
+  for (const auto& [suffix, q] : points)
+    report((prefix + "_" + suffix).c_str(),
+           samples[static_cast<std::size_t>(q * static_cast<double>(samples.size() - 1))], "us");
 }
 
 void pingpong(node& a, int n) {
@@ -136,20 +150,23 @@ void pingpong(node& a, int n) {
     ctx.send(to, 1);
   });
   if (!me.receive(600s)) return;
-  std::sort(samples.begin(), samples.end());
-  report("dist_pingpong_p50", samples[samples.size() / 2], "us");
-  report("dist_pingpong_p99", samples[samples.size() * 99 / 100], "us");
+  report_percentiles("dist_pingpong", samples);
 }
 
 void calls(node& a, int callers, int per_caller) {
   inbox me(a.processes());
+  // Every call's latency, each caller in its own slice.
+  static std::vector<double> samples;
+  samples.assign(static_cast<std::size_t>(callers * per_caller), 0);
   const auto t0 = bench_clock::now();
   for (int c = 0; c < callers; ++c)
-    a.processes().spawn([per_caller, to = me.self()](context& ctx) -> task {
+    a.processes().spawn([per_caller, mine = samples.data() + c * per_caller, to = me.self()](context& ctx) -> task {
       const std::string where = server_name, fn = "sys:echo";
       int ok = 0;
       for (int i = 0; i < per_caller; ++i) {
+        const auto t = bench_clock::now();
         auto r = co_await call(ctx, where, fn, term(i), 5s);
+        mine[i] = std::chrono::duration<double, std::micro>(bench_clock::now() - t).count();
         ok += r.ok() ? 1 : 0;
       }
       ctx.send(to, ok);
@@ -158,6 +175,7 @@ void calls(node& a, int callers, int per_caller) {
   for (int c = 0; c < callers; ++c) total += me.receive_as<int>(600s).value_or(0);
   const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
   report(callers == 1 ? "dist_call_1caller" : "dist_call_16callers", total / secs, "call/s");
+  if (callers == 1) report_percentiles("dist_call_latency", samples);
 }
 
 void spawns(node& a, int n) {
@@ -201,13 +219,17 @@ int main(int argc, char** argv) {
     kill(server, SIGTERM);
     return 1;
   }
-  if (what == "all" || what == "one_way") one_way(**a, n);
-  if (what == "all" || what == "pingpong") pingpong(**a, 20000);
+  // The other workloads shrink with N too (bench/run.sh --quick).
+  const auto scaled = [n](int full) { return std::max(1600, static_cast<int>(full * (static_cast<double>(n) / 2e6))); };
+  if (what == "all" || what == "one_way") one_way(**a, n, 64, 1, "dist_one_way_64B");
+  if (what == "all" || what == "one_way_1k") one_way(**a, n / 2, 1024, 1, "dist_one_way_1K");
+  if (what == "all" || what == "one_way_16") one_way(**a, n, 64, 16, "dist_one_way_64B_16senders");
+  if (what == "all" || what == "pingpong") pingpong(**a, scaled(20000));
   if (what == "all" || what == "call") {
-    calls(**a, 1, 20000);
-    calls(**a, 16, 5000);
+    calls(**a, 1, scaled(20000));
+    calls(**a, 16, scaled(5000));
   }
-  if (what == "all" || what == "spawn") spawns(**a, 100000);
+  if (what == "all" || what == "spawn") spawns(**a, scaled(100000));
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
   return 0;

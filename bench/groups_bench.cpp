@@ -117,8 +117,13 @@ void publish(int subscribers, int publishes) {
         co_await ctx.yield();
       }
     });
-    if (!wait_until([&] { return finished.load() == subscribers; }, 600s)) {
-      std::fprintf(stderr, "bench_groups: %s did not finish\n", name);
+    if (!wait_until([&] { return finished.load() == subscribers; }, 120s)) {
+      std::fprintf(stderr, "bench_groups: %s did not finish (%d of %d members got every message); counters:\n", name,
+                   finished.load(), subscribers);
+      for (std::size_t i = 0; i < nodes.size(); ++i)
+        for (const auto& [counter, value] : nodes[i]->stats().counters())
+          if (value != 0)
+            std::fprintf(stderr, "  node %zu %s %llu\n", i, counter.c_str(), static_cast<unsigned long long>(value));
       std::exit(1);
     }
     const double s = std::chrono::duration<double>(bench_clock::now() - t0).count();

@@ -2,7 +2,8 @@
 // network, simulated time): for N = 10, 100, 1,000 members at the lan preset,
 //   - how long until a join is known to 99% of the members, and
 //   - membership bytes each member sends per second in steady state.
-// Prints one line per N; bench/run_membership.sh adds it to the table.
+// Prints `name value unit` lines per N (medians over the seeds), as the other
+// benchmarks do; bench/run.sh adds them to its table.
 //   bench_membership_sim [N ...] [--seconds S] [--seeds K]
 // The steady-state window lasts at least two full-state exchange periods.
 #include <algorithm>
@@ -77,8 +78,6 @@ int main(int argc, char** argv) {
       sizes.push_back(std::atoi(a.c_str()));
   }
   if (sizes.empty()) sizes = {10, 100, 1000};
-  std::printf("%-8s %22s %26s %24s\n", "members", "join known to 99% (ms)", "bytes/member/s (steady)",
-              "datagrams/member/s");
   for (const int n : sizes) {
     std::vector<double> join, bytes, datagrams;
     for (int s = 1; s <= seeds; ++s) {
@@ -87,7 +86,9 @@ int main(int argc, char** argv) {
       bytes.push_back(f.bytes_per_node_s);
       datagrams.push_back(f.datagrams_per_node_s);
     }
-    std::printf("%-8d %22.0f %26.0f %24.1f\n", n, median(join), median(bytes), median(datagrams));
+    std::printf("membership_join_ms_N%d %.1f ms\n", n, median(join));
+    std::printf("membership_Bps_N%d %.1f B/s\n", n, median(bytes));
+    std::printf("membership_datagrams_N%d %.1f dgram/s\n", n, median(datagrams));
     std::fflush(stdout);
   }
   return 0;

@@ -1,95 +1,134 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite side by side with Erlang/OTP on this machine and
-# prints a table of medians with the ratio ours/Erlang (higher is better for
-# rates, lower for latency and memory), and for distribution the ceiling: a
-# bare ZeroMQ DEALER -> ROUTER pair (bench/zmq_ceiling.cpp). Takes a few minutes.
-#   bench/run.sh [REPS]        (default 5 repetitions, interleaved)
+# The benchmark suite, side by side with Erlang/OTP and the raw ZeroMQ ceiling
+# on this machine, in the same run. Builds in release mode (build-bench/),
+# runs every workload of ours, the matching Erlang cases (bench/erlang/) and a
+# bare ZeroMQ DEALER -> ROUTER pair, interleaved so machine drift hits all
+# alike, and hands the raw samples to bench/report.py: one table (medians,
+# spread, ratio, ceiling, per-issue targets), bench/results/latest.json and the
+# plots. Not part of the test suite.
+#
+#   bench/run.sh [--quick] [--reps N]
+#     --quick   smaller workloads, one repetition, no Erlang SIGSTOP trial
+#               (Erlang takes ~75 s to notice one): a smoke check of about
+#               3 minutes once built
+#     --reps N  repetitions of the interleaved workloads (default 3; the full
+#               run takes about 25 minutes once built)
+# Needs root for the idle-node case (network namespaces); without it that
+# case is skipped. Raw samples: bench/results/raw.txt; what the workloads
+# said on stderr: bench/results/stderr.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=${1:-5}
+quick=0 reps=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; reps=1 ;;
+    --reps) reps=${2:-}; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--reps N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --reps takes a positive number" >&2; exit 2; }
 
 bash scripts/install-deps.sh
-if ! command -v erl >/dev/null; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get install -y -qq erlang-nox >/dev/null
-fi
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+for tool in erl:erlang-nox gnuplot:gnuplot-nox; do
+  command -v "${tool%%:*}" >/dev/null || $sudo apt-get install -y -qq "${tool#*:}" >/dev/null
+done
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCLUSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target bench_runtime bench_dist bench_zmq_ceiling bench_groups >/dev/null
-out=$(mktemp -d)
-erlc -o "$out" bench/erlang/bench_local.erl bench/erlang/bench_dist.erl bench/erlang/bench_groups.erl
+cmake --build build-bench -j "$(nproc)" --target noded clusterctl bench_runtime bench_dist bench_zmq_ceiling \
+  bench_groups bench_membership_sim >/dev/null
+erl_out=$(mktemp -d)
+trap 'rm -rf "$erl_out"' EXIT
+erlc -o "$erl_out" bench/erlang/*.erl
+mkdir -p bench/results
+raw=bench/results/raw.txt
+: > "$raw"
+: > bench/results/stderr.txt
 
-ours=build-bench/bench/bench_runtime
-erl_run() { erl -noshell +P 2000000 -pa "$out" -eval "bench_local:main([$1]), halt()."; }
+# Workload sizes: the full ones are those of the issues' targets.
+if [ $quick = 1 ]; then
+  spawns=200000 sends=1000000 ring="1000 100" pings=20000 dist_n=300000 detect=2 erl_stop=--no-stop idle_s=5
+  members="10 100" sim="--seconds 10 --seeds 1"
+else
+  spawns=1000000 sends=5000000 ring="10000 100" pings=100000 dist_n=2000000 detect=10 erl_stop="" idle_s=30
+  members="10 100 1000" sim=""
+fi
+
+# Every line a benchmark prints is `name value unit`; tag it with who ran it.
+tag() { sed "s/^/$1 /" >> "$raw"; }
+# `bounded WHO SECONDS CMD...`: one workload, tagged, within a time limit; a
+# workload that fails or hangs is recorded (`WHO failed CMD rc`) and the suite
+# goes on: report.py lists it.
+bounded() {
+  local who=$1 limit=$2 rc=0
+  shift 2
+  # Through bash, so that a workload may be one of the functions below.
+  timeout --kill-after=10 "$limit" bash -c '"$@"' bounded "$@" 2>>bench/results/stderr.txt | tag "$who" || rc=$?
+  [ $rc -eq 0 ] && return
+  echo "$who failed $(basename "$1")_${2:-} $rc" >> "$raw"
+  pkill -9 -f 'beam.smp.* -name bench_' || true  # detached Erlang nodes a failed run left
+}
+bin=build-bench/bench
+erl_local() {
+  erl -noshell +P 2000000 -pa "$erl_out" -eval "bench_local:run_sized($1, [${2// /, }]), halt()."
+}
 # Two Erlang nodes on loopback, as ours: b detached, a runs the workloads and stops b.
 erl_dist() {
-  erl -detached -noshell -name bench_eb@127.4.0.12 -setcookie bench -pa "$out"
+  erl -detached -noshell -name bench_eb@127.4.0.12 -setcookie bench -pa "$erl_out"
   sleep 1
-  erl -noshell -name bench_ea@127.4.0.11 -setcookie bench -pa "$out" \
-      -eval "bench_dist:main('bench_eb@127.4.0.12'), halt()."
+  erl -noshell -name bench_ea@127.4.0.11 -setcookie bench -pa "$erl_out" \
+    -eval "bench_dist:main('bench_eb@127.4.0.12', $dist_n), halt()."
 }
-
 # Three Erlang nodes for group fan-out: b and c detached, a publishes and stops them.
 erl_groups() {
-  erl -detached -noshell -name bench_gb@127.4.0.22 -setcookie bench -pa "$out"
-  erl -detached -noshell -name bench_gc@127.4.0.23 -setcookie bench -pa "$out"
+  erl -detached -noshell -name bench_gb@127.4.0.22 -setcookie bench -pa "$erl_out"
+  erl -detached -noshell -name bench_gc@127.4.0.23 -setcookie bench -pa "$erl_out"
   sleep 1
-  erl -noshell -name bench_ga@127.4.0.21 -setcookie bench -pa "$out" \
-      -eval "bench_groups:main(['bench_gb@127.4.0.22', 'bench_gc@127.4.0.23']), halt()."
+  erl -noshell -name bench_ga@127.4.0.21 -setcookie bench -pa "$erl_out" \
+    -eval "bench_groups:main(['bench_gb@127.4.0.22', 'bench_gc@127.4.0.23']), halt()."
 }
 
-# Interleave the two systems so both see the same machine noise.
+per_trial() {
+  awk '/^per trial: kill9/ { for (i = 4; i <= NF; i++) print "detect_kill_ms", $i, "ms" }
+       /^per trial: stop/  { for (i = 4; i <= NF; i++) print "detect_stop_ms", $i, "ms" }'
+}
+detect_ours() { BUILD_DIR=build-bench bash bench/failure_detection.sh "$detect" | per_trial; }
+export -f erl_local erl_dist erl_groups per_trial detect_ours
+export erl_out dist_n detect
+
 for i in $(seq 1 "$reps"); do
-  for w in spawn_event spawn_coroutine send ring pingpong; do
-    "$ours" "$w" | sed "s/^/ours /" >> "$out/raw.txt"
-  done
-  for w in spawn send ring pingpong; do
-    erl_run "$w" | sed "s/^/erlang /" >> "$out/raw.txt"
-  done
-  build-bench/bench/bench_dist all 2>/dev/null | sed "s/^/ours /" >> "$out/raw.txt"
-  erl_dist | sed "s/^/erlang /" >> "$out/raw.txt"
-  build-bench/bench/bench_zmq_ceiling all | sed "s/^/zmq /" >> "$out/raw.txt"
-  build-bench/bench/bench_groups all 2>/dev/null | sed "s/^/ours /" >> "$out/raw.txt"
-  erl_groups | sed "s/^/erlang /" >> "$out/raw.txt"
+  echo "repetition $i of $reps" >&2
+  bounded ours 300 "$bin/bench_runtime" spawn_event "$spawns"
+  bounded ours 300 "$bin/bench_runtime" spawn_coroutine "$spawns"
+  bounded erlang 300 erl_local spawn "$spawns"
+  bounded ours 300 "$bin/bench_runtime" send "$sends"
+  bounded erlang 300 erl_local send "$sends"
+  bounded ours 300 "$bin/bench_runtime" ring $ring
+  bounded erlang 300 erl_local ring "$ring"
+  bounded ours 300 "$bin/bench_runtime" pingpong "$pings"
+  bounded erlang 300 erl_local pingpong "$pings"
+  bounded ours 600 "$bin/bench_dist" all "$dist_n"
+  bounded erlang 600 erl_dist
+  bounded zmq 300 "$bin/bench_zmq_ceiling" all "$dist_n"
+  bounded ours 600 "$bin/bench_groups" all
+  bounded erlang 600 erl_groups
 done
 
-python3 - "$out/raw.txt" <<'PY'
-import statistics, sys, collections
-rows = collections.defaultdict(list)
-for line in open(sys.argv[1]):
-    who, name, value, unit = line.split()
-    rows[(who, name)].append((float(value), unit))
-def med(who, name):
-    v = rows.get((who, name))
-    return (statistics.median(x for x, _ in v), v[0][1]) if v else (None, "")
-pairs = [("spawn_event_rate", "spawn_rate"), ("spawn_coroutine_rate", "spawn_rate"),
-         ("spawn_event_memory", "spawn_memory"), ("spawn_coroutine_memory", "spawn_memory"),
-         ("local_send_rate", "local_send_rate"), ("ring_hops", "ring_hops"),
-         ("local_pingpong_p50", "local_pingpong_p50"), ("local_pingpong_p99", "local_pingpong_p99"),
-         ("dist_one_way_64B", "dist_one_way_64B"), ("dist_pingpong_p50", "dist_pingpong_p50"),
-         ("dist_pingpong_p99", "dist_pingpong_p99"), ("dist_call_1caller", "dist_call_1caller"),
-         ("dist_call_16callers", "dist_call_16callers"), ("dist_spawn_16spawners", "dist_spawn_16spawners"),
-         ("publish_fanout", "pg_send_loop"), ("publish_naive_loop", "pg_send_loop")]
-# Ours only: nothing to set beside them.
-alone = ["global_register_rate", "global_register_replicated_rate", "global_visible_5_nodes_p50",
-         "global_visible_5_nodes_p99"]
-ceilings = {"dist_one_way_64B": "zmq_one_way_64B", "dist_pingpong_p50": "zmq_pingpong_p50",
-            "dist_pingpong_p99": "zmq_pingpong_p99"}
-n = max(len(v) for v in rows.values())
-print(f"medians of {n} interleaved runs; ratio = ours / erlang; ceiling = bare ZeroMQ DEALER -> ROUTER")
-print(f"{'benchmark':26} {'ours':>14} {'erlang':>14} {'unit':>9} {'ratio':>7} {'ceiling':>14}")
-for ours, theirs in pairs:
-    a, unit = med("ours", ours)
-    b, _ = med("erlang", theirs)
-    if a is None or b is None: continue
-    c, _ = med("zmq", ceilings.get(ours, ""))
-    ceiling = f"{c:14.1f}" if c is not None else f"{'':14}"
-    print(f"{ours:26} {a:14.1f} {b:14.1f} {unit:>9} {a / b:7.2f} {ceiling}")
-for ours in alone:
-    a, unit = med("ours", ours)
-    if a is not None:
-        print(f"{ours:26} {a:14.1f} {'':14} {unit:>9}")
-c, unit = med("zmq", "zmq_msgpack_one_way_64B")
-if c is not None:
-    print(f"{'(zmq + msgpack one-way)':26} {'':14} {'':14} {unit:>9} {'':7} {c:14.1f}")
-PY
-echo "raw samples: $out/raw.txt"
+# Failure detection, 5 nodes each: per-trial figures become samples.
+echo "failure detection" >&2
+bounded ours 900 detect_ours
+# One SIGSTOP trial: Erlang takes 45-75 s to notice each.
+STOP_TRIALS=1 bounded erlang 900 bash bench/erlang_detect.sh "$detect" $erl_stop
+
+echo "membership at scale (simulation)" >&2
+# shellcheck disable=SC2086
+bounded ours 900 "$bin/bench_membership_sim" $members $sim
+
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v nft >/dev/null; then
+  echo "idle nodes" >&2
+  NODED=build-bench/noded/noded CLUSTERCTL=build-bench/tools/clusterctl bounded ours 300 bash bench/idle.sh ours "$idle_s"
+  bounded erlang 300 bash bench/idle.sh erlang "$idle_s"
+fi
+
+mode=full; [ $quick = 1 ] && mode=quick
+python3 bench/report.py "$raw" --mode "$mode" --reps "$reps" --out bench/results

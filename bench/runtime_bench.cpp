@@ -137,6 +137,7 @@ void bench_ring(long n, long m) {
   (void)done.receive(600s);
   const double secs = seconds_since(t0);
   report("ring_hops", static_cast<double>(n * m) / secs, "hops/s");
+  report("ring_ms", secs * 1000, "ms");
 }
 
 void bench_pingpong(long n) {

@@ -1,8 +1,8 @@
 // The ceiling: a bare ZeroMQ DEALER -> ROUTER pair on loopback, with nothing
-// of ours in between, for the same workloads as bench_dist (64-byte
-// payloads). bench/run.sh prints it beside our figures, so the distance to
-// the limit stays visible.
-//   bench_zmq_ceiling [one_way|one_way_msgpack|pingpong|all] [N]
+// of ours in between, for the same workloads as bench_dist (64-byte and
+// 1 KiB payloads). bench/run.sh prints it beside our figures, so the distance
+// to the limit stays visible.
+//   bench_zmq_ceiling [one_way|one_way_1k|one_way_msgpack|pingpong|all] [N]
 // Prints "name value unit" lines, as the other benchmarks do.
 #include <msgpack.hpp>
 #include <zmq.hpp>
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -39,13 +40,13 @@ void sink(zmq::context_t& ctx, std::int64_t n, bool decode) {
   router.send(zmq::str_buffer("done"));
 }
 
-double one_way(std::int64_t n, bool msgpack_too) {
+double one_way(std::int64_t n, bool msgpack_too, std::size_t bytes = 64) {
   zmq::context_t server_ctx(1), client_ctx(1);
   std::thread server([&] { sink(server_ctx, n, msgpack_too); });
   zmq::socket_t dealer(client_ctx, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::sndhwm, 0);
   dealer.connect(endpoint);
-  const std::string payload(64, 'x');
+  const std::string payload(bytes, 'x');
   const auto t0 = bench_clock::now();
   msgpack::sbuffer buffer;
   for (std::int64_t i = 0; i < n; ++i) {
@@ -70,7 +71,7 @@ double one_way(std::int64_t n, bool msgpack_too) {
   return static_cast<double>(n) / secs;
 }
 
-void pingpong(int n, double& p50, double& p99) {
+std::vector<double> pingpong(int n) {
   zmq::context_t server_ctx(1), client_ctx(1);
   std::thread server([&] {
     zmq::socket_t router(server_ctx, zmq::socket_type::router);
@@ -97,8 +98,7 @@ void pingpong(int n, double& p50, double& p99) {
   }
   server.join();
   std::sort(rtt.begin(), rtt.end());
-  p50 = rtt[rtt.size() / 2];
-  p99 = rtt[rtt.size() * 99 / 100];
+  return rtt;
 }
 
 }  // namespace
@@ -107,11 +107,16 @@ int main(int argc, char** argv) {
   const std::string what = argc >= 2 ? argv[1] : "all";
   const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
   if (what == "all" || what == "one_way") std::printf("zmq_one_way_64B %.1f msg/s\n", one_way(n, false));
+  if (what == "all" || what == "one_way_1k") std::printf("zmq_one_way_1K %.1f msg/s\n", one_way(n / 2, false, 1024));
   if (what == "all" || what == "one_way_msgpack") std::printf("zmq_msgpack_one_way_64B %.1f msg/s\n", one_way(n, true));
   if (what == "all" || what == "pingpong") {
-    double p50 = 0, p99 = 0;
-    pingpong(20000, p50, p99);
-    std::printf("zmq_pingpong_p50 %.1f us\nzmq_pingpong_p99 %.1f us\n", p50, p99);
+    const auto rtt = pingpong(20000);
+    // The percentiles of bench/dist_bench.cpp.
+    const std::pair<const char*, double> points[] = {{"p10", 0.10}, {"p25", 0.25}, {"p50", 0.50},  {"p75", 0.75},
+                                                     {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999}};
+    for (const auto& [suffix, q] : points)
+      std::printf("zmq_pingpong_%s %.1f us\n", suffix,
+                  rtt[static_cast<std::size_t>(q * static_cast<double>(rtt.size() - 1))]);
   }
   return 0;
 }

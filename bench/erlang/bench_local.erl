@@ -1,8 +1,9 @@
 %% Local process benchmarks for Erlang/OTP, the same workloads as
 %% bench/runtime_bench.cpp, printed one result per line: "name value unit".
 %% Run: erl -noshell +P 2000000 -pa DIR -eval 'bench_local:main([spawn]), halt().'
+%%   or -eval 'bench_local:run_sized(ring, [10000, 100]), halt().'
 -module(bench_local).
--export([main/1, idle/0, sink/2, ring_node/2]).
+-export([main/1, run_sized/2, idle/0, sink/2, ring_node/2]).
 
 main(Args) ->
     lists:foreach(fun run/1, Args).
@@ -11,6 +12,12 @@ run(spawn) -> spawn_idle(1000000);
 run(send) -> local_send(5000000);
 run(ring) -> ring(10000, 100);
 run(pingpong) -> pingpong(100000).
+
+%% The same workloads at the sizes bench/run.sh passes (--quick shrinks them).
+run_sized(spawn, [N]) -> spawn_idle(N);
+run_sized(send, [N]) -> local_send(N);
+run_sized(ring, [N, M]) -> ring(N, M);
+run_sized(pingpong, [N]) -> pingpong(N).
 
 report(Name, Value, Unit) ->
     io:format("~s ~.1f ~s~n", [Name, float(Value), Unit]).
@@ -80,7 +87,8 @@ ring(N, M) ->
     Last ! {token, N * M},
     receive ring_done -> ok end,
     T1 = now_us(),
-    report("ring_hops", N * M / ((T1 - T0) / 1.0e6), "hops/s").
+    report("ring_hops", N * M / ((T1 - T0) / 1.0e6), "hops/s"),
+    report("ring_ms", (T1 - T0) / 1000, "ms").
 
 %% Local round trips, latency percentiles.
 pingpong(N) ->
