@@ -9,10 +9,10 @@
 #
 #   bench/run.sh [--quick] [--reps N]
 #     --quick   smaller workloads, one repetition, no Erlang SIGSTOP trial
-#               (Erlang takes ~75 s to notice one): a smoke check of about
-#               3 minutes once built
+#               (Erlang takes ~75 s to notice one): a smoke check of under
+#               2 minutes once built
 #     --reps N  repetitions of the interleaved workloads (default 3; the full
-#               run takes about 25 minutes once built)
+#               run takes about 11 minutes once built)
 # Needs root for the idle-node case (network namespaces); without it that
 # case is skipped. Raw samples: bench/results/raw.txt; what the workloads
 # said on stderr: bench/results/stderr.txt.
