@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
                  "--cookie is visible to every user in ps; prefer --cookie-file or CLUSTER_COOKIE");
   cluster::log(cluster::log_level::debug, "cookie from " + cookie->origin);
   opts.node.cookie = cookie->secret;
+  opts.node.accepted_cookies = cookie->also_accepted;
+  if (!cookie->also_accepted.empty())
+    cluster::log(cluster::log_level::info, "cookie rotation: connecting with the first cookie of " + cookie->origin +
+                                               ", accepting " + std::to_string(cookie->also_accepted.size()) +
+                                               " more (docs/SECURITY.md)");
 
   // Block the stop signals in every thread (the node's threads inherit the
   // mask) and take them synchronously here.

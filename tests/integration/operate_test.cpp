@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <algorithm>
+#include <fstream>
+#include <memory>
 
 #include "integration/process.hpp"
 
@@ -216,4 +218,65 @@ TEST_CASE("processes, registered, monitor, ping NODE; top and watch in a termina
   CHECK(eventually([&] { return watch.screen().find("left  " + n3) != std::string::npos; }));
   watch.keys("C-c");
   CHECK(eventually([&] { return !watch.alive(); }, 5s));
+}
+
+TEST_CASE("the cookie changes with rolling restarts, and the cluster serves calls throughout") {
+  // docs/SECURITY.md: every node's cookie file goes "old" -> "old, new" ->
+  // "new, old" -> "new", one node restarted at a time.
+  const std::vector<std::string> names = {"r1@127.7.5.1", "r2@127.7.5.2", "r3@127.7.5.3"};
+  auto file = [](const std::string& step, const std::string& text) {
+    const std::string path = itest::temp_dir() + "/cookie-" + step;
+    std::ofstream(path) << text;
+    ::chmod(path.c_str(), 0400);
+    return path;
+  };
+  const std::vector<std::string> steps = {file("old", "old\n"), file("old-new", "old\nnew\n"),
+                                          file("new-old", "new\nold\n"), file("new", "new\n")};
+  auto start = [&](std::size_t k, const std::string& cookie_file) {
+    std::vector<std::string> args = {"--cookie-file", cookie_file};
+    for (std::size_t j = 0; j < names.size(); ++j)
+      if (j != k) args.insert(args.end(), {"--join", names[j]});
+    return std::make_unique<noded>(names[k], args, "");
+  };
+  auto ctl_with = [](const std::string& cookie_file, const std::string& node, std::vector<std::string> args) {
+    std::vector<std::string> all = {"--node", node, "--cookie-file", cookie_file};
+    all.insert(all.end(), args.begin(), args.end());
+    return clusterctl(all);
+  };
+  // Every node has every other alive, and a call from each reaches the next.
+  auto whole = [&](const std::vector<std::size_t>& at) {
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const auto& f = steps[at[k]];
+      const auto members = ctl_with(f, names[k], {"--json", "members"});
+      if (members.code != 0 || std::count_if(names.begin(), names.end(), [&](const std::string& n) {
+                                 const auto p = members.out.find("\"name\":\"" + n + "\"");
+                                 return p != std::string::npos &&
+                                        members.out.substr(p, members.out.find('}', p) - p).find("\"alive\"") !=
+                                            std::string::npos;
+                               }) != 3)
+        return false;
+      const auto echo = ctl_with(f, names[k], {"call", names[(k + 1) % 3], "sys:echo", "\"hi\""});
+      if (echo.code != 0 || echo.out.find("hi") == std::string::npos) return false;
+    }
+    return true;
+  };
+  std::vector<std::unique_ptr<noded>> nodes;
+  std::vector<std::size_t> at(3, 0);
+  for (std::size_t k = 0; k < 3; ++k) nodes.push_back(start(k, steps[0]));
+  REQUIRE(eventually([&] { return whole(at); }, 30s));
+  for (std::size_t step = 1; step < steps.size(); ++step)
+    for (std::size_t k = 0; k < 3; ++k) {
+      CAPTURE(step);
+      CAPTURE(k);
+      REQUIRE(nodes[k]->terminate() == 0);
+      nodes[k] = start(k, steps[step]);
+      at[k] = step;
+      REQUIRE(eventually([&] { return whole(at); }, 30s));
+      if (step < 3) CHECK(nodes[k]->log().find("accepting 1 more") != std::string::npos);
+    }
+  // Done: the old cookie no longer gets in.
+  const auto refused = ctl_with(steps[0], names[0], {"members"});
+  CHECK(refused.code != 0);
+  CHECK(refused.out.find("cookie") != std::string::npos);
+  CHECK(nodes[0]->log().find("cookie rotation") == std::string::npos);  // a one-cookie file says nothing
 }

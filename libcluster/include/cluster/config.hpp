@@ -24,8 +24,11 @@ enum class partition_policy {
 };
 
 struct node_config {
-  node_name name;               ///< who we are; the port is where we listen
-  std::string cookie;           ///< the shared secret (see cookie.hpp to find it)
+  node_name name;      ///< who we are; the port is where we listen
+  std::string cookie;  ///< the shared secret (see cookie.hpp to find it)
+  /// Other cookies accepted from peers, for changing the cookie without
+  /// downtime: we connect with `cookie`, and take any of these too.
+  std::vector<std::string> accepted_cookies;
   std::vector<node_name> join;  ///< seeds: retried until linked, and after a loss
   /// The address to listen on; empty means the address `name.host` resolves to.
   /// `0.0.0.0` listens everywhere (containers that know their name only by DNS).

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 
 #include "cluster/log.hpp"
 #include "crypto/keys.hpp"
@@ -23,20 +23,27 @@ std::string trim(std::string s) {
   return s.substr(first, last - first + 1);
 }
 
-result<std::string> read_cookie_file(const std::string& path) {
+// One cookie per non-empty line: the first is ours, the others accepted too.
+result<std::vector<std::string>> read_cookie_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return error{errc::io_error, "cannot read cookie file " + path + ": " + std::strerror(errno)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string secret = trim(text.str());
-  if (secret.empty()) return error{errc::bad_argument, "cookie file " + path + " is empty"};
+  std::vector<std::string> secrets;
+  for (std::string line; std::getline(in, line);)
+    if (auto secret = trim(line); !secret.empty()) secrets.push_back(std::move(secret));
+  if (secrets.empty()) return error{errc::bad_argument, "cookie file " + path + " is empty"};
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
     log(log_level::warn, "cookie file " + path + " is readable by others; chmod 400 it");
-  return secret;
+  return secrets;
 }
 
-result<std::string> create_cookie_file(const std::string& path) {
+cookie from_file(std::vector<std::string> secrets, std::string origin) {
+  cookie c{std::move(secrets.front()), {}, std::move(origin)};
+  c.also_accepted.assign(std::make_move_iterator(secrets.begin() + 1), std::make_move_iterator(secrets.end()));
+  return c;
+}
+
+result<std::vector<std::string>> create_cookie_file(const std::string& path) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   const auto random = internal::crypto::random_bytes(32);
   std::string secret;
@@ -51,7 +58,7 @@ result<std::string> create_cookie_file(const std::string& path) {
   const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   ::close(fd);
   if (!ok) return error{errc::io_error, "cannot write cookie file " + path};
-  return secret;
+  return std::vector<std::string>{secret};
 }
 
 }  // namespace
@@ -64,23 +71,23 @@ std::string default_cookie_path() {
 result<cookie> load_cookie(const cookie_source& source) {
   if (source.value) {
     if (source.value->empty()) return error{errc::bad_argument, "the cookie is empty"};
-    return cookie{*source.value, "command line"};
+    return cookie{*source.value, {}, "command line"};
   }
   if (source.file) {
-    auto secret = read_cookie_file(*source.file);
-    if (!secret) return secret.err();
-    return cookie{std::move(secret).value(), "file " + *source.file};
+    auto secrets = read_cookie_file(*source.file);
+    if (!secrets) return secrets.err();
+    return from_file(std::move(secrets).value(), "file " + *source.file);
   }
-  if (const char* env = std::getenv("CLUSTER_COOKIE"); env && *env) return cookie{env, "CLUSTER_COOKIE"};
+  if (const char* env = std::getenv("CLUSTER_COOKIE"); env && *env) return cookie{env, {}, "CLUSTER_COOKIE"};
   const std::string path = default_cookie_path();
   if (::access(path.c_str(), F_OK) == 0) {
-    auto secret = read_cookie_file(path);
-    if (!secret) return secret.err();
-    return cookie{std::move(secret).value(), "file " + path};
+    auto secrets = read_cookie_file(path);
+    if (!secrets) return secrets.err();
+    return from_file(std::move(secrets).value(), "file " + path);
   }
-  auto secret = create_cookie_file(path);
-  if (!secret) return secret.err();
-  return cookie{std::move(secret).value(), "file " + path + " (created)"};
+  auto secrets = create_cookie_file(path);
+  if (!secrets) return secrets.err();
+  return from_file(std::move(secrets).value(), "file " + path + " (created)");
 }
 
 }  // namespace cluster

@@ -489,6 +489,8 @@ class node::impl final : public internal::link_listener {
     lc.self = {wire::peer_kind::node, cfg.name.id(), cfg.name.port, creation, 0};
     lc.host = cfg.name.host;
     lc.handshake_key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::handshake);
+    for (const auto& c : cfg.accepted_cookies)
+      lc.accepted_handshake_keys.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::handshake));
     lc.handshake_timeout = cfg.handshake_timeout;
     lc.max_pending_handshakes = cfg.max_pending_handshakes;
     lc.retry_interval = cfg.retry_interval;
@@ -513,6 +515,8 @@ class node::impl final : public internal::link_listener {
         cfg_.name.id(), {advertised, cfg_.name.port}, creation_, static_cast<std::uint64_t>(now_ms.count()), cfg_.tags};
     o.bind_ip = listen_ip_;
     o.key = internal::crypto::derive_key(cfg_.cookie, internal::crypto::key_purpose::gossip);
+    for (const auto& c : cfg_.accepted_cookies)
+      o.also_accepted.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::gossip));
     o.join = cfg_.join;
     for (const auto& d : cfg_.discover) {
       if (d == "multicast")

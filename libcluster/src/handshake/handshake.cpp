@@ -174,10 +174,14 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
     case state::awaiting_reply: {
       const auto* r = std::get_if<wire::challenge_reply>(&m);
       if (!r) return fail(errc::malformed, "expected challenge_reply, got " + std::string(message_name(m)), true);
-      if (!crypto::digest_equal(r->digest, crypto::hmac(cfg_.key, transcript("initiator"))))
-        return fail(errc::auth_failed, "cookie mismatch: " + peer_.name + " did not prove the cookie", true);
+      const crypto::key* proved = nullptr;
+      const auto message = transcript("initiator");
+      if (crypto::digest_equal(r->digest, crypto::hmac(cfg_.key, message))) proved = &cfg_.key;
+      for (const auto& k : cfg_.also_accepted)
+        if (!proved && crypto::digest_equal(r->digest, crypto::hmac(k, message))) proved = &k;
+      if (!proved) return fail(errc::auth_failed, "cookie mismatch: " + peer_.name + " did not prove the cookie", true);
       state_ = state::up;
-      const crypto::digest d = crypto::hmac(cfg_.key, transcript("acceptor"));
+      const crypto::digest d = crypto::hmac(*proved, transcript("acceptor"));
       return step{wire::challenge_ack{{d.begin(), d.end()}}, true, std::nullopt};
     }
     case state::awaiting_ack: {

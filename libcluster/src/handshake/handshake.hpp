@@ -12,7 +12,9 @@
 // The transcript binds both fresh nonces, both names and creations and the
 // version, so a recorded handshake cannot be replayed and a proof for one
 // direction cannot be reflected as the other. The cookie never crosses the
-// wire; `k` is derived from it. Any side may send `reject` instead of its next
+// wire; `k` is derived from it. While a cluster rotates its cookie the
+// initiator proves its first cookie and the acceptor checks the reply against
+// each cookie it accepts, then proves the one that matched. Any side may send `reject` instead of its next
 // step and close. Each step has a deadline (`deadline()`); the owner calls
 // `on_timeout` when it passes. No I/O, no threads, no clock reads.
 #pragma once
@@ -52,6 +54,9 @@ using admit_fn = std::function<admission(const identity& peer)>;
 struct config {
   identity self;
   crypto::key key{};  ///< the handshake key derived from the cookie
+  /// Keys of other cookies an acceptor also takes (cookie rotation); it
+  /// answers with the key the initiator proved.
+  std::vector<crypto::key> also_accepted;
   duration step_timeout = milliseconds(5000);
   random_source random;                      ///< nonces; the CSPRNG unless a test seeds one
   std::optional<std::string> expected_peer;  ///< initiator: the name we meant to reach

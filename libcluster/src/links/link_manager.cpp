@@ -27,6 +27,7 @@ handshake::config link_manager::handshake_config(std::optional<std::string> expe
   handshake::config hc;
   hc.self = cfg_.self;
   hc.key = cfg_.handshake_key;
+  hc.also_accepted = cfg_.accepted_handshake_keys;
   hc.step_timeout = cfg_.handshake_timeout;
   hc.random = cfg_.random;
   hc.expected_peer = std::move(expected);

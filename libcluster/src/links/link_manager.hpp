@@ -32,10 +32,11 @@ struct link_config {
   handshake::identity self;  ///< kind node; name is `name@host`
   std::string host;          ///< our host, as others should dial it
   crypto::key handshake_key{};
-  duration handshake_timeout = milliseconds(5000);  ///< per handshake step
-  std::size_t max_pending_handshakes = 64;          ///< unauthenticated connections at once
-  duration retry_interval = milliseconds(1000);     ///< between attempts to reach a peer
-  duration forget_after = milliseconds(30000);      ///< stop retrying a lost (non-seed) peer
+  std::vector<crypto::key> accepted_handshake_keys;  ///< other cookies' keys, accepted from peers
+  duration handshake_timeout = milliseconds(5000);   ///< per handshake step
+  std::size_t max_pending_handshakes = 64;           ///< unauthenticated connections at once
+  duration retry_interval = milliseconds(1000);      ///< between attempts to reach a peer
+  duration forget_after = milliseconds(30000);       ///< stop retrying a lost (non-seed) peer
   /// Every node re-sends its peer list this often, so a mesh that missed an
   /// introduction (a lost frame, crossed connects) still completes.
   duration peers_interval = milliseconds(5000);

@@ -133,11 +133,20 @@ class membership_service::impl final : public datagram_sink, public swim_listene
     return {};
   }
 
+  // With our cookie's key, or, while the cluster rotates its cookie, another
+  // accepted one's.
+  std::optional<std::vector<std::uint8_t>> unseal(std::span<const std::uint8_t> sealed) const {
+    auto plain = crypto::open(opts_.key, sealed);
+    for (std::size_t i = 0; !plain && i < opts_.also_accepted.size(); ++i)
+      plain = crypto::open(opts_.also_accepted[i], sealed);
+    return plain;
+  }
+
   void receive() {
     socket_.async_receive_from(asio::buffer(buffer_), sender_, [this](const asio::error_code& ec, std::size_t n) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
-        if (auto plain = crypto::open(opts_.key, std::span(buffer_.data(), n)))
+        if (auto plain = unseal(std::span(buffer_.data(), n)))
           engine_->on_datagram(endpoint_of(sender_), *plain);
         else
           refuse(sender_);
@@ -148,24 +157,24 @@ class membership_service::impl final : public datagram_sink, public swim_listene
   }
 
   void receive_beacon() {
-    beacon_socket_.async_receive_from(
-        asio::buffer(beacon_buffer_), beacon_sender_, [this](const asio::error_code& ec, std::size_t n) {
-          if (ec == asio::error::operation_aborted) return;
-          if (!ec) {
-            const auto from = endpoint_of(beacon_sender_);
-            // Our own beacon comes back, and members we know need no answer.
-            if (from != opts_.self.address && !engine_->live_member_at(from)) {
-              if (auto plain = crypto::open(opts_.key, std::span(beacon_buffer_.data(), n))) {
-                ++counters_.beacons_in;
-                engine_->on_datagram(from, *plain);
-                arm();
-              } else {
-                refuse(beacon_sender_);
-              }
-            }
-          }
-          receive_beacon();
-        });
+    beacon_socket_.async_receive_from(asio::buffer(beacon_buffer_), beacon_sender_,
+                                      [this](const asio::error_code& ec, std::size_t n) {
+                                        if (ec == asio::error::operation_aborted) return;
+                                        if (!ec) {
+                                          const auto from = endpoint_of(beacon_sender_);
+                                          // Our own beacon comes back, and members we know need no answer.
+                                          if (from != opts_.self.address && !engine_->live_member_at(from)) {
+                                            if (auto plain = unseal(std::span(beacon_buffer_.data(), n))) {
+                                              ++counters_.beacons_in;
+                                              engine_->on_datagram(from, *plain);
+                                              arm();
+                                            } else {
+                                              refuse(beacon_sender_);
+                                            }
+                                          }
+                                        }
+                                        receive_beacon();
+                                      });
   }
 
   void refuse(const udp::endpoint& from) {

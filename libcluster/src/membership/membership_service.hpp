@@ -29,12 +29,13 @@ namespace cluster::internal::membership {
 
 struct service_options {
   membership_config protocol;
-  swim::identity self;           ///< address: what others dial (an IP)
-  std::string bind_ip;           ///< where the socket listens (may be 0.0.0.0)
-  crypto::key key{};             ///< the cookie's gossip subkey
-  std::vector<node_name> join;   ///< static seeds; their hosts are resolved again and again
-  std::vector<std::string> dns;  ///< names whose A/AAAA records are seeds (`NAME` or `NAME:PORT`)
-  bool multicast = false;        ///< announce ourselves to the LAN group
+  swim::identity self;                     ///< address: what others dial (an IP)
+  std::string bind_ip;                     ///< where the socket listens (may be 0.0.0.0)
+  crypto::key key{};                       ///< the cookie's gossip subkey: seals what we send
+  std::vector<crypto::key> also_accepted;  ///< other cookies' subkeys: open what others send (rotation)
+  std::vector<node_name> join;             ///< static seeds; their hosts are resolved again and again
+  std::vector<std::string> dns;            ///< names whose A/AAAA records are seeds (`NAME` or `NAME:PORT`)
+  bool multicast = false;                  ///< announce ourselves to the LAN group
   std::string multicast_group = "239.255.43.70";
   std::uint16_t multicast_port = 43700;
   duration discovery_interval = std::chrono::seconds(5);
