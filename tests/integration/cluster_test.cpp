@@ -273,7 +273,7 @@ TEST_CASE("a call to a frozen node returns timeout on time, and the node answers
   o.cookie = cookie;
   auto c = cluster::client::connect(*cluster::parse_node_name("n1@127.1.13.1"), o);
   REQUIRE(c.ok());
-  n2.signal(SIGSTOP);
+  REQUIRE(n2.freeze());
   const auto t0 = std::chrono::steady_clock::now();
   auto r = (*c)->call("sys:echo", cluster::term(1), 500ms, "n2@127.1.13.2");
   const auto waited = std::chrono::steady_clock::now() - t0;

@@ -315,7 +315,7 @@ TEST_CASE("a flood to a frozen node suspends the sender within the queue bound, 
   auto s = start(cfg);
   REQUIRE(itest::eventually([&] { return s->nodes().size() == 1; }));
 
-  receiver.signal(SIGSTOP);
+  REQUIRE(receiver.freeze());
   constexpr int count = 4096;  // 16 KiB each: 64 MiB in all, far past every buffer on the way
   inbox done(s->processes());
   const std::size_t before = resident_bytes();

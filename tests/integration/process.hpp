@@ -118,6 +118,16 @@ class noded {
   std::string log() const { return read_file(log_); }
   pid_t pid() const { return pid_; }
   void signal(int sig) { ::kill(pid_, sig); }
+  /// SIGSTOP, and waits until the kernel reports the process stopped (state
+  /// T in /proc/PID/stat): a test that relies on a frozen node checks it is.
+  bool freeze() {
+    ::kill(pid_, SIGSTOP);
+    return eventually([&] {
+      const std::string stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
+      const auto paren = stat.rfind(')');
+      return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
+    });
+  }
   /// Sends SIGTERM and waits; returns the exit code.
   int terminate() {
     ::kill(pid_, SIGTERM);
