@@ -17,7 +17,7 @@ targets=("$@")
 bash scripts/install-deps.sh
 if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get install -y -qq clang >/dev/null
+  $sudo apt-get install -y -qq clang libclang-rt-dev >/dev/null  # libFuzzer comes with the latter
 fi
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLUSTER_SANITIZE=fuzzer >/dev/null
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
