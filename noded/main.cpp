@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
                                                ", accepting " + std::to_string(cookie->also_accepted.size()) +
                                                " more (docs/SECURITY.md)");
 
+  if (opts.node.insecure_plaintext)
+    cluster::log(cluster::log_level::warn,
+                 "--insecure-plaintext: links are NOT encrypted; anyone on the network can read and alter them");
+
   // Block the stop signals in every thread (the node's threads inherit the
   // mask) and take them synchronously here.
   sigset_t stop_signals;

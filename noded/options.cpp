@@ -19,6 +19,7 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   std::optional<int> probe_interval, probe_timeout, suspicion_mult, gossip_interval, sync_interval;
   std::optional<std::string> cookie, cookie_file;
   int port = 0;
+  bool insecure_plaintext = false;
   app.add_option(
          "--name", name,
          "this node's name: name@host or name@host:port (default port " + std::to_string(cluster::default_port) + ")")
@@ -28,6 +29,8 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   app.add_option("--cookie-file", cookie_file,
                  "a file holding the cookie (default: $CLUSTER_COOKIE, else " + cluster::default_cookie_path() +
                      ", created if missing)");
+  app.add_flag("--insecure-plaintext", insecure_plaintext,
+               "do not encrypt links (benchmarks, debugging); every node and client must agree (docs/SECURITY.md)");
   app.add_option("--join", joins, "a node to join, name@host[:port]; repeatable; retried until reached");
   app.add_option("--listen", listen, "address to listen on (default: the address the host in --name resolves to)");
   app.add_option("--tag", tags, "key=value carried with this node's membership entry; repeatable");
@@ -105,6 +108,7 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
     return exit_now{2};
   }
   o.cookie = {cookie, cookie_file};
+  o.node.insecure_plaintext = insecure_plaintext;
   o.node.listen_address = listen;
   membership_config::preset(preset, o.node.membership);
   using ms = std::chrono::milliseconds;

@@ -15,7 +15,7 @@ packages=(
   iproute2 procps                    # ip netns for network tests; ps/kill for scripts
   nftables                           # cuts and partitions in the network-namespace tests
   docker-compose                     # CI validates docker-compose.yml (Docker itself does not run there)
-  python3 python3-zmq python3-msgpack # clients/python and its test
+  python3 python3-zmq python3-msgpack python3-cryptography # clients/python and its test (ChaCha20-Poly1305)
   tmux                                 # clusterctl top and watch are tested in a terminal
 )
 

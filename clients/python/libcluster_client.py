@@ -2,7 +2,8 @@
 
 It speaks the light client protocol: one ZeroMQ DEALER to one node, the
 cookie handshake (HMAC-SHA256 over fresh nonces, key derived from the
-cookie), then requests matched to replies by request id. Through that one
+cookie), then requests matched to replies by request id, every frame sealed
+with ChaCha20-Poly1305 under keys the handshake derived (section 5.4). Through that one
 node it reaches the whole cluster: calls, casts and spawns name any node,
 and sends reach any PID.
 
@@ -42,11 +43,17 @@ import msgpack
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+try:  # Debian: python3-cryptography; only needed for encrypted links (the default)
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+except ImportError:  # pragma: no cover
+    ChaCha20Poly1305 = None
+
 __all__ = ["Client", "ClusterError", "Atom", "Pid", "Ref", "NodeEntry", "Member",
            "ERRC", "DEFAULT_PORT", "handshake_key"]
 
 DEFAULT_PORT = 4370
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+FLAG_INSECURE_PLAINTEXT = 1     # hello/challenge flags bit (section 5.3)
 
 # errc values (PROTOCOL.md section 7), number -> name.
 ERRC = {
@@ -210,6 +217,36 @@ def transcript(label: bytes, version: int, nonce_i: bytes, nonce_a: bytes,
             + nonce_i + nonce_a + _side(*initiator) + _side(*acceptor))
 
 
+class LinkCipher:
+    """Seals and opens the frames of one link (section 5.4): ChaCha20-Poly1305
+    (IETF), frame = counter (8 bytes, big-endian) + ciphertext + tag, nonce =
+    4 zero bytes + counter; counters only go up in each direction."""
+
+    def __init__(self, send_key: bytes, receive_key: bytes):
+        self._send = ChaCha20Poly1305(send_key)
+        self._receive = ChaCha20Poly1305(receive_key)
+        self._next_send = 0
+        self._next_receive = 0
+
+    def seal(self, frame: bytes) -> bytes:
+        counter = struct.pack(">Q", self._next_send)
+        self._next_send += 1
+        return counter + self._send.encrypt(bytes(4) + counter, frame, None)
+
+    def open(self, frame: bytes) -> bytes | None:
+        if len(frame) < 24:
+            return None
+        (counter,) = struct.unpack(">Q", frame[:8])
+        if counter < self._next_receive:
+            return None
+        try:
+            plain = self._receive.decrypt(bytes(4) + frame[:8], frame[8:], None)
+        except Exception:        # cryptography's InvalidTag
+            return None
+        self._next_receive = counter + 1
+        return plain
+
+
 def parse_node(node: str) -> tuple[str, str, int]:
     """"n1@host[:port]" or "n1@[v6]:port" -> (identity "n1@host", host, port)."""
     m = re.fullmatch(r"([A-Za-z0-9_.-]+)@(\[[^\]]+\]|[^:\[\]]+)(?::(\d+))?", node)
@@ -275,18 +312,24 @@ class Client:
         self._pending: deque = deque()   # decoded messages not yet looked at
         self._next_id = 1                # one counter for request ids and ping seqs
         self._broken: ClusterError | None = None
+        self._cipher: LinkCipher | None = None   # once authenticated, unless plaintext
 
     # -- connecting
 
     @classmethod
     def connect(cls, node: str, cookie: str | bytes | None = None, timeout: float = 5.0,
-                label: str = "python") -> "Client":
+                label: str = "python", insecure_plaintext: bool = False) -> "Client":
         """Connects to `node` ("name@host[:port]") and proves the cookie.
 
-        Raises ClusterError: auth_failed (wrong cookie), timeout (nobody answered
-        within `timeout` seconds, e.g. nothing listening), rejected (the node
-        there has another name), ...
+        The link is encrypted unless `insecure_plaintext` is set, which must
+        match the node's --insecure-plaintext. Raises ClusterError:
+        auth_failed (wrong cookie), timeout (nobody answered within `timeout`
+        seconds, e.g. nothing listening), rejected (the node there has another
+        name, or another encryption setting), ...
         """
+        if not insecure_plaintext and ChaCha20Poly1305 is None:
+            raise ClusterError("bad_argument", "encrypted links need the cryptography module "
+                               "(apt-get install python3-cryptography)")
         identity, host, port = parse_node(node)
         if cookie is None:
             cookie = default_cookie()
@@ -305,20 +348,22 @@ class Client:
         client = cls(sock, monitor, identity, timeout)
         try:
             sock.connect(f"tcp://{host}:{port}")
-            client._handshake(identity, handshake_key(cookie), label,
+            client._handshake(identity, handshake_key(cookie), label, insecure_plaintext,
                               time.monotonic() + timeout)
         except BaseException:
             client._close_sockets()
             raise
         return client
 
-    def _handshake(self, identity: str, key: bytes, label: str, deadline: float) -> None:
+    def _handshake(self, identity: str, key: bytes, label: str, plaintext: bool,
+                   deadline: float) -> None:
         """Section 5.3, initiator side, under one overall deadline."""
         creation = secrets.randbits(32) or 1        # a client's creation: any random u32
         nonce_i = secrets.token_bytes(32)
+        flags = FLAG_INSECURE_PLAINTEXT if plaintext else 0
         # hello: version_min, version_max, kind 1 (client), name, port 0, creation, flags, nonce
         self._send(HELLO, [PROTOCOL_VERSION, PROTOCOL_VERSION, 1, label, 0,
-                           creation, 0, nonce_i], deadline)
+                           creation, flags, nonce_i], deadline)
         t, f = self._wait(lambda t, f: (t, f) if t in (CHALLENGE, REJECT) else None,
                           deadline, "challenge")
         self._check_reject(t, f)
@@ -328,13 +373,22 @@ class Client:
         a_name = _text(a_name)          # string fields may come as str or bin,
         nonce_a = _raw(nonce_a)         # byte fields as bin or str
         if version != PROTOCOL_VERSION:
-            self._reject(4, f"version {version} not in [1, 1]", "unsupported_version")
+            self._reject(4, f"version {version} not in [{PROTOCOL_VERSION}, {PROTOCOL_VERSION}]",
+                         "unsupported_version")
         if len(nonce_a) != 32:
             self._reject(2, "nonce must be 32 bytes", "malformed")
         if a_name != identity:
             self._reject(6, f"expected {identity}, got {a_name}", "rejected")
+        if not isinstance(a_flags, int):
+            self._reject(2, "challenge flags must be an integer", "malformed")
+        if bool(a_flags & FLAG_INSECURE_PLAINTEXT) != plaintext:
+            def setting(p):
+                return " runs with --insecure-plaintext" if p else " encrypts its links"
+            self._reject(6, f"encryption mismatch: {a_name}{setting(not plaintext)} but {label}"
+                         f"{setting(plaintext)}; every node and client of a cluster must use "
+                         "the same setting", "rejected")
 
-        me = (1, label.encode(), creation, 0, 0)
+        me = (1, label.encode(), creation, 0, flags)
         peer = (0, a_name.encode(), a_creation, a_port, a_flags)
         def digest(label):
             return hmac.new(key, transcript(label, version, nonce_i, nonce_a, me, peer),
@@ -346,6 +400,12 @@ class Client:
         ack = _raw(f[0]) if f else b""
         if len(ack) != 32 or not hmac.compare_digest(ack, digest(b"acceptor")):
             self._reject(5, "the node did not prove the cookie", "auth_failed")
+        if not plaintext:
+            def link_key(label):
+                return hashlib.blake2b(transcript(label, version, nonce_i, nonce_a, me, peer),
+                                       key=key, digest_size=32).digest()
+            self._cipher = LinkCipher(link_key(b"initiator-to-acceptor"),
+                                      link_key(b"acceptor-to-initiator"))
 
     def _check_reject(self, t: int, f: list) -> None:
         """A reject ends the handshake; codes 1-15 are kept, others read as 6 (rejected)."""
@@ -439,7 +499,7 @@ class Client:
             return
         if self._broken is None:
             try:
-                self._sock.send(pack(GOODBYE, ["client closing"]), zmq.NOBLOCK)
+                self._sock.send(self._seal(pack(GOODBYE, ["client closing"])), zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
         self._broken = ClusterError("no_connection", "the client is closed")
@@ -464,6 +524,19 @@ class Client:
             self._sock.disable_monitor()
             self._monitor.close(linger=0)
             self._sock.close()          # LINGER 200 ms lets a goodbye leave
+
+    def _seal(self, frame: bytes) -> bytes:
+        return self._cipher.seal(frame) if self._cipher else frame
+
+    def _open(self, frame: bytes) -> bytes:
+        if not self._cipher:
+            return frame
+        plain = self._cipher.open(frame)
+        if plain is None:
+            self._broken = ClusterError(
+                "malformed", f"a frame from {self.node} did not open (forged, altered or replayed)")
+            raise self._broken
+        return plain
 
     def _new_id(self) -> int:
         ident = self._next_id
@@ -496,7 +569,7 @@ class Client:
     def _send(self, msg_type: int, fields: list, deadline: float) -> None:
         if self._broken is not None:
             raise ClusterError(self._broken.code, self._broken.message)
-        frame = pack(msg_type, fields)
+        frame = self._seal(pack(msg_type, fields))
         while True:
             try:
                 self._sock.send(frame, zmq.NOBLOCK)
@@ -528,7 +601,7 @@ class Client:
                 raise ClusterError("timeout", f"no {what} from {self.node} in time")
             ready = dict(self._poller.poll(remaining * 1000))
             if self._sock in ready:
-                self._pending.extend(unpack_frame(self._sock.recv(zmq.NOBLOCK)))
+                self._pending.extend(unpack_frame(self._open(self._sock.recv(zmq.NOBLOCK))))
             elif self._monitor in ready:
                 event = recv_monitor_message(self._monitor)
                 if event["event"] == zmq.EVENT_DISCONNECTED:

@@ -29,7 +29,8 @@ except ImportError:
     raise
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from libcluster_client import Atom, Client, ClusterError, Member, NodeEntry, Pid, Ref  # noqa: E402
+from libcluster_client import (PING, Atom, Client, ClusterError, LinkCipher, Member, NodeEntry,  # noqa: E402
+                               Pid, Ref, pack)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODED = os.environ.get("NODED_PATH") or os.path.join(REPO, "build", "noded", "noded")
@@ -299,6 +300,23 @@ class ClusterTest(unittest.TestCase):
         with self.assertRaises(ClusterError) as cm:
             Client.connect("other@127.6.1.1", cookie=self.cookie, timeout=5.0)
         self.assertEqual(cm.exception.code, "rejected")
+
+    def test_plaintext_client_and_encrypted_node_refuse_each_other(self):
+        with self.assertRaises(ClusterError) as cm:
+            Client.connect(N2, cookie=self.cookie, timeout=5.0, insecure_plaintext=True)
+        self.assertEqual(cm.exception.code, "rejected")
+        self.assertIn("encryption mismatch", cm.exception.message)
+
+    def test_link_cipher_matches_the_documented_vector(self):
+        # PROTOCOL.md 5.4: the client's first sealed frame, a ping with seq 1.
+        send = bytes.fromhex("3057bfb5b4c07655f2c1efa93c59f16f989f5509e32578cbcd4627c36e163ce0")
+        receive = bytes.fromhex("2dead578d68b22fc6d85c8b04c7fa40e1a89f4d2012c256fd381d8c9e006d063")
+        client, node = LinkCipher(send, receive), LinkCipher(receive, send)
+        sealed = client.seal(pack(PING, [1]))
+        self.assertEqual(sealed.hex(), "0000000000000000fc2fde1d76c03d904b5a25c8f2bb7e4ffda87e71")
+        self.assertEqual(node.open(sealed), pack(PING, [1]))
+        self.assertIsNone(node.open(sealed))                          # a replay
+        self.assertIsNone(node.open(client.seal(b"x")[:-1] + b"?"))   # altered
 
     def test_nothing_listening_times_out(self):
         start = time.monotonic()

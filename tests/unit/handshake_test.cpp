@@ -16,9 +16,9 @@ namespace hs = cluster::internal::handshake;
 namespace {
 
 hs::config make_config(const std::string& name, const std::string& cookie, std::uint32_t creation,
-                       wire::peer_kind kind = wire::peer_kind::node) {
+                       wire::peer_kind kind = wire::peer_kind::node, std::uint64_t flags = 0) {
   hs::config c;
-  c.self = {kind, name, 4370, creation, 0};
+  c.self = {kind, name, 4370, creation, flags};
   c.key = crypto::derive_key(cookie, crypto::key_purpose::handshake);
   c.step_timeout = milliseconds(1000);
   return c;
@@ -28,6 +28,7 @@ struct played {
   std::optional<error> initiator_failure, acceptor_failure;
   bool initiator_up = false, acceptor_up = false;
   std::vector<wire::message> transcript;
+  std::optional<hs::session_keys> initiator_keys, acceptor_keys;
 };
 
 // Runs a full exchange between the two machines, recording every message.
@@ -45,6 +46,7 @@ played play(hs::config initiator_cfg, hs::config acceptor_cfg, const hs::admit_f
       to_acceptor.reset();
       to_initiator = s.send;
       out.acceptor_up = s.done;
+      if (s.done) out.acceptor_keys = a.keys();
       if (s.failure) out.acceptor_failure = s.failure;
     }
     if (to_initiator) {
@@ -53,6 +55,7 @@ played play(hs::config initiator_cfg, hs::config acceptor_cfg, const hs::admit_f
       to_initiator.reset();
       to_acceptor = s.send;
       out.initiator_up = out.initiator_up || s.done;
+      if (s.done) out.initiator_keys = i.keys();
       if (s.failure) out.initiator_failure = s.failure;
     }
   }
@@ -78,6 +81,46 @@ TEST_CASE("the cookie never appears on the wire") {
     const std::string text(bytes.begin(), bytes.end());
     CHECK(text.find(cookie) == std::string::npos);
   }
+}
+
+TEST_CASE("both sides derive the same link keys, fresh for every connection") {
+  auto r = play(make_config("a@h", "secret", 1), make_config("b@h", "secret", 2));
+  REQUIRE(r.initiator_keys);
+  REQUIRE(r.acceptor_keys);
+  CHECK(r.initiator_keys->send == r.acceptor_keys->receive);
+  CHECK(r.initiator_keys->receive == r.acceptor_keys->send);
+  CHECK(r.initiator_keys->send != r.initiator_keys->receive);
+  auto again = play(make_config("a@h", "secret", 1), make_config("b@h", "secret", 2));
+  CHECK(again.initiator_keys->send != r.initiator_keys->send);
+  // With rotation, the keys come from the cookie the initiator proved.
+  auto rotating = make_config("b@h", "new", 2);
+  rotating.also_accepted.push_back(crypto::derive_key("secret", crypto::key_purpose::handshake));
+  auto rotated = play(make_config("a@h", "secret", 1), rotating);
+  REQUIRE(rotated.acceptor_keys);
+  CHECK(rotated.initiator_keys->send == rotated.acceptor_keys->receive);
+}
+
+TEST_CASE("sides that disagree about encryption refuse each other, saying why") {
+  for (const bool initiator_plain : {false, true}) {
+    CAPTURE(initiator_plain);
+    const std::uint64_t plain = wire::flag_insecure_plaintext;
+    auto r = play(make_config("a@h", "s", 1, wire::peer_kind::node, initiator_plain ? plain : 0),
+                  make_config("b@h", "s", 2, wire::peer_kind::node, initiator_plain ? 0 : plain));
+    CHECK_FALSE(r.acceptor_up);
+    CHECK_FALSE(r.initiator_up);
+    REQUIRE(r.acceptor_failure);
+    CHECK(r.acceptor_failure->code == errc::rejected);
+    CHECK(r.acceptor_failure->message.find("encryption mismatch") != std::string::npos);
+    CHECK(r.acceptor_failure->message.find("--insecure-plaintext") != std::string::npos);
+    REQUIRE(r.initiator_failure);
+    CHECK(r.initiator_failure->message.find("encryption mismatch") != std::string::npos);
+  }
+  // Both in plaintext is allowed (benchmarks).
+  const std::uint64_t plain = wire::flag_insecure_plaintext;
+  auto r = play(make_config("a@h", "s", 1, wire::peer_kind::node, plain),
+                make_config("b@h", "s", 2, wire::peer_kind::node, plain));
+  CHECK(r.acceptor_up);
+  CHECK(r.initiator_up);
 }
 
 TEST_CASE("a wrong cookie is refused by the acceptor, and the initiator is told why") {
@@ -142,7 +185,9 @@ TEST_CASE("an acceptor that cannot prove the cookie is refused by the initiator"
   testing::manual_clock clock;
   wire::message hello;
   auto i = hs::handshake::initiate(make_config("a@h", "secret", 1), clock.now(), hello);
-  auto s1 = i.on_message(wire::challenge{1, "b@h", 4370, 2, 0, std::vector<std::uint8_t>(32, 9)}, clock.now(), nullptr);
+  auto s1 =
+      i.on_message(wire::challenge{wire::protocol_version_max, "b@h", 4370, 2, 0, std::vector<std::uint8_t>(32, 9)},
+                   clock.now(), nullptr);
   REQUIRE(s1.send);
   // Reflect the initiator's own proof back: the labels differ, so it fails.
   const auto& reply = std::get<wire::challenge_reply>(*s1.send);
@@ -207,7 +252,8 @@ namespace {
 struct recording_transport final : transport {
   transport_handler* handler = nullptr;
   conn_id next = 100;
-  std::map<conn_id, std::vector<wire::message>> sent;
+  std::map<conn_id, std::vector<wire::message>> sent;  ///< frames that decode as plaintext
+  std::map<conn_id, std::vector<wire::bytes>> raw;     ///< every frame as sent
   std::vector<std::pair<std::string, std::uint16_t>> dialled;
   std::vector<conn_id> closed;
 
@@ -217,9 +263,9 @@ struct recording_transport final : transport {
     return next++;
   }
   bool send(conn_id c, std::span<const std::uint8_t> frame) override {
-    auto decoded = wire::decode_frame(frame, wire::decode_limits{});
-    REQUIRE(decoded.ok());
-    for (auto& m : *decoded) sent[c].push_back(std::move(m));
+    raw[c].emplace_back(frame.begin(), frame.end());
+    if (auto decoded = wire::decode_frame(frame, wire::decode_limits{}))
+      for (auto& m : *decoded) sent[c].push_back(std::move(m));
     return true;
   }
   void close(conn_id c) override { closed.push_back(c); }
@@ -237,13 +283,17 @@ struct fixture {
   testing::manual_clock clock;
   recording_transport net;
   recording_listener events;
+  // The admission tests read what the link manager sends, so their links run
+  // in plaintext unless a test asks for encryption.
+  std::uint64_t flags;
   link_manager links;
 
-  explicit fixture(const std::string& self)
-      : links(
+  explicit fixture(const std::string& self, std::uint64_t link_flags = wire::flag_insecure_plaintext)
+      : flags(link_flags),
+        links(
             [&] {
               link_config c;
-              c.self = {wire::peer_kind::node, self, 4370, 1, 0};
+              c.self = {wire::peer_kind::node, self, 4370, 1, flags};
               c.host = "h";
               c.handshake_key = crypto::derive_key("s", crypto::key_purpose::handshake);
               return c;
@@ -251,13 +301,20 @@ struct fixture {
             net, clock, events) {}
 
   // Plays a peer that dials us, through the whole handshake; returns its conn.
-  conn_id peer_dials_in(const std::string& name, std::uint32_t creation, conn_id c) {
+  hs::config peer_config(const std::string& name, std::uint32_t creation,
+                         wire::peer_kind kind = wire::peer_kind::node) const {
+    return make_config(name, "s", creation, kind, flags);
+  }
+
+  conn_id peer_dials_in(const std::string& name, std::uint32_t creation, conn_id c,
+                        std::optional<hs::session_keys>* keys = nullptr) {
     wire::message hello;
-    auto peer = hs::handshake::initiate(make_config(name, "s", creation), clock.now(), hello);
+    auto peer = hs::handshake::initiate(peer_config(name, creation), clock.now(), hello);
     net.deliver(c, hello);
     for (std::size_t seen = 0; seen < net.sent[c].size(); ++seen) {
       auto s = peer.on_message(net.sent[c][seen], clock.now(), nullptr);
       if (s.send) net.deliver(c, *s.send);
+      if (s.done && keys) *keys = peer.keys();
       if (s.done || s.failure) break;
     }
     return c;
@@ -285,7 +342,8 @@ TEST_CASE("simultaneous connect: once the peer admitted our dial, a hello from a
   f.links.join(*parse_node_name("b@h"));
   REQUIRE(f.net.dialled.size() == 1);
   // b@h admits our dial (its challenge arrives), then its own hello comes in.
-  f.net.deliver(100, wire::challenge{1, "b@h", 4370, 7, 0, std::vector<std::uint8_t>(32, 3)});
+  f.net.deliver(100, wire::challenge{wire::protocol_version_max, "b@h", 4370, 7, wire::flag_insecure_plaintext,
+                                     std::vector<std::uint8_t>(32, 3)});
   f.peer_dials_in("b@h", 7, 500);
   REQUIRE_FALSE(f.net.sent[500].empty());
   const auto* refusal = std::get_if<wire::reject>(&f.net.sent[500].back());
@@ -338,7 +396,7 @@ TEST_CASE("unauthenticated connections beyond the cap are refused and counted") 
   const std::size_t cap = f.links.config().max_pending_handshakes;
   for (std::size_t i = 0; i < cap + 3; ++i) {
     wire::message hello;
-    auto peer = hs::handshake::initiate(make_config("x" + std::to_string(i) + "@h", "s", 1), f.clock.now(), hello);
+    auto peer = hs::handshake::initiate(f.peer_config("x" + std::to_string(i) + "@h", 1), f.clock.now(), hello);
     f.net.deliver(1000 + i, hello);
   }
   CHECK(f.links.pending_handshakes() == cap);
@@ -367,7 +425,7 @@ TEST_CASE("a tie-break refusal keeps its already_connected code on the initiator
 
 TEST_CASE("a node announcing no port or an invalid name is refused") {
   fixture f("a@h");
-  auto cfg = make_config("b@h", "s", 3);
+  auto cfg = f.peer_config("b@h", 3);
   cfg.self.port = 0;
   wire::message hello;
   auto peer = hs::handshake::initiate(cfg, f.clock.now(), hello);
@@ -375,7 +433,7 @@ TEST_CASE("a node announcing no port or an invalid name is refused") {
   REQUIRE_FALSE(f.net.sent[600].empty());
   CHECK(std::get<wire::reject>(f.net.sent[600].back()).code == static_cast<int>(errc::bad_argument));
 
-  auto bad = hs::handshake::initiate(make_config("no-at-sign", "s", 3), f.clock.now(), hello);
+  auto bad = hs::handshake::initiate(f.peer_config("no-at-sign", 3), f.clock.now(), hello);
   f.net.deliver(601, hello);
   CHECK(std::get<wire::reject>(f.net.sent[601].back()).code == static_cast<int>(errc::bad_argument));
 }
@@ -396,7 +454,7 @@ TEST_CASE("a client's goodbye closes only the client's connection") {
   fixture f("a@h");
   f.peer_dials_in("b@h", 7, 500);
   wire::message hello;
-  auto client = hs::handshake::initiate(make_config("b@h", "s", 9, wire::peer_kind::client), f.clock.now(), hello);
+  auto client = hs::handshake::initiate(f.peer_config("b@h", 9, wire::peer_kind::client), f.clock.now(), hello);
   f.net.deliver(900, hello);
   for (std::size_t seen = 0; seen < f.net.sent[900].size(); ++seen) {
     auto s = client.on_message(f.net.sent[900][seen], f.clock.now(), nullptr);
@@ -408,7 +466,8 @@ TEST_CASE("a client's goodbye closes only the client's connection") {
   CHECK(f.events.downs.size() == 1);  // the client's link only
 }
 
-TEST_CASE("handshake digests match the documented test vector (docs/PROTOCOL.md 5.2)") {
+TEST_CASE(
+    "handshake digests, link keys and a sealed frame match the documented test vector (docs/PROTOCOL.md 5.2, 5.4)") {
   auto counting_from = [](std::uint8_t first) {
     return [first](std::size_t n) {
       std::vector<std::uint8_t> out(n);
@@ -433,7 +492,67 @@ TEST_CASE("handshake digests match the documented test vector (docs/PROTOCOL.md 
     return s;
   };
   CHECK(hex(std::get<wire::challenge_reply>(r.transcript[2]).digest) ==
-        "b99651a0b931f3a1f88f8c7337a060aee275666ff31b9eb19b5f765cdbec36db");
+        "85a79e9e5e3810dadbbc6d45c24aec69b82e9b79165e30a631794c8ab2b00c61");
   CHECK(hex(std::get<wire::challenge_ack>(r.transcript[3]).digest) ==
-        "e9623c5ea3212d0f6f64d5fe3c4f4b313aad2aa46ea7465a7b58e0af6442d396");
+        "02eddb78e78594fc27821f98f9da483189ad55fe30f28bc30edd60677733bb3f");
+  // Section 5.4: the link keys, and the first frame the client seals.
+  REQUIRE(r.initiator_keys);
+  const auto as_vector = [](const crypto::key& k) { return std::vector<std::uint8_t>(k.begin(), k.end()); };
+  CHECK(hex(as_vector(r.initiator_keys->send)) == "3057bfb5b4c07655f2c1efa93c59f16f989f5509e32578cbcd4627c36e163ce0");
+  CHECK(hex(as_vector(r.initiator_keys->receive)) ==
+        "2dead578d68b22fc6d85c8b04c7fa40e1a89f4d2012c256fd381d8c9e006d063");
+  crypto::link_cipher client{r.initiator_keys->send, r.initiator_keys->receive};
+  const auto frame = wire::encode(wire::ping{1});
+  const auto sealed = client.seal(frame);
+  CHECK(hex({sealed.begin(), sealed.end()}) == "0000000000000000fc2fde1d76c03d904b5a25c8f2bb7e4ffda87e71");
+}
+
+TEST_CASE("an encrypted link seals every frame after the handshake; a frame that does not open drops the peer") {
+  fixture f("a@h", 0);
+  std::optional<hs::session_keys> keys;
+  f.peer_dials_in("b@h", 7, 500, &keys);
+  REQUIRE(keys);
+  REQUIRE(f.events.ups == std::vector<std::string>{"b@h"});
+  crypto::link_cipher peer{keys->send, keys->receive};
+  const auto opened_messages = [&](const wire::bytes& frame) {
+    const auto plain = peer.open(frame);
+    REQUIRE(plain);
+    auto decoded = wire::decode_frame(*plain, wire::decode_limits{});
+    REQUIRE(decoded.ok());
+    return std::move(*decoded);
+  };
+
+  // Ours to the peer: sealed, and not plaintext on the wire.
+  REQUIRE(f.links.send(500, wire::ping{42}));
+  const wire::bytes ours = f.net.raw[500].back();
+  CHECK_FALSE(wire::decode_frame(ours, wire::decode_limits{}).ok());
+  CHECK(std::get<wire::ping>(opened_messages(ours).at(0)).seq == 42);
+
+  // The peer's sealed ping is answered with a sealed pong.
+  const auto ping = wire::encode(wire::ping{5});
+  const auto sealed = peer.seal(ping);
+  f.net.handler->on_frame(500, wire::bytes(sealed.begin(), sealed.end()));
+  CHECK(std::get<wire::pong>(opened_messages(f.net.raw[500].back()).at(0)).seq == 5);
+  CHECK(f.links.stats().unopened_frames == 0);
+
+  // A plaintext frame on the encrypted link does not open: the peer is dropped.
+  f.net.deliver(500, wire::ping{6});
+  CHECK(f.links.stats().unopened_frames == 1);
+  CHECK(f.events.downs == std::vector<std::string>{"b@h"});
+  CHECK(f.links.nodes().empty());
+}
+
+TEST_CASE("an encrypted link refuses plaintext that shares a frame with the handshake's last message") {
+  fixture f("a@h", 0);
+  wire::message hello;
+  auto peer = hs::handshake::initiate(f.peer_config("b@h", 7), f.clock.now(), hello);
+  f.net.deliver(500, hello);
+  auto s = peer.on_message(f.net.sent[500].at(0), f.clock.now(), nullptr);
+  REQUIRE(s.send);
+  wire::bytes frame;
+  wire::encode(*s.send, frame);
+  wire::encode(wire::ping{1}, frame);  // smuggled in after the proof, unsealed
+  f.net.handler->on_frame(500, frame);
+  CHECK(f.links.stats().malformed_frames == 1);
+  CHECK(f.links.nodes().empty());
 }

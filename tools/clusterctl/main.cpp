@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_ms, "milliseconds to wait for connecting and for each answer")
       ->check(CLI::Range(1, 3600000));
   app.add_flag("--json", json, "print results as JSON");
+  bool plaintext = false;
+  app.add_flag("--insecure-plaintext", plaintext, "talk to nodes started with --insecure-plaintext");
   app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 
@@ -185,6 +187,7 @@ int main(int argc, char** argv) {
   options.cookie = secret->secret;
   options.timeout = std::chrono::milliseconds(timeout_ms);
   options.label = "clusterctl";
+  options.insecure_plaintext = plaintext;
   auto client = cluster::client::connect(*node, options);
   if (!client) {
     return report(json, "cannot connect to " + node->to_string(), client.err());

@@ -27,6 +27,9 @@ struct client_options {
   std::string cookie;
   std::chrono::milliseconds timeout{5000};  ///< for connecting and for each request
   std::string label = "client";             ///< how the node's logs name us
+  /// Talk to a node started with --insecure-plaintext (unsealed frames).
+  /// Must match the node's setting, or the handshake is refused.
+  bool insecure_plaintext = false;
 };
 
 class client {

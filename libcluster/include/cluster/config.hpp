@@ -30,6 +30,10 @@ struct node_config {
   /// downtime: we connect with `cookie`, and take any of these too.
   std::vector<std::string> accepted_cookies;
   std::vector<node_name> join;  ///< seeds: retried until linked, and after a loss
+  /// Links to nodes and clients are sealed (ChaCha20-Poly1305, keys from the
+  /// cookie and each handshake) unless this is set; every node and client of
+  /// a cluster must agree. For benchmarks and debugging only (docs/SECURITY.md).
+  bool insecure_plaintext = false;
   /// The address to listen on; empty means the address `name.host` resolves to.
   /// `0.0.0.0` listens everywhere (containers that know their name only by DNS).
   std::string listen_address;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "crypto/keys.hpp"
+#include "crypto/link_cipher.hpp"
 #include "handshake/handshake.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
@@ -30,7 +31,8 @@ class client::impl final : public internal::transport_handler {
     conn_ = *c;
 
     internal::handshake::config hc;
-    hc.self = {wire::peer_kind::client, options_.label, 0, internal::crypto::random_u32() | 1u, 0};
+    hc.self = {wire::peer_kind::client, options_.label, 0, internal::crypto::random_u32() | 1u,
+               options_.insecure_plaintext ? wire::flag_insecure_plaintext : 0};
     hc.key = internal::crypto::derive_key(options_.cookie, internal::crypto::key_purpose::handshake);
     hc.step_timeout = options_.timeout;
     hc.expected_peer = node.id();
@@ -54,6 +56,10 @@ class client::impl final : public internal::transport_handler {
     }
     node_name_ = hs.peer().name;
     authenticated_ = true;
+    if (!options_.insecure_plaintext) {
+      const auto keys = hs.keys();
+      cipher_.emplace(keys.send, keys.receive);
+    }
     return {};
   }
 
@@ -144,13 +150,10 @@ class client::impl final : public internal::transport_handler {
   const std::string& node() const { return node_name_; }
 
   // transport_handler
+  // Frames wait undecoded: whether the next one is sealed depends on how far
+  // the handshake got when it is taken, not when it arrived.
   void on_frame(internal::conn_id, std::span<const std::uint8_t> frame) override {
-    auto decoded = wire::decode_frame(frame, authenticated_ ? wire::decode_limits{} : wire::decode_limits::pre_auth());
-    if (!decoded) {
-      broken_ = decoded.err();
-      return;
-    }
-    for (auto& m : *decoded) inbox_.push_back(std::move(m));
+    frames_.emplace_back(frame.begin(), frame.end());
   }
   void on_closed(internal::conn_id) override {
     connected_ = false;
@@ -158,7 +161,31 @@ class client::impl final : public internal::transport_handler {
   }
 
  private:
-  void send(const wire::message& m) { (void)transport_.send(conn_, wire::encode(m)); }
+  void send(const wire::message& m) {
+    const wire::bytes frame = wire::encode(m);
+    (void)(cipher_ ? transport_.send(conn_, cipher_->seal(frame)) : transport_.send(conn_, frame));
+  }
+
+  /// Opens and decodes the oldest frame waiting, into the inbox.
+  void unpack_frame() {
+    const wire::bytes frame = std::move(frames_.front());
+    frames_.pop_front();
+    std::span<const std::uint8_t> plain = frame;
+    if (cipher_) {
+      const auto opened = cipher_->open(frame);
+      if (!opened) {
+        broken_ = error{errc::malformed, "a frame from " + node_name_ + " did not open (forged, altered or replayed)"};
+        return;
+      }
+      plain = *opened;
+    }
+    auto decoded = wire::decode_frame(plain, authenticated_ ? wire::decode_limits{} : wire::decode_limits::pre_auth());
+    if (!decoded) {
+      broken_ = decoded.err();
+      return;
+    }
+    for (auto& m : *decoded) inbox_.push_back(std::move(m));
+  }
 
   result<wire::message> next_message(time_point deadline) {
     for (;;) {
@@ -168,6 +195,10 @@ class client::impl final : public internal::transport_handler {
         return m;
       }
       if (broken_) return *broken_;
+      if (!frames_.empty()) {
+        unpack_frame();
+        continue;
+      }
       const auto left = std::chrono::ceil<milliseconds>(deadline - clock_.now());
       if (left <= milliseconds(0)) return error{errc::timeout, "no answer from " + node_name_ + " in time"};
       try {
@@ -183,7 +214,9 @@ class client::impl final : public internal::transport_handler {
   zmq::context_t ctx_{1};
   internal::zmq_transport transport_;
   internal::conn_id conn_ = 0;
+  std::deque<wire::bytes> frames_;  // received, not yet opened and decoded
   std::deque<wire::message> inbox_;
+  std::optional<internal::crypto::link_cipher> cipher_;  // once authenticated, unless plaintext
   std::optional<error> broken_;
   bool connected_ = true;
   bool authenticated_ = false;  // until then, the tight pre-authentication limits apply

@@ -188,6 +188,7 @@ class node::impl final : public internal::link_listener {
     out.auth_failures = s.auth_failures;
     out.refused_pending_cap = s.refused_pending_cap;
     out.malformed_frames = s.malformed_frames;
+    out.unopened_frames = s.unopened_frames;
     out.send_failures = s.send_failures;
     out.links_lost = s.links_lost;
     out.dropped_from_closed = transport_.stats().dropped_from_closed;
@@ -486,7 +487,8 @@ class node::impl final : public internal::link_listener {
 
   static internal::link_config link_config(const node_config& cfg, std::uint32_t creation) {
     internal::link_config lc;
-    lc.self = {wire::peer_kind::node, cfg.name.id(), cfg.name.port, creation, 0};
+    lc.self = {wire::peer_kind::node, cfg.name.id(), cfg.name.port, creation,
+               cfg.insecure_plaintext ? wire::flag_insecure_plaintext : 0};
     lc.host = cfg.name.host;
     lc.handshake_key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::handshake);
     for (const auto& c : cfg.accepted_cookies)
@@ -514,9 +516,13 @@ class node::impl final : public internal::link_listener {
     o.self = {
         cfg_.name.id(), {advertised, cfg_.name.port}, creation_, static_cast<std::uint64_t>(now_ms.count()), cfg_.tags};
     o.bind_ip = listen_ip_;
-    o.key = internal::crypto::derive_key(cfg_.cookie, internal::crypto::key_purpose::gossip);
-    for (const auto& c : cfg_.accepted_cookies)
-      o.also_accepted.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::gossip));
+    const auto gossip_key = [](const std::string& cookie, bool plaintext) {
+      return internal::crypto::derive_key(
+          cookie, plaintext ? internal::crypto::key_purpose::gossip_plaintext : internal::crypto::key_purpose::gossip);
+    };
+    o.key = gossip_key(cfg_.cookie, cfg_.insecure_plaintext);
+    for (const auto& c : cfg_.accepted_cookies) o.also_accepted.push_back(gossip_key(c, cfg_.insecure_plaintext));
+    o.other_setting_key = gossip_key(cfg_.cookie, !cfg_.insecure_plaintext);
     o.join = cfg_.join;
     for (const auto& d : cfg_.discover) {
       if (d == "multicast")
@@ -774,6 +780,7 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"auth_failures", &node_stats::auth_failures},
     {"refused_pending_cap", &node_stats::refused_pending_cap},
     {"malformed_frames", &node_stats::malformed_frames},
+    {"unopened_frames", &node_stats::unopened_frames},
     {"send_failures", &node_stats::send_failures},
     {"links_lost", &node_stats::links_lost},
     {"dropped_from_closed", &node_stats::dropped_from_closed},

@@ -37,6 +37,13 @@ digest hmac(const key& k, std::span<const std::uint8_t> message) {
   return out;
 }
 
+key keyed_hash(const key& k, std::span<const std::uint8_t> message) {
+  ensure_initialized();
+  key out{};
+  crypto_generichash(out.data(), out.size(), message.data(), message.size(), k.data(), k.size());
+  return out;
+}
+
 bool digest_equal(std::span<const std::uint8_t> received, const digest& expected) {
   if (received.size() != expected.size()) return false;
   return sodium_memcmp(received.data(), expected.data(), expected.size()) == 0;

@@ -19,7 +19,9 @@ using key = std::array<std::uint8_t, 32>;
 using digest = std::array<std::uint8_t, 32>;
 
 /// Distinct KDF subkey ids: append only.
-enum class key_purpose : std::uint64_t { handshake = 1, gossip = 2, data = 3 };
+/// Membership datagrams of nodes with --insecure-plaintext use their own key
+/// (`gossip_plaintext`), so that the two settings never form one cluster.
+enum class key_purpose : std::uint64_t { handshake = 1, gossip = 2, data = 3, gossip_plaintext = 4 };
 
 /// Calls sodium_init() once; safe to call from any thread, any number of times.
 void ensure_initialized();
@@ -29,6 +31,10 @@ key derive_key(std::string_view cookie, key_purpose purpose);
 
 /// HMAC-SHA256 of `message` under `k`.
 digest hmac(const key& k, std::span<const std::uint8_t> message);
+
+/// BLAKE2b-256 of `message` keyed with `k` (libsodium's crypto_generichash):
+/// derives per-connection keys from a cookie key and a handshake transcript.
+key keyed_hash(const key& k, std::span<const std::uint8_t> message);
 
 /// Constant-time comparison of a received digest with the expected one.
 bool digest_equal(std::span<const std::uint8_t> received, const digest& expected);

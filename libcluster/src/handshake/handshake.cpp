@@ -113,6 +113,23 @@ std::vector<std::uint8_t> handshake::transcript(std::string_view label) const {
   return t;
 }
 
+session_keys handshake::keys() const {
+  const crypto::key to_acceptor = crypto::keyed_hash(proved_, transcript("initiator-to-acceptor"));
+  const crypto::key to_initiator = crypto::keyed_hash(proved_, transcript("acceptor-to-initiator"));
+  return initiator_ ? session_keys{to_acceptor, to_initiator} : session_keys{to_initiator, to_acceptor};
+}
+
+std::optional<step> handshake::check_encryption() {
+  if (encrypted(cfg_.self) == encrypted(peer_)) return std::nullopt;
+  const auto setting = [](const identity& who) {
+    return encrypted(who) ? std::string(" encrypts its links") : std::string(" runs with --insecure-plaintext");
+  };
+  return fail(errc::rejected,
+              "encryption mismatch: " + peer_.name + setting(peer_) + " but " + cfg_.self.name + setting(cfg_.self) +
+                  "; every node and client of a cluster must use the same setting",
+              true);
+}
+
 step handshake::on_timeout() {
   return fail(errc::timeout, "handshake step timed out in state " + std::string(to_string(state_)), true);
 }
@@ -146,6 +163,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       peer_ = identity_of(*h);
       version_ = hi;
       nonce_initiator_ = h->nonce;
+      if (auto refused = check_encryption()) return std::move(*refused);
       if (admit) {
         admission verdict = admit(peer_);
         if (verdict.code != errc::ok) return fail(verdict.code, std::move(verdict.reason), true);
@@ -165,6 +183,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       if (cfg_.expected_peer && *cfg_.expected_peer != c->name)
         return fail(errc::rejected, "expected to reach " + *cfg_.expected_peer + " but the node there is " + c->name,
                     true);
+      if (auto refused = check_encryption()) return std::move(*refused);
       version_ = c->version;
       nonce_acceptor_ = c->nonce;
       state_ = state::awaiting_ack;
@@ -181,6 +200,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
         if (!proved && crypto::digest_equal(r->digest, crypto::hmac(k, message))) proved = &k;
       if (!proved) return fail(errc::auth_failed, "cookie mismatch: " + peer_.name + " did not prove the cookie", true);
       state_ = state::up;
+      proved_ = *proved;
       const crypto::digest d = crypto::hmac(*proved, transcript("acceptor"));
       return step{wire::challenge_ack{{d.begin(), d.end()}}, true, std::nullopt};
     }
@@ -190,6 +210,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       if (!crypto::digest_equal(a->digest, crypto::hmac(cfg_.key, transcript("acceptor"))))
         return fail(errc::auth_failed, "cookie mismatch: " + peer_.name + " did not prove the cookie", true);
       state_ = state::up;
+      proved_ = cfg_.key;
       return step{std::nullopt, true, std::nullopt};
     }
     case state::up:

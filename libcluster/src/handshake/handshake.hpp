@@ -14,9 +14,11 @@
 // direction cannot be reflected as the other. The cookie never crosses the
 // wire; `k` is derived from it. While a cluster rotates its cookie the
 // initiator proves its first cookie and the acceptor checks the reply against
-// each cookie it accepts, then proves the one that matched. Any side may send `reject` instead of its next
-// step and close. Each step has a deadline (`deadline()`); the owner calls
-// `on_timeout` when it passes. No I/O, no threads, no clock reads.
+// each cookie it accepts, then proves the one that matched. Any side may send
+// `reject` instead of its next step and close. Both sides must agree on
+// `wire::flag_insecure_plaintext`; once up, each side derives the keys that
+// seal the link (`session_keys`) from the proved cookie key and the transcript. Each step has a deadline
+// (`deadline()`); the owner calls `on_timeout` when it passes. No I/O, no threads, no clock reads.
 #pragma once
 
 #include <cstdint>
@@ -62,6 +64,15 @@ struct config {
   std::optional<std::string> expected_peer;  ///< initiator: the name we meant to reach
 };
 
+/// The keys of one link's two directions, from this side's point of view.
+struct session_keys {
+  crypto::key send{};
+  crypto::key receive{};
+};
+
+/// Whether the link will be sealed: no side asked for plaintext.
+inline bool encrypted(const identity& side) { return (side.flags & wire::flag_insecure_plaintext) == 0; }
+
 enum class state { awaiting_hello, awaiting_challenge, awaiting_reply, awaiting_ack, up, failed };
 
 /// What to do after an input: send `send` (if any), then the link is up
@@ -89,10 +100,14 @@ class handshake {
   /// The peer's identity, valid once its hello or challenge arrived.
   const identity& peer() const { return peer_; }
   std::uint32_t version() const { return version_; }
+  /// The link's keys, fresh for this connection; only once `current() == up`.
+  session_keys keys() const;
 
  private:
   handshake(config cfg, bool initiator, time_point now);
   step fail(errc code, std::string reason, bool tell_peer);
+  /// A refusal if the peer's encryption setting differs from ours.
+  std::optional<step> check_encryption();
   std::vector<std::uint8_t> transcript(std::string_view label) const;
   const identity& initiator_identity() const { return initiator_ ? cfg_.self : peer_; }
   const identity& acceptor_identity() const { return initiator_ ? peer_ : cfg_.self; }
@@ -105,6 +120,7 @@ class handshake {
   std::uint32_t version_ = 0;
   std::vector<std::uint8_t> nonce_initiator_;
   std::vector<std::uint8_t> nonce_acceptor_;
+  crypto::key proved_{};  ///< the cookie key both sides proved; set when up
 };
 
 std::string_view to_string(state s);

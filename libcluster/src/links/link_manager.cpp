@@ -80,12 +80,19 @@ void link_manager::connect_to(const std::string& name, const std::string& host, 
   send_raw(*c, hello);
 }
 
-void link_manager::send_raw(conn_id c, const wire::message& m) {
-  const wire::bytes frame = wire::encode(m);
-  if (net_.send(c, frame))
-    count_out(c, frame.size());
-  else
+bool link_manager::transmit(conn_id c, connection* conn, std::span<const std::uint8_t> frame) {
+  const bool sent = conn && conn->cipher ? net_.send(c, conn->cipher->seal(frame)) : net_.send(c, frame);
+  if (!sent) {
     ++stats_.send_failures;
+    return false;
+  }
+  count_out(c, frame.size());
+  return true;
+}
+
+void link_manager::send_raw(conn_id c, const wire::message& m) {
+  const auto it = conns_.find(c);
+  transmit(c, it == conns_.end() ? nullptr : &it->second, wire::encode(m));
 }
 
 void link_manager::count_out(conn_id c, std::size_t bytes) {
@@ -99,12 +106,11 @@ void link_manager::count_out(conn_id c, std::size_t bytes) {
 
 bool link_manager::send_frame(conn_id to, std::span<const std::uint8_t> frame) {
   const auto it = conns_.find(to);
-  if (it == conns_.end() || !it->second.link || !net_.send(to, frame)) {
+  if (it == conns_.end() || !it->second.link) {
     ++stats_.send_failures;
     return false;
   }
-  count_out(to, frame.size());
-  return true;
+  return transmit(to, &it->second, frame);
 }
 
 bool link_manager::send(conn_id to, const wire::message& m) {
@@ -154,6 +160,10 @@ wire::node_entry link_manager::entry_of(const link_info& l) const {
 void link_manager::on_handshake_done(conn_id c, connection& conn) {
   const handshake::identity peer = conn.hs->peer();
   const bool outbound = conn.outbound;
+  if (handshake::encrypted(cfg_.self)) {
+    const handshake::session_keys keys = conn.hs->keys();
+    conn.cipher.emplace(keys.send, keys.receive);
+  }
   conn.hs.reset();
   conn.link = link_info{c, peer.kind, peer.name, host_of(peer.name), peer.port, peer.creation, clock_.now()};
   ++stats_.handshakes_ok;
@@ -308,6 +318,17 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
   }
 
   const bool authenticated = it->second.link.has_value();
+  if (it->second.cipher) {
+    const auto opened = it->second.cipher->open(frame);
+    if (!opened) {
+      ++stats_.unopened_frames;
+      log(log_level::warn, cfg_.self.name + ": dropping " + it->second.link->name +
+                               ": a frame that does not open (forged, altered or replayed)");
+      drop(c, error{errc::malformed, "a sealed frame did not open"}, true);
+      return;
+    }
+    frame = *opened;
+  }
   auto decoded = wire::decode_frame(frame, authenticated ? cfg_.limits : wire::decode_limits::pre_auth());
   if (!decoded) {
     ++stats_.malformed_frames;
@@ -322,6 +343,13 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     if (cur == conns_.end()) return;  // dropped by an earlier message of this frame
     connection& conn = cur->second;
     if (!conn.hs) {
+      if (conn.cipher && !authenticated) {
+        // Sealing starts with the next frame: whatever shares a frame with the
+        // handshake's last message came in plaintext, which an encrypted link refuses.
+        ++stats_.malformed_frames;
+        drop(c, error{errc::malformed, "plaintext after the handshake on an encrypted link"}, true);
+        return;
+      }
       handle_link_message(c, std::move(m));
       continue;
     }
@@ -348,13 +376,13 @@ void link_manager::on_closed(conn_id c) { drop(c, error{errc::no_connection, "co
 void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   const auto it = conns_.find(c);
   if (it == conns_.end()) return;
-  const connection conn = std::move(it->second);
+  connection conn = std::move(it->second);
   conns_.erase(it);
   // A ROUTER cannot hang up on one peer: tell an authenticated peer we are
   // dropping it, or it would keep a link we no longer have.
   if (close_transport && conn.link && !conn.outbound && reason.code != errc::shutting_down &&
       reason.code != errc::rejected)
-    send_raw(c, wire::goodbye{"dropped: " + reason.message});
+    transmit(c, &conn, wire::encode(wire::goodbye{"dropped: " + reason.message}));
   if (close_transport) net_.close(c);
   if (!conn.link) return;
   const link_info& info = *conn.link;

@@ -22,6 +22,7 @@
 
 #include "cluster/clock.hpp"
 #include "cluster/node_name.hpp"
+#include "crypto/link_cipher.hpp"
 #include "handshake/handshake.hpp"
 #include "transport/transport.hpp"
 #include "wire/codec.hpp"
@@ -29,8 +30,10 @@
 namespace cluster::internal {
 
 struct link_config {
-  handshake::identity self;  ///< kind node; name is `name@host`
-  std::string host;          ///< our host, as others should dial it
+  /// Kind node; name is `name@host`. Links are sealed unless `flags` has
+  /// `wire::flag_insecure_plaintext`.
+  handshake::identity self;
+  std::string host;  ///< our host, as others should dial it
   crypto::key handshake_key{};
   std::vector<crypto::key> accepted_handshake_keys;  ///< other cookies' keys, accepted from peers
   duration handshake_timeout = milliseconds(5000);   ///< per handshake step
@@ -65,6 +68,7 @@ struct link_stats {
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0;  ///< newcomers over max_pending_handshakes
   std::uint64_t malformed_frames = 0;     ///< frames that did not decode (peer dropped)
+  std::uint64_t unopened_frames = 0;      ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t send_failures = 0;        ///< frames the transport would not take
   std::uint64_t links_lost = 0;
 };
@@ -128,8 +132,9 @@ class link_manager final : public transport_handler {
 
  private:
   struct connection {
-    std::optional<handshake::handshake> hs;  ///< engaged until the link is up
-    std::optional<link_info> link;           ///< engaged once authenticated
+    std::optional<handshake::handshake> hs;     ///< engaged until the link is up
+    std::optional<link_info> link;              ///< engaged once authenticated
+    std::optional<crypto::link_cipher> cipher;  ///< engaged once authenticated, unless plaintext
     bool outbound = false;
     std::string target;  ///< outbound: the node we meant to reach
   };
@@ -146,6 +151,8 @@ class link_manager final : public transport_handler {
   void on_handshake_done(conn_id c, connection& conn);
   void handle_link_message(conn_id c, wire::message&& m);
   void send_raw(conn_id c, const wire::message& m);
+  /// Seals (if the link is encrypted) and sends one frame; false if refused.
+  bool transmit(conn_id c, connection* conn, std::span<const std::uint8_t> frame);
   void count_out(conn_id c, std::size_t bytes);
   /// Forgets a connection, tells the transport, and reports a lost link.
   void drop(conn_id c, const error& reason, bool close_transport);

@@ -149,7 +149,7 @@ class membership_service::impl final : public datagram_sink, public swim_listene
         if (auto plain = unseal(std::span(buffer_.data(), n)))
           engine_->on_datagram(endpoint_of(sender_), *plain);
         else
-          refuse(sender_);
+          refuse(sender_, std::span(buffer_.data(), n));
         arm();
       }
       receive();
@@ -169,7 +169,7 @@ class membership_service::impl final : public datagram_sink, public swim_listene
                                               engine_->on_datagram(from, *plain);
                                               arm();
                                             } else {
-                                              refuse(beacon_sender_);
+                                              refuse(beacon_sender_, std::span(beacon_buffer_.data(), n));
                                             }
                                           }
                                         }
@@ -177,16 +177,20 @@ class membership_service::impl final : public datagram_sink, public swim_listene
                                       });
   }
 
-  void refuse(const udp::endpoint& from) {
-    // Another cookie, tampering, or junk. Say so once per sender and minute.
+  void refuse(const udp::endpoint& from, std::span<const std::uint8_t> sealed) {
+    // Another cookie, the other encryption setting, tampering, or junk. Say
+    // so once per sender and minute.
     ++counters_.auth_failures;
     const auto who = from.address().to_string() + ":" + std::to_string(from.port());
     const auto now = clock_.now();
     if (refused_at_.size() >= 1024) refused_at_.clear();  // spoofed senders must not grow memory
     auto& last = refused_at_[who];
     if (last == time_point{} || now - last > std::chrono::minutes(1)) {
+      const bool other_setting = crypto::open(opts_.other_setting_key, sealed).has_value();
       log(log_level::warn, opts_.self.name + ": dropping membership datagrams from " + who +
-                               " that do not open with our cookie (another cluster?)");
+                               (other_setting ? ": encryption mismatch: that node and this one disagree about "
+                                                "--insecure-plaintext; every node must use the same setting"
+                                              : " that do not open with our cookie (another cluster?)"));
       last = now;
     }
   }

@@ -3,8 +3,8 @@
 // node's ZeroMQ links can delay a probe or an ack.
 //
 // Every datagram is sealed with the cookie's gossip key (crypto/seal.hpp);
-// one that does not open (another cookie, tampering, junk) is dropped and
-// counted. Discovery never gives up: every `discovery_interval` the static
+// one that does not open (another cookie, the other encryption setting,
+// tampering, junk) is dropped, counted and logged. Discovery never gives up: every `discovery_interval` the static
 // seeds and DNS names are resolved again (asynchronously) and handed to the
 // engine, which keeps asking any seed that is not yet a live member; with
 // multicast on, a sealed beacon to the LAN group introduces us to whoever
@@ -33,9 +33,12 @@ struct service_options {
   std::string bind_ip;                     ///< where the socket listens (may be 0.0.0.0)
   crypto::key key{};                       ///< the cookie's gossip subkey: seals what we send
   std::vector<crypto::key> also_accepted;  ///< other cookies' subkeys: open what others send (rotation)
-  std::vector<node_name> join;             ///< static seeds; their hosts are resolved again and again
-  std::vector<std::string> dns;            ///< names whose A/AAAA records are seeds (`NAME` or `NAME:PORT`)
-  bool multicast = false;                  ///< announce ourselves to the LAN group
+  /// The key nodes with the other encryption setting seal with: never
+  /// accepted, only tried on refused datagrams to say why they were refused.
+  crypto::key other_setting_key{};
+  std::vector<node_name> join;   ///< static seeds; their hosts are resolved again and again
+  std::vector<std::string> dns;  ///< names whose A/AAAA records are seeds (`NAME` or `NAME:PORT`)
+  bool multicast = false;        ///< announce ourselves to the LAN group
   std::string multicast_group = "239.255.43.70";
   std::uint16_t multicast_port = 43700;
   duration discovery_interval = std::chrono::seconds(5);

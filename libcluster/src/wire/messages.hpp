@@ -24,9 +24,15 @@ namespace cluster::internal::wire {
 
 /// Version 1: handshake, ping, peers, goodbye, nodes/info requests, calls,
 /// spawns, process messages and signals between nodes, membership datagrams
-/// and member requests.
-inline constexpr std::uint32_t protocol_version_min = 1;
-inline constexpr std::uint32_t protocol_version_max = 1;
+/// and member requests. Version 2: every frame after the handshake is sealed
+/// (crypto/link_cipher.hpp) unless both sides set `flag_insecure_plaintext`.
+inline constexpr std::uint32_t protocol_version_min = 2;
+inline constexpr std::uint32_t protocol_version_max = 2;
+
+/// Bits of `hello.flags` and `challenge.flags`.
+/// The sender runs with --insecure-plaintext: its frames after the handshake
+/// are not sealed. Both sides must agree, or the handshake is refused.
+inline constexpr std::uint64_t flag_insecure_plaintext = 1;
 
 enum class msg_type : std::uint8_t {
   // -- handshake: the only messages accepted before authentication --
