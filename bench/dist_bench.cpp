@@ -4,6 +4,8 @@
 //
 //   bench_dist [all|one_way|one_way_1k|one_way_16|pingpong|call|spawn] [N]
 //     N one-way messages (default 2,000,000); the other workloads scale with it
+//   bench_dist one_way_plaintext [N]
+//     one_way with both nodes on --insecure-plaintext: the cost of encryption
 //   bench_dist serve NAME    (internal) the remote node
 #include <signal.h>
 #include <spawn.h>
@@ -39,6 +41,8 @@ node_config config(const std::string& name) {
   node_config c;
   c.name = *parse_node_name(name);
   c.cookie = cookie;
+  // Set by `one_way_plaintext` before the server starts, so both sides agree.
+  c.insecure_plaintext = std::getenv("BENCH_INSECURE_PLAINTEXT") != nullptr;
   return c;
 }
 
@@ -202,6 +206,7 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "serve") return serve();
   const std::string what = argc >= 2 ? argv[1] : "all";
   const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
+  if (what == "one_way_plaintext") setenv("BENCH_INSECURE_PLAINTEXT", "1", 1);
 
   pid_t server = -1;
   char* child_argv[] = {argv[0], const_cast<char*>("serve"), const_cast<char*>(server_name.c_str()), nullptr};
@@ -222,6 +227,7 @@ int main(int argc, char** argv) {
   // The other workloads shrink with N too (bench/run.sh --quick).
   const auto scaled = [n](int full) { return std::max(1600, static_cast<int>(full * (static_cast<double>(n) / 2e6))); };
   if (what == "all" || what == "one_way") one_way(**a, n, 64, 1, "dist_one_way_64B");
+  if (what == "one_way_plaintext") one_way(**a, n, 64, 1, "dist_one_way_64B_plaintext");
   if (what == "all" || what == "one_way_1k") one_way(**a, n / 2, 1024, 1, "dist_one_way_1K");
   if (what == "all" || what == "one_way_16") one_way(**a, n, 64, 16, "dist_one_way_64B_16senders");
   if (what == "all" || what == "pingpong") pingpong(**a, scaled(20000));

@@ -108,6 +108,7 @@ for i in $(seq 1 "$reps"); do
   bounded ours 300 "$bin/bench_runtime" pingpong "$pings"
   bounded erlang 300 erl_local pingpong "$pings"
   bounded ours 600 "$bin/bench_dist" all "$dist_n"
+  bounded ours 300 "$bin/bench_dist" one_way_plaintext "$dist_n"
   bounded erlang 600 erl_dist
   bounded zmq 300 "$bin/bench_zmq_ceiling" all "$dist_n"
   bounded ours 600 "$bin/bench_groups" all
