@@ -269,6 +269,11 @@ struct recording_transport final : transport {
     return true;
   }
   void close(conn_id c) override { closed.push_back(c); }
+  std::map<conn_id, std::string> addresses;  ///< inbound connections' sources, as a test sets them
+  std::string peer_address(conn_id c) const override {
+    const auto it = addresses.find(c);
+    return it == addresses.end() ? std::string() : it->second;
+  }
   void deliver(conn_id c, const wire::message& m) { handler->on_frame(c, wire::encode(m)); }
 };
 
@@ -555,4 +560,41 @@ TEST_CASE("an encrypted link refuses plaintext that shares a frame with the hand
   f.net.handler->on_frame(500, frame);
   CHECK(f.links.stats().malformed_frames == 1);
   CHECK(f.links.nodes().empty());
+}
+
+TEST_CASE("a source that keeps failing to authenticate is backed off; others are not") {
+  fixture f("a@h");
+  const auto wrong_cookie_attempt = [&](conn_id c, const std::string& source) {
+    f.net.addresses[c] = source;
+    wire::message hello;
+    auto peer =
+        hs::handshake::initiate(make_config("x@h", "wrong", 1, wire::peer_kind::node, f.flags), f.clock.now(), hello);
+    f.net.deliver(c, hello);
+    if (f.net.sent[c].empty() || !std::holds_alternative<wire::challenge>(f.net.sent[c].back())) return;
+    auto s = peer.on_message(f.net.sent[c].back(), f.clock.now(), nullptr);
+    REQUIRE(s.send);
+    f.net.deliver(c, *s.send);
+  };
+  const std::size_t free = f.links.config().auth_backoff.free_failures;
+  for (std::size_t i = 0; i <= free; ++i) wrong_cookie_attempt(2000 + i, "10.0.0.9");
+  CHECK(f.links.stats().auth_failures == free + 1);
+  CHECK(f.links.stats().refused_backoff == 0);
+
+  // The next connection from there is refused before any handshake, and told why.
+  wrong_cookie_attempt(3000, "10.0.0.9");
+  CHECK(f.links.stats().refused_backoff == 1);
+  CHECK(f.links.stats().auth_failures == free + 1);
+  const auto* refusal = std::get_if<wire::reject>(&f.net.sent[3000].back());
+  REQUIRE(refusal);
+  CHECK(refusal->code == static_cast<int>(errc::busy));
+  CHECK(refusal->reason.find("too many failed authentications from 10.0.0.9") != std::string::npos);
+
+  // Another source still gets its handshake; so does this one once the back-off ends.
+  f.net.addresses[3001] = "10.0.0.10";
+  f.peer_dials_in("b@h", 7, 3001);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h"});
+  f.clock.advance(f.links.config().auth_backoff.first);
+  f.net.addresses[3002] = "10.0.0.9";
+  f.peer_dials_in("c@h", 7, 3002);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h", "c@h"});
 }

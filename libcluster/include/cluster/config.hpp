@@ -40,6 +40,12 @@ struct node_config {
 
   std::chrono::milliseconds handshake_timeout{5000};  ///< per handshake step
   std::size_t max_pending_handshakes = 64;            ///< unauthenticated connections at once
+  /// A source address whose handshakes failed authentication more than this
+  /// many times has its new connections refused, for 1 s, then twice as long
+  /// after each further failure, up to `auth_backoff_max` (counted:
+  /// `refused_backoff`). A success starts it afresh. 0: no back-off.
+  std::size_t auth_failures_before_backoff = 10;
+  std::chrono::milliseconds auth_backoff_max{60000};
   std::chrono::milliseconds retry_interval{1000};     ///< between attempts to reach a peer
   std::chrono::milliseconds forget_after{30000};      ///< stop retrying a lost non-seed peer
   std::chrono::milliseconds heartbeat_timeout{5000};  ///< a silent connection is dropped after this

@@ -54,6 +54,7 @@ struct node_stats {
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0, malformed_frames = 0, send_failures = 0, links_lost = 0;
   std::uint64_t dropped_from_closed = 0;
+  std::uint64_t refused_backoff = 0;  ///< connections from a source backed off after failed authentications
   std::uint64_t unopened_frames = 0;  ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs

@@ -187,6 +187,7 @@ class node::impl final : public internal::link_listener {
     out.handshakes_failed = s.handshakes_failed;
     out.auth_failures = s.auth_failures;
     out.refused_pending_cap = s.refused_pending_cap;
+    out.refused_backoff = s.refused_backoff;
     out.malformed_frames = s.malformed_frames;
     out.unopened_frames = s.unopened_frames;
     out.send_failures = s.send_failures;
@@ -495,6 +496,8 @@ class node::impl final : public internal::link_listener {
       lc.accepted_handshake_keys.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::handshake));
     lc.handshake_timeout = cfg.handshake_timeout;
     lc.max_pending_handshakes = cfg.max_pending_handshakes;
+    lc.auth_backoff.free_failures = cfg.auth_failures_before_backoff;
+    lc.auth_backoff.max = cfg.auth_backoff_max;
     lc.retry_interval = cfg.retry_interval;
     lc.forget_after = cfg.forget_after;
     lc.limits.max_frame_bytes = cfg.max_frame_bytes;
@@ -779,6 +782,7 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"handshakes_failed", &node_stats::handshakes_failed},
     {"auth_failures", &node_stats::auth_failures},
     {"refused_pending_cap", &node_stats::refused_pending_cap},
+    {"refused_backoff", &node_stats::refused_backoff},
     {"malformed_frames", &node_stats::malformed_frames},
     {"unopened_frames", &node_stats::unopened_frames},
     {"send_failures", &node_stats::send_failures},

@@ -18,7 +18,7 @@ std::string host_of(const std::string& name) {
 }  // namespace
 
 link_manager::link_manager(link_config cfg, transport& net, const clock& clk, link_listener& listener)
-    : cfg_(std::move(cfg)), net_(net), clock_(clk), listener_(listener) {
+    : cfg_(std::move(cfg)), net_(net), clock_(clk), listener_(listener), backoff_(cfg_.auth_backoff) {
   if (!cfg_.random) cfg_.random = crypto::random_bytes;
   net_.set_handler(this);
 }
@@ -160,6 +160,7 @@ wire::node_entry link_manager::entry_of(const link_info& l) const {
 void link_manager::on_handshake_done(conn_id c, connection& conn) {
   const handshake::identity peer = conn.hs->peer();
   const bool outbound = conn.outbound;
+  if (!outbound) backoff_.on_success(conn.source);
   if (handshake::encrypted(cfg_.self)) {
     const handshake::session_keys keys = conn.hs->keys();
     conn.cipher.emplace(keys.send, keys.receive);
@@ -299,6 +300,16 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
       net_.close(c);
       return;
     }
+    const std::string source = net_.peer_address(c);
+    if (const auto until = backoff_.refused_until(source, clock_.now())) {
+      ++stats_.refused_backoff;
+      const auto seconds = std::chrono::ceil<std::chrono::seconds>(*until - clock_.now()).count();
+      send_raw(c, wire::reject{static_cast<std::int32_t>(errc::busy), "too many failed authentications from " + source +
+                                                                          ": new connections refused for " +
+                                                                          std::to_string(seconds) + " more s"});
+      net_.close(c);
+      return;
+    }
     if (pending_handshakes() >= cfg_.max_pending_handshakes) {
       ++stats_.refused_pending_cap;
       log(log_level::warn, cfg_.self.name + ": refusing a new connection: " +
@@ -308,6 +319,7 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     }
     connection conn;
     conn.hs = handshake::handshake::accept(handshake_config(std::nullopt), clock_.now());
+    conn.source = source;
     it = conns_.emplace(c, std::move(conn)).first;
   }
   ++stats_.frames_in;
@@ -364,6 +376,12 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
                                    ? (conn.outbound ? conn.target : std::string("a new connection"))
                                    : conn.hs->peer().name;
       log(level, cfg_.self.name + ": handshake with " + peer + " failed: " + s.failure->message);
+      if (s.failure->code == errc::auth_failed && !conn.outbound)
+        if (const auto wait = backoff_.on_failure(conn.source, clock_.now()))
+          log(log_level::warn,
+              cfg_.self.name + ": " + conn.source +
+                  " keeps failing to authenticate: refusing its new connections for " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count()) + " ms");
       drop(c, *s.failure, true);
       return;
     }

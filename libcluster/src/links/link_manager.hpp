@@ -24,6 +24,7 @@
 #include "cluster/node_name.hpp"
 #include "crypto/link_cipher.hpp"
 #include "handshake/handshake.hpp"
+#include "links/auth_backoff.hpp"
 #include "transport/transport.hpp"
 #include "wire/codec.hpp"
 
@@ -38,6 +39,7 @@ struct link_config {
   std::vector<crypto::key> accepted_handshake_keys;  ///< other cookies' keys, accepted from peers
   duration handshake_timeout = milliseconds(5000);   ///< per handshake step
   std::size_t max_pending_handshakes = 64;           ///< unauthenticated connections at once
+  auth_backoff_config auth_backoff;                  ///< for sources that keep failing the handshake
   duration retry_interval = milliseconds(1000);      ///< between attempts to reach a peer
   duration forget_after = milliseconds(30000);       ///< stop retrying a lost (non-seed) peer
   /// Every node re-sends its peer list this often, so a mesh that missed an
@@ -67,6 +69,7 @@ struct link_stats {
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0;  ///< newcomers over max_pending_handshakes
+  std::uint64_t refused_backoff = 0;      ///< newcomers from a source backed off after failed authentications
   std::uint64_t malformed_frames = 0;     ///< frames that did not decode (peer dropped)
   std::uint64_t unopened_frames = 0;      ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t send_failures = 0;        ///< frames the transport would not take
@@ -137,6 +140,7 @@ class link_manager final : public transport_handler {
     std::optional<crypto::link_cipher> cipher;  ///< engaged once authenticated, unless plaintext
     bool outbound = false;
     std::string target;  ///< outbound: the node we meant to reach
+    std::string source;  ///< inbound: the peer's address, if the transport knows it
   };
   struct wanted_peer {
     node_name address;
@@ -170,6 +174,7 @@ class link_manager final : public transport_handler {
   std::map<std::string, conn_id> links_by_name_;  ///< authenticated peer nodes
   std::map<std::string, wanted_peer> wanted_;     ///< peers we keep trying to reach
   link_stats stats_;
+  auth_backoff backoff_;
   bool leaving_ = false;
   time_point next_peers_exchange_{};
 };

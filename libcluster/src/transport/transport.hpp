@@ -40,6 +40,9 @@ class transport {
   virtual bool send(conn_id c, std::span<const std::uint8_t> frame) = 0;
   /// Forgets a connection; later frames from it are dropped and counted.
   virtual void close(conn_id c) = 0;
+  /// Where an inbound connection comes from (an IP address, no port), for
+  /// per-source limits; empty if unknown.
+  virtual std::string peer_address(conn_id) const { return {}; }
 };
 
 }  // namespace cluster::internal

@@ -122,7 +122,13 @@ bool zmq_transport::send(conn_id c, std::span<const std::uint8_t> frame) {
   return false;
 }
 
+std::string zmq_transport::peer_address(conn_id c) const {
+  const auto it = peer_address_of_.find(c);
+  return it == peer_address_of_.end() ? std::string() : it->second;
+}
+
 void zmq_transport::forget_inbound(conn_id c) {
+  peer_address_of_.erase(c);
   if (const auto id = routing_id_of_.find(c); id != routing_id_of_.end()) {
     inbound_by_routing_id_.erase(id->second);
     routing_id_of_.erase(id);
@@ -170,6 +176,7 @@ void zmq_transport::read_router(std::size_t budget) {
       c = next_id_++;
       inbound_by_routing_id_.emplace(routing_id, c);
       routing_id_of_.emplace(c, std::move(routing_id));
+      if (const char* address = zmq_msg_gets(parts[0].handle(), "Peer-Address")) peer_address_of_.emplace(c, address);
       // The C call: cppzmq's get() throws where the peer's message has no
       // descriptor metadata (older ZMTP versions); -1 means unknown.
       const int fd = zmq_msg_get(parts[0].handle(), ZMQ_SRCFD);

@@ -62,6 +62,7 @@ class zmq_transport final : public transport {
   result<conn_id> connect(const std::string& host, std::uint16_t port) override;
   bool send(conn_id c, std::span<const std::uint8_t> frame) override;
   void close(conn_id c) override;
+  std::string peer_address(conn_id c) const override;
 
  private:
   /// An outbound connection's DEALER and the monitor that reports its loss.
@@ -103,6 +104,7 @@ class zmq_transport final : public transport {
   std::unordered_map<conn_id, std::string> routing_id_of_;
   std::unordered_map<int, conn_id> inbound_by_fd_;
   std::unordered_map<conn_id, int> fd_of_;
+  std::unordered_map<conn_id, std::string> peer_address_of_;  ///< inbound connections' source IPs
   std::set<std::string> closed_routing_ids_;
   std::unordered_map<int, std::string> closed_by_fd_;  ///< descriptors of closed connections
   std::unordered_map<int, int> stale_disconnects_;     ///< DISCONNECTED events already acted on
