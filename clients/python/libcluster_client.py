@@ -220,7 +220,8 @@ def transcript(label: bytes, version: int, nonce_i: bytes, nonce_a: bytes,
 class LinkCipher:
     """Seals and opens the frames of one link (section 5.4): ChaCha20-Poly1305
     (IETF), frame = counter (8 bytes, big-endian) + ciphertext + tag, nonce =
-    4 zero bytes + counter; counters only go up in each direction."""
+    4 zero bytes + counter. Each direction counts 0, 1, 2...: a receiver takes
+    only the next counter, so a deleted, replayed or reordered frame fails."""
 
     def __init__(self, send_key: bytes, receive_key: bytes):
         self._send = ChaCha20Poly1305(send_key)
@@ -233,11 +234,15 @@ class LinkCipher:
         self._next_send += 1
         return counter + self._send.encrypt(bytes(4) + counter, frame, None)
 
+    def unsend(self) -> None:
+        """The last sealed frame was never sent: the next one takes its counter."""
+        self._next_send -= 1
+
     def open(self, frame: bytes) -> bytes | None:
         if len(frame) < 24:
             return None
         (counter,) = struct.unpack(">Q", frame[:8])
-        if counter < self._next_receive:
+        if counter != self._next_receive:
             return None
         try:
             plain = self._receive.decrypt(bytes(4) + frame[:8], frame[8:], None)
@@ -313,6 +318,7 @@ class Client:
         self._next_id = 1                # one counter for request ids and ping seqs
         self._broken: ClusterError | None = None
         self._cipher: LinkCipher | None = None   # once authenticated, unless plaintext
+        self._handshaking = True                 # frames hold one message until the ack
 
     # -- connecting
 
@@ -400,6 +406,11 @@ class Client:
         ack = _raw(f[0]) if f else b""
         if len(ack) != 32 or not hmac.compare_digest(ack, digest(b"acceptor")):
             self._reject(5, "the node did not prove the cookie", "auth_failed")
+        if self._pending:
+            # Whatever shared the ack's frame was not sealed: nothing may
+            # enter an encrypted link that way.
+            self._reject(2, "messages after challenge_ack in its frame", "malformed")
+        self._handshaking = False
         if not plaintext:
             def link_key(label):
                 return hashlib.blake2b(transcript(label, version, nonce_i, nonce_a, me, peer),
@@ -577,6 +588,8 @@ class Client:
             except zmq.Again:            # no peer to queue to (connection gone), or HWM
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._sock.poll(remaining * 1000, zmq.POLLOUT):
+                    if self._cipher:
+                        self._cipher.unsend()    # never sent: the next frame takes its counter
                     raise ClusterError("timeout", "could not send to the node") from None
 
     def _wait(self, match, deadline: float, what: str):
@@ -601,7 +614,10 @@ class Client:
                 raise ClusterError("timeout", f"no {what} from {self.node} in time")
             ready = dict(self._poller.poll(remaining * 1000))
             if self._sock in ready:
-                self._pending.extend(unpack_frame(self._open(self._sock.recv(zmq.NOBLOCK))))
+                messages = unpack_frame(self._open(self._sock.recv(zmq.NOBLOCK)))
+                if self._handshaking and len(messages) != 1:
+                    self._reject(2, "a handshake frame holds one message", "malformed")
+                self._pending.extend(messages)
             elif self._monitor in ready:
                 event = recv_monitor_message(self._monitor)
                 if event["event"] == zmq.EVENT_DISCONNECTED:

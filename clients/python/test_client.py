@@ -317,6 +317,11 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(node.open(sealed), pack(PING, [1]))
         self.assertIsNone(node.open(sealed))                          # a replay
         self.assertIsNone(node.open(client.seal(b"x")[:-1] + b"?"))   # altered
+        client.unsend()                                               # (never sent)
+        first, second = client.seal(b"1"), client.seal(b"2")
+        self.assertIsNone(node.open(second))                          # the first was deleted
+        self.assertEqual(node.open(first), b"1")
+        self.assertEqual(node.open(second), b"2")
 
     def test_nothing_listening_times_out(self):
         start = time.monotonic()

@@ -547,7 +547,9 @@ TEST_CASE("an encrypted link seals every frame after the handshake; a frame that
   CHECK(f.links.nodes().empty());
 }
 
-TEST_CASE("an encrypted link refuses plaintext that shares a frame with the handshake's last message") {
+TEST_CASE("plaintext that shares a frame with the handshake's last message is refused") {
+  // A frame before authentication holds one message, so the proof and what
+  // was smuggled after it are refused together, before the link comes up.
   fixture f("a@h", 0);
   wire::message hello;
   auto peer = hs::handshake::initiate(f.peer_config("b@h", 7), f.clock.now(), hello);
@@ -559,7 +561,9 @@ TEST_CASE("an encrypted link refuses plaintext that shares a frame with the hand
   wire::encode(wire::ping{1}, frame);  // smuggled in after the proof, unsealed
   f.net.handler->on_frame(500, frame);
   CHECK(f.links.stats().malformed_frames == 1);
+  CHECK(f.links.stats().handshakes_ok == 0);
   CHECK(f.links.nodes().empty());
+  CHECK(f.events.ups.empty());
 }
 
 TEST_CASE("a source that keeps failing to authenticate is backed off; others are not") {

@@ -163,7 +163,11 @@ class client::impl final : public internal::transport_handler {
  private:
   void send(const wire::message& m) {
     const wire::bytes frame = wire::encode(m);
-    (void)(cipher_ ? transport_.send(conn_, cipher_->seal(frame)) : transport_.send(conn_, frame));
+    if (!cipher_) {
+      (void)transport_.send(conn_, frame);
+      return;
+    }
+    if (!transport_.send(conn_, cipher_->seal(frame))) cipher_->unsend();  // never sent: no gap
   }
 
   /// Opens and decodes the oldest frame waiting, into the inbox.

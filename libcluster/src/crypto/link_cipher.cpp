@@ -52,7 +52,8 @@ std::optional<std::span<const std::uint8_t>> link_cipher::open(std::span<const s
   if (frame.size() < overhead) return std::nullopt;
   std::uint64_t counter = 0;
   for (std::size_t i = 0; i < counter_bytes; ++i) counter = (counter << 8) | frame[i];
-  if (counter < next_receive_) return std::nullopt;
+  // (2^64 frames cannot be sent, so the counter never wraps.)
+  if (counter != next_receive_) return std::nullopt;
   reserve_for(opened_, frame.size() - overhead);
   const auto nonce = nonce_of(frame.data());
   unsigned long long written = 0;

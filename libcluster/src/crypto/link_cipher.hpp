@@ -7,10 +7,11 @@
 //
 //   [counter: 8 bytes, big-endian][ciphertext][16-byte tag]
 //
-// with nonce = 4 zero bytes + the counter. Counters only go up: a frame whose
-// counter is not above the last one opened (a replay, a reordering) fails, as
-// does one altered on the way or sealed with another key. A sender may skip
-// counters (a frame the transport refused), so gaps are allowed.
+// with nonce = 4 zero bytes + the counter. Each direction counts its frames
+// 0, 1, 2... and the receiver takes only the next one: a frame deleted,
+// replayed or reordered on the way makes the next one fail, as does one
+// altered or sealed with another key. A frame the transport refused was never
+// sent, so its counter is used again (`unsend`) and leaves no gap.
 //
 // Not thread-safe: one owner (the thread that drives the link).
 #pragma once
@@ -37,6 +38,10 @@ class link_cipher {
   /// Seals `plaintext` as the next frame. The view is valid until the next
   /// call to `seal`.
   std::span<const std::uint8_t> seal(std::span<const std::uint8_t> plaintext);
+  /// The frame of the last `seal` was not sent (the transport refused it):
+  /// the next frame takes its counter. Reusing the nonce is safe because
+  /// that ciphertext never left the process.
+  void unsend() { --next_send_; }
   /// Opens a received frame: its plaintext (valid until the next `open`), or
   /// nothing if it is malformed, forged, altered, replayed or out of order.
   std::optional<std::span<const std::uint8_t>> open(std::span<const std::uint8_t> frame);
@@ -45,7 +50,7 @@ class link_cipher {
   key send_key_{};
   key receive_key_{};
   std::uint64_t next_send_ = 0;
-  std::uint64_t next_receive_ = 0;  ///< the lowest counter still acceptable
+  std::uint64_t next_receive_ = 0;  ///< the only counter acceptable next
   std::vector<std::uint8_t> sealed_;
   std::vector<std::uint8_t> opened_;
 };

@@ -81,12 +81,13 @@ void link_manager::connect_to(const std::string& name, const std::string& host, 
 }
 
 bool link_manager::transmit(conn_id c, connection* conn, std::span<const std::uint8_t> frame) {
-  const bool sent = conn && conn->cipher ? net_.send(c, conn->cipher->seal(frame)) : net_.send(c, frame);
-  if (!sent) {
+  if (conn && conn->cipher) frame = conn->cipher->seal(frame);
+  if (!net_.send(c, frame)) {
+    if (conn && conn->cipher) conn->cipher->unsend();
     ++stats_.send_failures;
     return false;
   }
-  count_out(c, frame.size());
+  count_out(c, frame.size());  // as on the wire, like bytes_in
   return true;
 }
 
@@ -357,7 +358,9 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     if (!conn.hs) {
       if (conn.cipher && !authenticated) {
         // Sealing starts with the next frame: whatever shares a frame with the
-        // handshake's last message came in plaintext, which an encrypted link refuses.
+        // handshake's last message came in plaintext, which an encrypted link
+        // refuses. (The pre-authentication limit of one message per frame
+        // refuses such a frame first; this stays in case that limit grows.)
         ++stats_.malformed_frames;
         drop(c, error{errc::malformed, "plaintext after the handshake on an encrypted link"}, true);
         return;
