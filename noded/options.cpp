@@ -46,6 +46,10 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   app.add_option("--gossip-interval", gossip_interval, "ms between gossip datagrams")->check(CLI::Range(1, 600000));
   app.add_option("--sync-interval", sync_interval, "ms between full-state exchanges")->check(CLI::Range(100, 3600000));
+  std::optional<std::size_t> max_mailbox;
+  app.add_option("--max-mailbox", max_mailbox,
+                 "messages that may wait in one process's mailbox before further sends to it are dropped and "
+                 "counted (default 10000000; 0: no limit)");
   std::optional<std::size_t> peer_queue_mib;
   app.add_option("--peer-queue-mib", peer_queue_mib,
                  "flow control: MiB that may wait to go to one peer node before senders are suspended (default 16)")
@@ -118,6 +122,7 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   if (gossip_interval) o.node.membership.gossip_interval = ms(*gossip_interval);
   if (sync_interval) o.node.membership.sync_interval = ms(*sync_interval);
   if (peer_queue_mib) o.node.peer_queue_bytes = *peer_queue_mib << 20;
+  if (max_mailbox) o.node.max_mailbox = *max_mailbox;
   if (o.node.membership.probe_timeout >= o.node.membership.probe_interval) {
     std::cerr << "noded: the probe timeout must be shorter than the probe interval\n";
     return exit_now{2};

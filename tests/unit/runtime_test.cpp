@@ -327,6 +327,32 @@ TEST_CASE("messages to dead or foreign PIDs are dropped and counted, never an er
   CHECK(rt.stats().dropped_foreign == 2);
 }
 
+TEST_CASE("a full mailbox drops further sends and counts them; DOWN messages still arrive") {
+  auto cfg = manual();
+  cfg.max_mailbox = 3;
+  runtime rt(cfg);
+  inbox full(rt);
+  for (int i = 0; i < 5; ++i) rt.send(full.self(), i);
+  CHECK(rt.stats().dropped_mailbox_full == 2);
+  // A monitored process dies while the mailbox is full: its DOWN gets through.
+  const pid p = rt.spawn([](context&, message&) { throw std::runtime_error("gone"); });
+  const ref r = full.monitor(p);
+  rt.send(p, 1);
+  rt.run_until_idle();
+  for (int i = 0; i < 3; ++i) {
+    auto m = full.receive_as<int>(0ms);
+    REQUIRE(m);
+    CHECK(*m == i);
+  }
+  auto down = full.receive_as<down_message>(0ms);
+  REQUIRE(down);
+  CHECK(down->monitor == r);
+  CHECK(rt.stats().dropped_mailbox_full == 2);
+  // Room again: sends arrive.
+  rt.send(full.self(), 42);
+  CHECK(full.receive_as<int>(0ms) == 42);
+}
+
 TEST_CASE("PIDs of another node or an older incarnation are recognized as not local") {
   runtime rt(manual());
   const pid mine = rt.spawn([](context&, message&) {});

@@ -59,6 +59,9 @@ struct node_config {
   /// fragments and are put together here); larger ones are dropped, counted.
   std::size_t max_message_bytes = 256u << 20;
   std::size_t workers = 0;  ///< process scheduler threads; 0 = one per core
+  /// Messages that may wait in one mailbox before further sends to it are
+  /// dropped and counted (`dropped_mailbox_full`); see runtime_config.
+  std::size_t max_mailbox = 10'000'000;
 
   /// Membership (SWIM + Lifeguard over UDP on the same port number as the
   /// data listener): timings, from a preset (`membership_config::lan()` etc.).

@@ -72,6 +72,9 @@ struct node_stats {
   std::uint64_t calls = 0, spawns = 0;       ///< served here
   std::uint64_t connections = 0;             ///< open: links, clients, handshakes
   std::uint64_t processes = 0;
+  // The runtime's drops (runtime_stats).
+  std::uint64_t dropped_dead = 0, dropped_foreign = 0, dropped_at_exit = 0, dropped_mailbox_full = 0;
+  std::uint64_t crashed = 0;  ///< processes that threw
   // Membership (SWIM + Lifeguard over UDP).
   std::uint64_t membership_datagrams_in = 0, membership_datagrams_out = 0;
   std::uint64_t membership_bytes_in = 0, membership_bytes_out = 0;

@@ -26,6 +26,12 @@ struct runtime_config {
   std::size_t workers = 0;             ///< scheduler threads; 0 = the number of cores
   bool manual = false;                 ///< no threads: drive with run_until_idle/advance
   std::size_t budget = 256;            ///< messages a process handles before it yields
+  /// Messages that may wait in one process's mailbox. Past it, further sends
+  /// to that process (local, or arriving from other nodes) are dropped and
+  /// counted (`dropped_mailbox_full`); exit signals, DOWN messages and call
+  /// replies always get through. A backstop against a runaway sender, not
+  /// flow control (docs/SECURITY.md); 0 = no limit.
+  std::size_t max_mailbox = 10'000'000;
 };
 
 /// Counters; nothing is dropped without being counted here.
@@ -33,10 +39,11 @@ struct runtime_stats {
   std::uint64_t spawned = 0;
   std::uint64_t exited = 0;
   std::uint64_t alive = 0;
-  std::uint64_t dropped_dead = 0;     ///< messages to processes that were gone
-  std::uint64_t dropped_foreign = 0;  ///< messages to PIDs of other nodes or incarnations
-  std::uint64_t dropped_at_exit = 0;  ///< messages left unread in a mailbox at exit
-  std::uint64_t crashed = 0;          ///< processes that threw
+  std::uint64_t dropped_dead = 0;          ///< messages to processes that were gone
+  std::uint64_t dropped_foreign = 0;       ///< messages to PIDs of other nodes or incarnations
+  std::uint64_t dropped_at_exit = 0;       ///< messages left unread in a mailbox at exit
+  std::uint64_t dropped_mailbox_full = 0;  ///< sends to a mailbox at `max_mailbox`
+  std::uint64_t crashed = 0;               ///< processes that threw
 };
 
 /// One live process as `clusterctl processes` and `top` show it.

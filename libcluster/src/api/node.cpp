@@ -232,6 +232,12 @@ class node::impl final : public internal::link_listener {
     out.local_health = m.protocol.awareness;
     out.connections = links_.connection_count();
     out.processes = runtime_.process_count();
+    const auto rs = runtime_.stats();
+    out.dropped_dead = rs.dropped_dead;
+    out.dropped_foreign = rs.dropped_foreign;
+    out.dropped_at_exit = rs.dropped_at_exit;
+    out.dropped_mailbox_full = rs.dropped_mailbox_full;
+    out.crashed = rs.crashed;
     const auto now = clock_.now();
     for (const auto& l : links_.nodes()) {
       const auto traffic = dist_.traffic(l.name);
@@ -555,6 +561,7 @@ class node::impl final : public internal::link_listener {
     rc.node = cfg.name.id();
     rc.creation = creation;
     rc.workers = cfg.workers;
+    rc.max_mailbox = cfg.max_mailbox;
     return rc;
   }
 
@@ -797,6 +804,11 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"spawns", &node_stats::spawns},
     {"connections", &node_stats::connections},
     {"processes", &node_stats::processes},
+    {"dropped_dead", &node_stats::dropped_dead},
+    {"dropped_foreign", &node_stats::dropped_foreign},
+    {"dropped_at_exit", &node_stats::dropped_at_exit},
+    {"dropped_mailbox_full", &node_stats::dropped_mailbox_full},
+    {"crashed", &node_stats::crashed},
     {"membership_datagrams_in", &node_stats::membership_datagrams_in},
     {"membership_datagrams_out", &node_stats::membership_datagrams_out},
     {"membership_bytes_in", &node_stats::membership_bytes_in},

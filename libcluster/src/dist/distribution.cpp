@@ -512,7 +512,7 @@ bool distribution::handle(const link_info& from, wire::message& m) {
   stats_.received.fetch_add(1, std::memory_order_relaxed);
   if (from.kind == wire::peer_kind::node) ++traffic_[from.name].messages_in;
   if (auto* s = std::get_if<wire::process_send>(&m)) {
-    rt_.deliver(s->to, user_envelope(std::move(s->message)));
+    rt_.deliver(s->to, user_envelope(std::move(s->message)), true);
     return true;
   }
   if (auto* s = std::get_if<wire::process_send_named>(&m)) {

@@ -154,7 +154,19 @@ process* runtime_core::find_for_send(std::uint64_t id) {
   return last.ref.get();
 }
 
-void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
+namespace {
+
+// Waiting in the mailbox, plus taken by the process and not yet handled. A
+// snapshot: concurrent senders may overshoot a limit by a few messages.
+std::uint64_t mailbox_length(const process& p) {
+  const auto accepted = p.accepted.load(std::memory_order_relaxed);
+  const auto consumed = p.consumed.load(std::memory_order_relaxed);
+  return p.inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
+}
+
+}  // namespace
+
+void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e, bool bounded) {
   if (!is_local(to) && remote_ && to.node != cfg_.node) {
     remote_->route(to, std::move(e));
     return;
@@ -168,6 +180,11 @@ void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e) {
     return;
   }
   process* p = find_for_send(to.id);
+  if (p && bounded && cfg_.max_mailbox != 0 && e->kind == envelope_kind::user &&
+      mailbox_length(*p) >= cfg_.max_mailbox) {
+    dropped_mailbox_full_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (!p || !p->inbox.push(e.get())) {
     bounce(to, std::move(e));
     return;
@@ -573,6 +590,7 @@ runtime_stats runtime_core::stats() const {
   s.dropped_dead = dropped_dead_.load();
   s.dropped_foreign = dropped_foreign_.load();
   s.dropped_at_exit = dropped_at_exit_.load();
+  s.dropped_mailbox_full = dropped_mailbox_full_.load();
   s.crashed = crashed_.load();
   return s;
 }
@@ -646,10 +664,8 @@ std::vector<process_info> runtime_core::snapshot() const {
       process_info i;
       i.pid = pid_of(*p);
       if (auto it = names.find(id); it != names.end()) i.name = it->second;
-      const auto accepted = p->accepted.load(std::memory_order_relaxed);
-      const auto consumed = p->consumed.load(std::memory_order_relaxed);
-      i.mailbox = p->inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
-      i.handled = consumed;
+      i.mailbox = mailbox_length(*p);
+      i.handled = p->consumed.load(std::memory_order_relaxed);
       // The process record and its waiting envelopes; a coroutine's frame
       // and what the messages own are not visible from here.
       i.memory = sizeof(process) + i.mailbox * sizeof(detail::envelope);

@@ -120,12 +120,14 @@ class runtime_core {
 
   /// Delivers an envelope to a local PID; bounces or counts it if the
   /// receiver is gone.
-  void deliver(const pid& to, std::unique_ptr<detail::envelope> e);
+  /// `bounded`: a plain send, dropped (and counted) if the receiver's
+  /// mailbox is at `max_mailbox`; signals and replies are not bounded.
+  void deliver(const pid& to, std::unique_ptr<detail::envelope> e, bool bounded = false);
   template <class T>
   void signal(const pid& to, detail::envelope_kind kind, T payload) {
     deliver(to, std::make_unique<detail::typed_envelope<T>>(std::move(payload), kind));
   }
-  void send(const pid& to, message m) { deliver(to, m.release()); }
+  void send(const pid& to, message m) { deliver(to, m.release(), true); }
   /// Sends to `name` on `node` (this node or, through the router, another).
   bool send_named(const std::string& name, const std::string& node, message m);
   /// Installs the distribution layer; before any process sends remotely.
@@ -199,7 +201,7 @@ class runtime_core {
   std::unordered_map<std::string, std::uint64_t> names_;
 
   std::atomic<std::uint64_t> spawned_{0}, exited_{0}, dropped_dead_{0}, dropped_foreign_{0}, dropped_at_exit_{0},
-      crashed_{0}, alive_{0};
+      dropped_mailbox_full_{0}, crashed_{0}, alive_{0};
   std::atomic<bool> shut_down_{false};
   remote_router* remote_ = nullptr;
   node_services* services_ = nullptr;
