@@ -17,8 +17,9 @@
 // each cookie it accepts, then proves the one that matched. Any side may send
 // `reject` instead of its next step and close. Both sides must agree on
 // `wire::flag_insecure_plaintext`; once up, each side derives the keys that
-// seal the link (`session_keys`) from the proved cookie key and the transcript. Each step has a deadline
-// (`deadline()`); the owner calls `on_timeout` when it passes. No I/O, no threads, no clock reads.
+// seal the link (`keys()`) from the proved cookie key and the transcript.
+// Each step has a deadline (`deadline()`); the owner calls `on_timeout` when
+// it passes. No I/O, no threads, no clock reads.
 #pragma once
 
 #include <cstdint>

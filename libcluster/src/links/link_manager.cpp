@@ -162,6 +162,8 @@ void link_manager::on_handshake_done(conn_id c, connection& conn) {
   const handshake::identity peer = conn.hs->peer();
   const bool outbound = conn.outbound;
   if (!outbound) backoff_.on_success(conn.source);
+  // Sealing starts with the next frame. Nothing unsealed can ride behind the
+  // handshake's last message: before authentication a frame holds one message.
   if (handshake::encrypted(cfg_.self)) {
     const handshake::session_keys keys = conn.hs->keys();
     conn.cipher.emplace(keys.send, keys.receive);
@@ -356,15 +358,6 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     if (cur == conns_.end()) return;  // dropped by an earlier message of this frame
     connection& conn = cur->second;
     if (!conn.hs) {
-      if (conn.cipher && !authenticated) {
-        // Sealing starts with the next frame: whatever shares a frame with the
-        // handshake's last message came in plaintext, which an encrypted link
-        // refuses. (The pre-authentication limit of one message per frame
-        // refuses such a frame first; this stays in case that limit grows.)
-        ++stats_.malformed_frames;
-        drop(c, error{errc::malformed, "plaintext after the handshake on an encrypted link"}, true);
-        return;
-      }
       handle_link_message(c, std::move(m));
       continue;
     }
