@@ -193,12 +193,25 @@ def unpack_frame(frame: bytes) -> list[tuple[int, list]]:
 
 # ---------------------------------------------------------------- handshake
 
-def handshake_key(cookie: bytes) -> bytes:
-    """k = crypto_kdf_derive_from_key(32, 1, "lcluster", BLAKE2b-256(cookie)) (section 5.1)."""
+def derive_key(cookie: bytes, subkey_id: int) -> bytes:
+    """crypto_kdf_derive_from_key(32, subkey_id, "lcluster", BLAKE2b-256(cookie)) (section 5.1)."""
     master = hashlib.blake2b(cookie, digest_size=32).digest()
     return hashlib.blake2b(b"", key=master, digest_size=32,
-                           salt=struct.pack("<Q", 1) + bytes(8),
+                           salt=struct.pack("<Q", subkey_id) + bytes(8),
                            person=b"lcluster" + bytes(8)).digest()
+
+
+def handshake_key(cookie: bytes) -> bytes:
+    """The handshake key, subkey 1 (section 5.1)."""
+    return derive_key(cookie, 1)
+
+
+def admission_token(cookie: bytes, now: float | None = None) -> tuple[bytes, bytes]:
+    """A fresh ZMTP PLAIN user name and password for one connection (section 5.6)."""
+    issued_ms = int((time.time() if now is None else now) * 1000)
+    username = b"lc1.%016x.%s" % (issued_ms, secrets.token_hex(16).encode())
+    password = hashlib.blake2b(username, key=derive_key(cookie, 5), digest_size=32).hexdigest().encode()
+    return username, password
 
 
 def _lp(b: bytes) -> bytes:
@@ -348,9 +361,13 @@ class Client:
         sock.setsockopt(zmq.LINGER, 200)
         sock.setsockopt(zmq.RECONNECT_IVL, -1)   # a silent reconnect would be rejected anyway
         sock.setsockopt(zmq.IPV6, 1)
-        # Only a break of the established connection interests us; a connect
-        # that never succeeds is reported as a timeout.
-        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        # Admission: nodes let only holders of the cookie into ZeroMQ's
+        # handshake; the token is single-use, hence no reconnects above.
+        sock.plain_username, sock.plain_password = admission_token(cookie)
+        # A break of the established connection, or a refusal at admission;
+        # a connect that never succeeds is reported as a timeout.
+        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                                          | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
         client = cls(sock, monitor, identity, timeout)
         try:
             sock.connect(f"tcp://{host}:{port}")
@@ -622,6 +639,15 @@ class Client:
                 event = recv_monitor_message(self._monitor)
                 if event["event"] == zmq.EVENT_DISCONNECTED:
                     self._broken = ClusterError("no_connection", f"lost the connection to {self.node}")
+                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and event["value"] == 500:
+                    self._broken = ClusterError("busy", f"{self.node} refuses our address for a while "
+                                                "after too many failed authentications")
+                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                    self._broken = ClusterError("auth_failed", f"{self.node} refused us at admission: "
+                                                "cookie mismatch, or clocks more than 15 minutes apart")
+                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                    self._broken = ClusterError("rejected", f"{self.node} failed ZeroMQ's handshake "
+                                                "(not a libcluster node of this version?)")
 
 
 def _result(f: list):

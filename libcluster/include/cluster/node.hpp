@@ -54,7 +54,11 @@ struct node_stats {
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0, malformed_frames = 0, send_failures = 0, links_lost = 0;
   std::uint64_t dropped_from_closed = 0;
-  std::uint64_t refused_backoff = 0;  ///< connections from a source backed off after failed authentications
+  std::uint64_t refused_backoff = 0;    ///< connections from a source backed off after failed authentications
+  std::uint64_t refused_admission = 0;  ///< connections without a valid admission token (wrong cookie, clock, replay)
+  /// Connections that failed ZeroMQ's handshake before any message was read:
+  /// refused at admission, or not presenting a token at all.
+  std::uint64_t zmtp_handshakes_refused = 0;
   std::uint64_t unopened_frames = 0;  ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs

@@ -6,6 +6,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/link_cipher.hpp"
 #include "handshake/handshake.hpp"
+#include "links/admission.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/codec.hpp"
@@ -20,7 +21,9 @@ using std::chrono::milliseconds;
 // answer arrives or its deadline passes.
 class client::impl final : public internal::transport_handler {
  public:
-  impl(client_options options) : options_(std::move(options)), transport_(ctx_) { transport_.set_handler(this); }
+  impl(client_options options) : options_(std::move(options)), transport_(ctx_, transport_options(options_)) {
+    transport_.set_handler(this);
+  }
 
   result<void> connect(const node_name& node) {
     node_name_ = node.to_string();  // until the node proves its name
@@ -159,8 +162,33 @@ class client::impl final : public internal::transport_handler {
     connected_ = false;
     broken_ = error{errc::no_connection, "the connection to " + node_name_ + " was lost"};
   }
+  void on_refused(internal::conn_id, std::optional<internal::admission_answer> answer) override {
+    connected_ = false;
+    using internal::admission_answer;
+    if (answer == admission_answer::later)
+      broken_ = error{errc::busy, node_name_ +
+                                      " refuses our address for a while after too many failed "
+                                      "authentications from it; try again later"};
+    else if (answer)
+      broken_ = error{errc::auth_failed, node_name_ +
+                                             " refused us at admission: it does not take our cookie "
+                                             "(cookie mismatch), or our clocks are more than 15 minutes apart"};
+    else
+      broken_ =
+          error{errc::rejected, node_name_ + " failed ZeroMQ's handshake (not a libcluster node of this version?)"};
+  }
 
  private:
+  static internal::zmq_transport_options transport_options(const client_options& o) {
+    internal::zmq_transport_options t;
+    t.handshake_interval = o.timeout;
+    t.credentials = [key = internal::crypto::derive_key(o.cookie, internal::crypto::key_purpose::admission)] {
+      auto token = internal::make_admission_token(key, std::chrono::system_clock::now());
+      return internal::zmtp_credentials{std::move(token.username), std::move(token.password)};
+    };
+    return t;
+  }
+
   void send(const wire::message& m) {
     const wire::bytes frame = wire::encode(m);
     if (!cipher_) {

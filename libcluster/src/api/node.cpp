@@ -188,6 +188,8 @@ class node::impl final : public internal::link_listener {
     out.auth_failures = s.auth_failures;
     out.refused_pending_cap = s.refused_pending_cap;
     out.refused_backoff = s.refused_backoff;
+    out.refused_admission = s.refused_admission;
+    out.zmtp_handshakes_refused = transport_.stats().handshakes_refused;
     out.malformed_frames = s.malformed_frames;
     out.unopened_frames = s.unopened_frames;
     out.send_failures = s.send_failures;
@@ -486,6 +488,14 @@ class node::impl final : public internal::link_listener {
     internal::zmq_transport_options o;
     o.heartbeat_timeout = cfg.heartbeat_timeout;
     o.max_frame_bytes = static_cast<std::int64_t>(cfg.max_frame_bytes);
+    o.handshake_interval = cfg.handshake_timeout;
+    // Strangers are refused inside ZeroMQ's handshake, before it reads (and
+    // buffers) a single message from them: see links/admission.hpp.
+    o.require_admission = true;
+    o.credentials = [key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission)] {
+      auto t = internal::make_admission_token(key, std::chrono::system_clock::now());
+      return internal::zmtp_credentials{std::move(t.username), std::move(t.password)};
+    };
     // Short: what waits is counted and bounded in the distribution layer,
     // and small messages do not queue behind many fragments in ZeroMQ.
     o.send_high_water_mark = 64;
@@ -507,6 +517,9 @@ class node::impl final : public internal::link_listener {
     lc.retry_interval = cfg.retry_interval;
     lc.forget_after = cfg.forget_after;
     lc.limits.max_frame_bytes = cfg.max_frame_bytes;
+    lc.admission.keys.push_back(internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission));
+    for (const auto& c : cfg.accepted_cookies)
+      lc.admission.keys.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::admission));
     lc.mesh_gossip = false;  // membership says whom to link to
     return lc;
   }
@@ -790,6 +803,8 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"auth_failures", &node_stats::auth_failures},
     {"refused_pending_cap", &node_stats::refused_pending_cap},
     {"refused_backoff", &node_stats::refused_backoff},
+    {"refused_admission", &node_stats::refused_admission},
+    {"zmtp_handshakes_refused", &node_stats::zmtp_handshakes_refused},
     {"malformed_frames", &node_stats::malformed_frames},
     {"unopened_frames", &node_stats::unopened_frames},
     {"send_failures", &node_stats::send_failures},

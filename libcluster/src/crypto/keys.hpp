@@ -21,7 +21,7 @@ using digest = std::array<std::uint8_t, 32>;
 /// Distinct KDF subkey ids: append only.
 /// Membership datagrams of nodes with --insecure-plaintext use their own key
 /// (`gossip_plaintext`), so that the two settings never form one cluster.
-enum class key_purpose : std::uint64_t { handshake = 1, gossip = 2, data = 3, gossip_plaintext = 4 };
+enum class key_purpose : std::uint64_t { handshake = 1, gossip = 2, data = 3, gossip_plaintext = 4, admission = 5 };
 
 /// Calls sodium_init() once; safe to call from any thread, any number of times.
 void ensure_initialized();

@@ -18,7 +18,12 @@ std::string host_of(const std::string& name) {
 }  // namespace
 
 link_manager::link_manager(link_config cfg, transport& net, const clock& clk, link_listener& listener)
-    : cfg_(std::move(cfg)), net_(net), clock_(clk), listener_(listener), backoff_(cfg_.auth_backoff) {
+    : cfg_(std::move(cfg)),
+      net_(net),
+      clock_(clk),
+      listener_(listener),
+      backoff_(cfg_.auth_backoff),
+      admission_(cfg_.admission) {
   if (!cfg_.random) cfg_.random = crypto::random_bytes;
   net_.set_handler(this);
 }
@@ -372,12 +377,7 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
                                    ? (conn.outbound ? conn.target : std::string("a new connection"))
                                    : conn.hs->peer().name;
       log(level, cfg_.self.name + ": handshake with " + peer + " failed: " + s.failure->message);
-      if (s.failure->code == errc::auth_failed && !conn.outbound)
-        if (const auto wait = backoff_.on_failure(conn.source, clock_.now()))
-          log(log_level::warn,
-              cfg_.self.name + ": " + conn.source +
-                  " keeps failing to authenticate: refusing its new connections for " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count()) + " ms");
+      if (s.failure->code == errc::auth_failed && !conn.outbound) note_auth_failure(conn.source);
       drop(c, *s.failure, true);
       return;
     }
@@ -386,6 +386,46 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
 }
 
 void link_manager::on_closed(conn_id c) { drop(c, error{errc::no_connection, "connection lost"}, false); }
+
+void link_manager::note_auth_failure(const std::string& source) {
+  if (const auto wait = backoff_.on_failure(source, clock_.now()))
+    log(log_level::warn,
+        cfg_.self.name + ": " + source + " keeps failing to authenticate: refusing its new connections for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*wait).count()) + " ms");
+}
+
+admission_answer link_manager::admit(const std::string& address, std::string_view username, std::string_view password) {
+  if (leaving_) return admission_answer::refuse;
+  if (backoff_.refused_until(address, clock_.now())) {
+    ++stats_.refused_backoff;
+    return admission_answer::later;
+  }
+  const auto verdict = admission_.check(username, password, std::chrono::system_clock::now());
+  if (verdict == admission_verdict::admitted) return admission_answer::admit;
+  ++stats_.refused_admission;
+  std::string why(describe(verdict));
+  if (verdict == admission_verdict::clock_skew)
+    why += ": its clock is " + std::to_string(admission_.last_skew().count() / 1000) + " s from ours";
+  log(log_level::warn,
+      cfg_.self.name + ": refused a connection from " + address + " at admission: its token was " + why);
+  note_auth_failure(address);
+  return admission_answer::refuse;
+}
+
+void link_manager::on_refused(conn_id c, std::optional<admission_answer> answer) {
+  const auto it = conns_.find(c);
+  const std::string peer = it != conns_.end() && !it->second.target.empty() ? it->second.target : "a peer";
+  error reason{errc::auth_failed, peer +
+                                      " refused us at admission: cookie mismatch (it does not take our cookie), "
+                                      "or our clocks are more than 15 minutes apart"};
+  if (answer == admission_answer::later)
+    reason = {errc::busy, peer + " refuses our address for a while after too many failed authentications"};
+  else if (!answer)
+    reason = {errc::rejected, peer + " failed ZeroMQ's handshake (not a libcluster node of this version?)"};
+  log(log_level::warn, cfg_.self.name + ": " + reason.message);
+  ++stats_.handshakes_failed;
+  drop(c, reason, false);
+}
 
 void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   const auto it = conns_.find(c);

@@ -24,6 +24,7 @@
 #include "cluster/node_name.hpp"
 #include "crypto/link_cipher.hpp"
 #include "handshake/handshake.hpp"
+#include "links/admission.hpp"
 #include "links/auth_backoff.hpp"
 #include "transport/transport.hpp"
 #include "wire/codec.hpp"
@@ -39,9 +40,11 @@ struct link_config {
   std::vector<crypto::key> accepted_handshake_keys;  ///< other cookies' keys, accepted from peers
   duration handshake_timeout = milliseconds(5000);   ///< per handshake step
   std::size_t max_pending_handshakes = 64;           ///< unauthenticated connections at once
-  auth_backoff_config auth_backoff;                  ///< for sources that keep failing the handshake
-  duration retry_interval = milliseconds(1000);      ///< between attempts to reach a peer
-  duration forget_after = milliseconds(30000);       ///< stop retrying a lost (non-seed) peer
+  auth_backoff_config auth_backoff;                  ///< for sources that keep failing admission or the handshake
+  /// Tokens taken at admission, when the transport admits (zmq_transport).
+  admission_config admission;
+  duration retry_interval = milliseconds(1000);  ///< between attempts to reach a peer
+  duration forget_after = milliseconds(30000);   ///< stop retrying a lost (non-seed) peer
   /// Every node re-sends its peer list this often, so a mesh that missed an
   /// introduction (a lost frame, crossed connects) still completes.
   duration peers_interval = milliseconds(5000);
@@ -70,6 +73,7 @@ struct link_stats {
   std::uint64_t handshakes_ok = 0, handshakes_failed = 0, auth_failures = 0;
   std::uint64_t refused_pending_cap = 0;  ///< newcomers over max_pending_handshakes
   std::uint64_t refused_backoff = 0;      ///< newcomers from a source backed off after failed authentications
+  std::uint64_t refused_admission = 0;    ///< newcomers without a valid admission token (not backed off yet)
   std::uint64_t malformed_frames = 0;     ///< frames that did not decode (peer dropped)
   std::uint64_t unopened_frames = 0;      ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t send_failures = 0;        ///< frames the transport would not take
@@ -132,6 +136,8 @@ class link_manager final : public transport_handler {
   // transport_handler
   void on_frame(conn_id c, std::span<const std::uint8_t> frame) override;
   void on_closed(conn_id c) override;
+  void on_refused(conn_id c, std::optional<admission_answer> answer) override;
+  admission_answer admit(const std::string& address, std::string_view username, std::string_view password) override;
 
  private:
   struct connection {
@@ -174,7 +180,11 @@ class link_manager final : public transport_handler {
   std::map<std::string, conn_id> links_by_name_;  ///< authenticated peer nodes
   std::map<std::string, wanted_peer> wanted_;     ///< peers we keep trying to reach
   link_stats stats_;
+  /// Records a failed authentication from `source`; logs when it gets backed off.
+  void note_auth_failure(const std::string& source);
+
   auth_backoff backoff_;
+  admission_gate admission_;
   bool leaving_ = false;
   time_point next_peers_exchange_{};
 };

@@ -8,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "cluster/error.hpp"
 
@@ -17,6 +19,11 @@ namespace cluster::internal {
 
 /// Names one connection for as long as it lives; never reused by a transport.
 using conn_id = std::uint64_t;
+
+/// A listener's verdict on a new connection, at admission, as ZAP status
+/// codes. `later` is 500, not ZAP's 300 (temporary): libzmq leaves a 300
+/// connection hanging without telling the dialer, and it reports 500 to it.
+enum class admission_answer { admit = 200, refuse = 400, later = 500 };
 
 class transport_handler {
  public:
@@ -26,6 +33,17 @@ class transport_handler {
   /// The connection is gone (the peer closed it, or the network failed).
   /// Not called for connections closed with `transport::close`.
   virtual void on_closed(conn_id c) = 0;
+  /// A connection we dialed was refused in the transport's own handshake:
+  /// `answer` is the peer's admission verdict (`later`: our address is backed
+  /// off; `refuse`: a cookie it does not take, or clocks too far apart), or
+  /// nothing if the handshake failed otherwise (a peer without admission).
+  virtual void on_refused(conn_id c, std::optional<admission_answer> /*answer*/) { on_closed(c); }
+  /// Admission of a new inbound connection from `address`, before any of its
+  /// messages is read. Only transports that admit (zmq_transport) call it.
+  virtual admission_answer admit(const std::string& /*address*/, std::string_view /*username*/,
+                                 std::string_view /*password*/) {
+    return admission_answer::admit;
+  }
 };
 
 class transport {

@@ -29,6 +29,14 @@ std::optional<monitor_event> read_event(zmq::socket_t& monitor) {
   return e;
 }
 
+// "::ffff:10.0.0.5" -> "10.0.0.5": our sockets take IPv6, and one source
+// must have one name, whether it comes from ZAP or from message metadata.
+std::string plain_address(std::string address) {
+  constexpr std::string_view mapped = "::ffff:";
+  if (address.starts_with(mapped) && address.find('.') != std::string::npos) address.erase(0, mapped.size());
+  return address;
+}
+
 std::string endpoint(const std::string& host, std::uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
   return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -54,6 +62,7 @@ void zmq_transport::configure(zmq::socket_t& s) const {
   s.set(zmq::sockopt::heartbeat_ttl, static_cast<int>(options_.heartbeat_timeout.count()));
   s.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
   s.set(zmq::sockopt::ipv6, 1);
+  s.set(zmq::sockopt::handshake_ivl, static_cast<int>(options_.handshake_interval.count()));
 }
 
 std::uint16_t zmq_transport::bound_port() const {
@@ -80,8 +89,22 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
     auto router = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::router);
     configure(*router);
     router->set(zmq::sockopt::router_mandatory, 1);
+    if (options_.require_admission && !zap_) {
+      // ZeroMQ sends every new connection's PLAIN credentials to this fixed
+      // endpoint and waits for our verdict before reading its messages.
+      auto zap = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
+      zap->set(zmq::sockopt::linger, 0);
+      zap->bind("inproc://zeromq.zap.01");
+      zap_ = std::move(zap);
+    }
+    if (options_.require_admission) {
+      router->set(zmq::sockopt::plain_server, 1);
+      router->set(zmq::sockopt::zap_domain, "libcluster");
+    }
     router->bind(endpoint(ip, port));
-    router_monitor_ = std::make_unique<zmq::socket_t>(monitor_of(*router, ZMQ_EVENT_DISCONNECTED));
+    router_monitor_ = std::make_unique<zmq::socket_t>(
+        monitor_of(*router, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL));
     router_ = std::move(router);
     return {};
   } catch (const zmq::error_t& e) {
@@ -95,8 +118,14 @@ result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t po
   try {
     outbound o(zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t());
     configure(o.dealer);
+    if (options_.credentials) {
+      const zmtp_credentials cr = options_.credentials();
+      o.dealer.set(zmq::sockopt::plain_username, cr.username);
+      o.dealer.set(zmq::sockopt::plain_password, cr.password);
+    }
     o.dealer.connect(endpoint(host, port));
-    o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED);
+    o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
     const conn_id c = next_id_++;
     outbound_.emplace(c, std::move(o));
     return c;
@@ -176,7 +205,8 @@ void zmq_transport::read_router(std::size_t budget) {
       c = next_id_++;
       inbound_by_routing_id_.emplace(routing_id, c);
       routing_id_of_.emplace(c, std::move(routing_id));
-      if (const char* address = zmq_msg_gets(parts[0].handle(), "Peer-Address")) peer_address_of_.emplace(c, address);
+      if (const char* address = zmq_msg_gets(parts[0].handle(), "Peer-Address"))
+        peer_address_of_.emplace(c, plain_address(address));
       // The C call: cppzmq's get() throws where the peer's message has no
       // descriptor metadata (older ZMTP versions); -1 means unknown.
       const int fd = zmq_msg_get(parts[0].handle(), ZMQ_SRCFD);
@@ -203,7 +233,12 @@ void zmq_transport::read_router(std::size_t budget) {
 
 void zmq_transport::read_router_monitor() {
   while (auto e = read_event(*router_monitor_)) {
-    if (e->event != ZMQ_EVENT_DISCONNECTED) continue;
+    // Refused at admission, or not speaking ZMTP as we do (no credentials,
+    // garbage, too slow): closed by ZeroMQ before any message was read.
+    if (e->event != ZMQ_EVENT_DISCONNECTED) {
+      ++stats_.handshakes_refused;
+      continue;
+    }
     ++stats_.disconnects;
     const int fd = e->value;
     if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end()) {
@@ -232,6 +267,34 @@ void zmq_transport::read_router_monitor() {
   }
 }
 
+void zmq_transport::serve_admission() {
+  for (;;) {
+    // RFC 27: version, request id, domain, address, routing id, mechanism, credentials...
+    std::vector<zmq::message_t> request;
+    do {
+      zmq::message_t part;
+      if (!zap_->recv(part, zmq::recv_flags::dontwait)) {
+        if (request.empty()) return;
+        break;  // not expected: ZeroMQ queues whole requests
+      }
+      request.push_back(std::move(part));
+    } while (request.back().more());
+    const bool plain = request.size() == 8 && request[5].to_string_view() == "PLAIN";
+    admission_answer answer = admission_answer::refuse;
+    if (plain)
+      answer = handler_ ? handler_->admit(plain_address(request[3].to_string()), request[6].to_string_view(),
+                                          request[7].to_string_view())
+                        : admission_answer::admit;
+    if (answer != admission_answer::admit) ++stats_.refused_admission;
+    const std::string status = std::to_string(static_cast<int>(answer));
+    const std::string_view reply[] = {"1.0",  request.size() > 1 ? request[1].to_string_view() : "",
+                                      status, answer == admission_answer::admit ? "OK" : "refused",
+                                      "",     ""};
+    for (std::size_t i = 0; i < std::size(reply); ++i)
+      zap_->send(zmq::buffer(reply[i]), i + 1 < std::size(reply) ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
 void zmq_transport::read_dealer(conn_id c, std::size_t budget) {
   for (std::size_t read = 0; read < budget;) {
     const auto it = outbound_.find(c);
@@ -246,9 +309,26 @@ void zmq_transport::read_dealer(conn_id c, std::size_t budget) {
 bool zmq_transport::read_dealer_monitor(conn_id c) {
   const auto it = outbound_.find(c);
   if (it == outbound_.end()) return false;
-  bool lost = false;
-  while (auto e = read_event(it->second.monitor))
-    if (e->event == ZMQ_EVENT_DISCONNECTED) lost = true;
+  bool lost = false, refused = false;
+  std::optional<admission_answer> answer;
+  while (auto e = read_event(it->second.monitor)) {
+    // A handshake cut short is a lost connection too: closed now, before
+    // ZeroMQ redials with a token the peer has already seen.
+    if (e->event == ZMQ_EVENT_DISCONNECTED || e->event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) lost = true;
+    if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      refused = true;
+      answer =
+          e->value == static_cast<int>(admission_answer::later) ? admission_answer::later : admission_answer::refuse;
+    }
+    if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) refused = true;
+  }
+  if (refused) {
+    // Closed now, or ZeroMQ would keep redialing with a spent token.
+    ++stats_.dials_refused;
+    outbound_.erase(it);
+    if (handler_) handler_->on_refused(c, answer);
+    return true;
+  }
   if (!lost) return false;
   read_dealer(c, SIZE_MAX);  // frames the peer sent before it went (a goodbye) first
   const auto still = outbound_.find(c);
@@ -263,6 +343,8 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
   std::vector<zmq::pollitem_t> items;
   std::vector<conn_id> owners;  // for dealer and dealer-monitor items
   if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+  const std::size_t zap_at = items.size();
+  if (zap_) items.push_back({zap_->handle(), 0, ZMQ_POLLIN, 0});
   const std::size_t router_at = items.size();
   if (router_) {
     items.push_back({router_monitor_->handle(), 0, ZMQ_POLLIN, 0});
@@ -281,6 +363,7 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
     throw;
   }
 
+  if (zap_ && (items[zap_at].revents & ZMQ_POLLIN)) serve_admission();
   // Monitors first: a lost connection is known before a new one on a reused
   // descriptor speaks.
   if (router_) {

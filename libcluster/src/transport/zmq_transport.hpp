@@ -9,11 +9,19 @@
 // ZeroMQ never silently reconnects it to a restarted peer that has not
 // authenticated it. ZMTP heartbeats catch peers that stop answering.
 //
+// Admission (optional): a listener can require every dialer to present a
+// user name and password in ZeroMQ's own handshake (ZMTP PLAIN). The
+// transport answers ZeroMQ's authentication requests (ZAP) by asking its
+// handler (`transport_handler::admit`), so a stranger's connection is closed
+// before ZeroMQ reads any message from it. ZAP is per context: one admitting
+// transport per zmq::context_t.
+//
 // Not thread-safe: every call, and `poll`, on the thread that owns it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,11 +34,22 @@
 
 namespace cluster::internal {
 
+/// What a dialer presents at admission (ZMTP PLAIN: at most 255 bytes each).
+struct zmtp_credentials {
+  std::string username, password;
+};
+
 struct zmq_transport_options {
-  std::chrono::milliseconds heartbeat_interval{1000};  ///< ZMTP PING every...
-  std::chrono::milliseconds heartbeat_timeout{5000};   ///< ...and drop after this long without traffic
-  int send_high_water_mark = 100000;                   ///< frames queued per connection
-  std::int64_t max_frame_bytes = 64 << 20;             ///< ZeroMQ refuses larger frames
+  std::chrono::milliseconds heartbeat_interval{1000};   ///< ZMTP PING every...
+  std::chrono::milliseconds heartbeat_timeout{5000};    ///< ...and drop after this long without traffic
+  int send_high_water_mark = 100000;                    ///< frames queued per connection
+  std::int64_t max_frame_bytes = 64 << 20;              ///< ZeroMQ refuses larger frames
+  std::chrono::milliseconds handshake_interval{10000};  ///< ZeroMQ's own handshake, admission included
+  /// Listening: admit each new connection through `transport_handler::admit`.
+  bool require_admission = false;
+  /// Dialing: what to present at the peer's admission, asked once per
+  /// connection (tokens are single-use); unset: dial without.
+  std::function<zmtp_credentials()> credentials;
 };
 
 /// What the transport has counted, for stats and tests.
@@ -38,6 +57,9 @@ struct zmq_transport_stats {
   std::uint64_t dropped_from_closed = 0;  ///< frames from connections we had closed
   std::uint64_t send_refused = 0;         ///< sends to unknown/full connections
   std::uint64_t disconnects = 0;
+  std::uint64_t dials_refused = 0;       ///< our dials the peer refused in ZeroMQ's handshake
+  std::uint64_t refused_admission = 0;   ///< inbound connections we refused at admission
+  std::uint64_t handshakes_refused = 0;  ///< inbound connections that failed ZeroMQ's handshake (admission included)
 };
 
 class zmq_transport final : public transport {
@@ -84,6 +106,8 @@ class zmq_transport final : public transport {
   /// Reads inbound frames until none is left or `budget` bytes were read.
   void read_router(std::size_t budget = SIZE_MAX);
   void read_router_monitor();
+  /// Answers ZeroMQ's pending authentication requests (ZAP, RFC 27).
+  void serve_admission();
   void read_dealer(conn_id c, std::size_t budget);
   /// Bytes read per socket per `poll`: the owner's thread gets back to its
   /// own sends between reads, so a long stream in (a large message) cannot
@@ -98,6 +122,7 @@ class zmq_transport final : public transport {
   conn_id next_id_ = 1;
   zmq_transport_stats stats_;
 
+  std::unique_ptr<zmq::socket_t> zap_;  ///< ZeroMQ's authentication requests, when admitting
   std::unique_ptr<zmq::socket_t> router_;
   std::unique_ptr<zmq::socket_t> router_monitor_;
   std::map<std::string, conn_id> inbound_by_routing_id_;
