@@ -54,6 +54,30 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   app.add_option("--peer-queue-mib", peer_queue_mib,
                  "flow control: MiB that may wait to go to one peer node before senders are suspended (default 16)")
       ->check(CLI::Range(1, 65536));
+  // Limits (docs/SECURITY.md): each has a safe default.
+  std::optional<std::size_t> max_frame_kib, max_message_mib, pre_auth_frame_bytes, max_pending_handshakes,
+      auth_failures_before_backoff;
+  std::optional<int> handshake_timeout;
+  app.add_option("--max-frame-kib", max_frame_kib,
+                 "largest frame ZeroMQ reads from a connection, in KiB; also bounds a handshake command from a "
+                 "peer not yet admitted (default 65536)")
+      ->check(CLI::Range(512, 4 << 20));
+  app.add_option("--max-message-mib", max_message_mib,
+                 "largest message a peer node may send, reassembled from fragments (default 256)")
+      ->check(CLI::Range(1, 1 << 16));
+  app.add_option("--pre-auth-frame-bytes", pre_auth_frame_bytes,
+                 "largest frame decoded before the cookie handshake completes (default 4096)")
+      ->check(CLI::Range(1024, 1 << 20));
+  app.add_option("--handshake-timeout", handshake_timeout,
+                 "ms for ZeroMQ's handshake (admission) and for each step of the cookie handshake (default 5000)")
+      ->check(CLI::Range(100, 600000));
+  app.add_option("--max-pending-handshakes", max_pending_handshakes,
+                 "connections that may be mid-handshake at once; more are refused and counted (default 64)")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--auth-failures-before-backoff", auth_failures_before_backoff,
+                 "failed authentications from one address before its new connections are refused for a while "
+                 "(default 10; 0: never)")
+      ->check(CLI::Range(0, 1 << 20));
   std::string partition_policy = "keep-running";
   std::size_t quorum = 0;
   app.add_option("--partition-policy", partition_policy,
@@ -123,6 +147,12 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   if (sync_interval) o.node.membership.sync_interval = ms(*sync_interval);
   if (peer_queue_mib) o.node.peer_queue_bytes = *peer_queue_mib << 20;
   if (max_mailbox) o.node.max_mailbox = *max_mailbox;
+  if (max_frame_kib) o.node.max_frame_bytes = *max_frame_kib << 10;
+  if (max_message_mib) o.node.max_message_bytes = *max_message_mib << 20;
+  if (pre_auth_frame_bytes) o.node.max_pre_auth_frame_bytes = *pre_auth_frame_bytes;
+  if (handshake_timeout) o.node.handshake_timeout = ms(*handshake_timeout);
+  if (max_pending_handshakes) o.node.max_pending_handshakes = *max_pending_handshakes;
+  if (auth_failures_before_backoff) o.node.auth_failures_before_backoff = *auth_failures_before_backoff;
   if (o.node.membership.probe_timeout >= o.node.membership.probe_interval) {
     std::cerr << "noded: the probe timeout must be shorter than the probe interval\n";
     return exit_now{2};

@@ -206,12 +206,18 @@ def handshake_key(cookie: bytes) -> bytes:
     return derive_key(cookie, 1)
 
 
-def admission_token(cookie: bytes, now: float | None = None) -> tuple[bytes, bytes]:
-    """A fresh ZMTP PLAIN user name and password for one connection (section 5.6)."""
+def admission_password(cookie: bytes, username: bytes, node: str) -> bytes:
+    """hex(BLAKE2b-256(username || 0x00 || node, key=subkey 5)) (section 5.6)."""
+    return hashlib.blake2b(username + b"\0" + node.encode(), key=derive_key(cookie, 5),
+                           digest_size=32).hexdigest().encode()
+
+
+def admission_token(cookie: bytes, node: str, now: float | None = None) -> tuple[bytes, bytes]:
+    """A fresh ZMTP PLAIN user name and password for one connection to `node`
+    ("name@host", no port) (section 5.6)."""
     issued_ms = int((time.time() if now is None else now) * 1000)
     username = b"lc1.%016x.%s" % (issued_ms, secrets.token_hex(16).encode())
-    password = hashlib.blake2b(username, key=derive_key(cookie, 5), digest_size=32).hexdigest().encode()
-    return username, password
+    return username, admission_password(cookie, username, node)
 
 
 def _lp(b: bytes) -> bytes:
@@ -332,6 +338,7 @@ class Client:
         self._broken: ClusterError | None = None
         self._cipher: LinkCipher | None = None   # once authenticated, unless plaintext
         self._handshaking = True                 # frames hold one message until the ack
+        self._admitted = False                   # ZeroMQ's handshake (admission) succeeded
 
     # -- connecting
 
@@ -363,10 +370,11 @@ class Client:
         sock.setsockopt(zmq.IPV6, 1)
         # Admission: nodes let only holders of the cookie into ZeroMQ's
         # handshake; the token is single-use, hence no reconnects above.
-        sock.plain_username, sock.plain_password = admission_token(cookie)
+        sock.plain_username, sock.plain_password = admission_token(cookie, identity)
         # A break of the established connection, or a refusal at admission;
         # a connect that never succeeds is reported as a timeout.
-        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+        monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+                                          | zmq.EVENT_HANDSHAKE_FAILED_AUTH
                                           | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
         client = cls(sock, monitor, identity, timeout)
         try:
@@ -637,16 +645,25 @@ class Client:
                 self._pending.extend(messages)
             elif self._monitor in ready:
                 event = recv_monitor_message(self._monitor)
-                if event["event"] == zmq.EVENT_DISCONNECTED:
+                if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    self._admitted = True
+                elif event["event"] == zmq.EVENT_DISCONNECTED and not self._admitted:
+                    # Closed in ZeroMQ's handshake: the node's close can overtake its refusal.
+                    self._broken = ClusterError("auth_failed", f"{self.node} closed the connection in ZeroMQ's "
+                                                "handshake: cookie mismatch, clocks more than 15 minutes "
+                                                "apart, or the node there has another name")
+                elif event["event"] == zmq.EVENT_DISCONNECTED:
                     self._broken = ClusterError("no_connection", f"lost the connection to {self.node}")
                 elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and event["value"] == 500:
-                    self._broken = ClusterError("busy", f"{self.node} refuses our address for a while "
-                                                "after too many failed authentications")
+                    self._broken = ClusterError("busy", f"{self.node} refuses new connections for now: it is "
+                                                "stopping, or our address is backed off after too many "
+                                                "failed authentications")
                 elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                     self._broken = ClusterError("auth_failed", f"{self.node} refused us at admission: "
-                                                "cookie mismatch, or clocks more than 15 minutes apart")
+                                                "cookie mismatch, clocks more than 15 minutes apart, "
+                                                "or the node there has another name")
                 elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-                    self._broken = ClusterError("rejected", f"{self.node} failed ZeroMQ's handshake "
+                    self._broken = ClusterError("auth_failed", f"{self.node} failed ZeroMQ's handshake "
                                                 "(not a libcluster node of this version?)")
 
 

@@ -30,7 +30,7 @@ except ImportError:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from libcluster_client import (PING, Atom, Client, ClusterError, LinkCipher, Member, NodeEntry,  # noqa: E402
-                               Pid, Ref, pack)
+                               Pid, Ref, admission_password, derive_key, pack)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODED = os.environ.get("NODED_PATH") or os.path.join(REPO, "build", "noded", "noded")
@@ -296,10 +296,20 @@ class ClusterTest(unittest.TestCase):
             Client.connect(N2, cookie="not-" + self.cookie, timeout=5.0)
         self.assertEqual(cm.exception.code, "auth_failed")
 
-    def test_wrong_node_name_is_rejected(self):
+    def test_wrong_node_name_is_refused(self):
+        # The admission token is made for the node meant: refused at admission.
         with self.assertRaises(ClusterError) as cm:
             Client.connect("other@127.6.1.1", cookie=self.cookie, timeout=5.0)
-        self.assertEqual(cm.exception.code, "rejected")
+        self.assertEqual(cm.exception.code, "auth_failed")
+        self.assertIn("another name", cm.exception.message)
+
+    def test_admission_token_matches_the_documented_vector(self):
+        # PROTOCOL.md 5.6.
+        username = b"lc1.0000019c3b5a4c00.000102030405060708090a0b0c0d0e0f"
+        self.assertEqual(derive_key(b"secret", 5).hex(),
+                         "8b1b227f7cb671165b05e4fb5aceedbdfb099c3a3ec75dbb4a74772d706c08f6")
+        self.assertEqual(admission_password(b"secret", username, "n1@127.0.0.1"),
+                         b"ea9dc41216cbc4c10d1cb52f62bc2c1f1d5828b51ce493589faf25bf644edbbf")
 
     def test_plaintext_client_and_encrypted_node_refuse_each_other(self):
         with self.assertRaises(ClusterError) as cm:

@@ -2,7 +2,7 @@
 
 namespace cluster::testing {
 
-result<internal::conn_id> sim_endpoint::connect(const std::string& host, std::uint16_t port) {
+result<internal::conn_id> sim_endpoint::connect(const std::string& host, std::uint16_t port, const std::string&) {
   return net_.connect(*this, host + ":" + std::to_string(port));
 }
 bool sim_endpoint::send(internal::conn_id c, std::span<const std::uint8_t> frame) { return net_.send(*this, c, frame); }

@@ -196,7 +196,7 @@ TEST_CASE("100,000 junk frames and 1,000 wrong-cookie handshakes: the node stays
     for (int i = 0; i < connections; ++i) {
       socks.emplace_back(ctx, zmq::socket_type::dealer);
       socks.back().set(zmq::sockopt::linger, 10000);  // closing waits until every frame went out
-      const auto token = cluster::internal::make_admission_token(admission_key, std::chrono::system_clock::now());
+      const auto token = cluster::internal::make_admission_token(admission_key, name, std::chrono::system_clock::now());
       socks.back().set(zmq::sockopt::plain_username, token.username);
       socks.back().set(zmq::sockopt::plain_password, token.password);
       socks.back().connect("tcp://127.11.0.1:4370");
@@ -276,4 +276,31 @@ TEST_CASE("a node started with a cookie file has no cookie on its command line")
   const std::string cmdline = itest::read_file("/proc/" + std::to_string(n.pid()) + "/cmdline");
   CHECK(cmdline.find("quiet@127.11.0.2") != std::string::npos);
   CHECK(cmdline.find(secret) == std::string::npos);
+}
+
+TEST_CASE("the limits are noded flags: out-of-range values are refused, set ones apply") {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--max-frame-kib", "1"},
+                                                                {"--pre-auth-frame-bytes", "10"},
+                                                                {"--handshake-timeout", "0"},
+                                                                {"--max-pending-handshakes", "0"},
+                                                                {"--max-message-mib", "lots"}}) {
+    noded bad("bad@127.11.0.5", args);
+    CHECK(bad.wait() == 2);
+  }
+  const std::string name = "tight@127.11.0.4";
+  noded n(name, {"--pre-auth-frame-bytes", "1024", "--max-frame-kib", "512", "--handshake-timeout", "2000",
+                 "--max-pending-handshakes", "8", "--auth-failures-before-backoff", "3"});
+  REQUIRE(eventually([&] { return connect(name, cookie).ok(); }));
+  // A hello over 1 KiB (a long client label) is more than this node decodes
+  // before authentication.
+  cluster::client_options o;
+  o.cookie = cookie;
+  o.label = std::string(1000, 'x');
+  auto long_hello = cluster::client::connect(*cluster::parse_node_name(name), o);
+  CHECK_FALSE(long_hello.ok());
+  auto admin = connect(name, cookie);
+  REQUIRE(admin);
+  auto stats = (*admin)->stats();
+  REQUIRE(stats);
+  CHECK(stats->malformed_frames >= 1);
 }

@@ -40,6 +40,9 @@ struct node_config {
 
   std::chrono::milliseconds handshake_timeout{5000};  ///< per handshake step
   std::size_t max_pending_handshakes = 64;            ///< unauthenticated connections at once
+  /// The largest frame decoded before the cookie handshake completes (a
+  /// handshake message is well under 1 KiB); more drops the connection.
+  std::size_t max_pre_auth_frame_bytes = 4096;
   /// A source address whose handshakes failed authentication more than this
   /// many times has its new connections refused, for 1 s, then twice as long
   /// after each further failure, up to `auth_backoff_max` (counted:
@@ -49,7 +52,9 @@ struct node_config {
   std::chrono::milliseconds retry_interval{1000};     ///< between attempts to reach a peer
   std::chrono::milliseconds forget_after{30000};      ///< stop retrying a lost non-seed peer
   std::chrono::milliseconds heartbeat_timeout{5000};  ///< a silent connection is dropped after this
-  std::size_t max_frame_bytes = 64u << 20;            ///< largest frame accepted after authentication
+  /// The largest frame ZeroMQ reads from a connection (it drops one that
+  /// sends more); before admission, this bounds one handshake command.
+  std::size_t max_frame_bytes = 64u << 20;
   /// Flow control: bytes that may wait to go to one peer node. Past it, a
   /// process that sends there is suspended until the queue is down to half
   /// (Erlang's busy distribution port, `+zdbbl`); past four times it,

@@ -29,7 +29,7 @@ class client::impl final : public internal::transport_handler {
     node_name_ = node.to_string();  // until the node proves its name
     auto ip = internal::resolve_host(node.host);
     if (!ip) return ip.err();
-    auto c = transport_.connect(*ip, node.port);
+    auto c = transport_.connect(*ip, node.port, node.id());
     if (!c) return c.err();
     conn_ = *c;
 
@@ -167,23 +167,28 @@ class client::impl final : public internal::transport_handler {
     using internal::admission_answer;
     if (answer == admission_answer::later)
       broken_ = error{errc::busy, node_name_ +
-                                      " refuses our address for a while after too many failed "
-                                      "authentications from it; try again later"};
+                                      " refuses new connections for now: it is stopping, or our "
+                                      "address is backed off after too many failed authentications"};
     else if (answer)
       broken_ = error{errc::auth_failed, node_name_ +
                                              " refused us at admission: it does not take our cookie "
-                                             "(cookie mismatch), or our clocks are more than 15 minutes apart"};
+                                             "(cookie mismatch), our clocks are more than 15 minutes "
+                                             "apart, or the node there has another name"};
     else
-      broken_ =
-          error{errc::rejected, node_name_ + " failed ZeroMQ's handshake (not a libcluster node of this version?)"};
+      broken_ = error{errc::auth_failed, node_name_ +
+                                             " closed the connection in ZeroMQ's handshake: it does not take "
+                                             "our cookie (cookie mismatch), our clocks are more than 15 "
+                                             "minutes apart, the node there has another name, or it is not "
+                                             "a libcluster node of this version"};
   }
 
  private:
   static internal::zmq_transport_options transport_options(const client_options& o) {
     internal::zmq_transport_options t;
     t.handshake_interval = o.timeout;
-    t.credentials = [key = internal::crypto::derive_key(o.cookie, internal::crypto::key_purpose::admission)] {
-      auto token = internal::make_admission_token(key, std::chrono::system_clock::now());
+    t.credentials = [key = internal::crypto::derive_key(o.cookie, internal::crypto::key_purpose::admission)](
+                        const std::string& peer) {
+      auto token = internal::make_admission_token(key, peer, std::chrono::system_clock::now());
       return internal::zmtp_credentials{std::move(token.username), std::move(token.password)};
     };
     return t;

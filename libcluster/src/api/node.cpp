@@ -492,8 +492,9 @@ class node::impl final : public internal::link_listener {
     // Strangers are refused inside ZeroMQ's handshake, before it reads (and
     // buffers) a single message from them: see links/admission.hpp.
     o.require_admission = true;
-    o.credentials = [key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission)] {
-      auto t = internal::make_admission_token(key, std::chrono::system_clock::now());
+    o.credentials = [key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission)](
+                        const std::string& peer) {
+      auto t = internal::make_admission_token(key, peer, std::chrono::system_clock::now());
       return internal::zmtp_credentials{std::move(t.username), std::move(t.password)};
     };
     // Short: what waits is counted and bounded in the distribution layer,
@@ -517,6 +518,9 @@ class node::impl final : public internal::link_listener {
     lc.retry_interval = cfg.retry_interval;
     lc.forget_after = cfg.forget_after;
     lc.limits.max_frame_bytes = cfg.max_frame_bytes;
+    lc.pre_auth_limits.max_frame_bytes = cfg.max_pre_auth_frame_bytes;
+    lc.admission.self = cfg.name.id();
+    lc.admission.started = std::chrono::system_clock::now();
     lc.admission.keys.push_back(internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission));
     for (const auto& c : cfg.accepted_cookies)
       lc.admission.keys.push_back(internal::crypto::derive_key(c, internal::crypto::key_purpose::admission));

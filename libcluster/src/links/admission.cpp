@@ -19,8 +19,12 @@ std::string hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-crypto::digest mac_of(const crypto::key& key, std::string_view username) {
-  return crypto::keyed_hash(key, {reinterpret_cast<const std::uint8_t*>(username.data()), username.size()});
+// Over the user name, a zero byte, and the name of the node the token is for.
+crypto::digest mac_of(const crypto::key& key, std::string_view username, std::string_view target) {
+  std::vector<std::uint8_t> message(username.begin(), username.end());
+  message.push_back(0);
+  message.insert(message.end(), target.begin(), target.end());
+  return crypto::keyed_hash(key, message);
 }
 
 /// The password's bytes; empty unless it is 64 hex digits.
@@ -41,14 +45,23 @@ std::int64_t ms_since_epoch(wall_time t) {
 
 }  // namespace
 
-admission_token make_admission_token(const crypto::key& key, wall_time now) {
+admission_token make_admission_token(const crypto::key& key, std::string_view target, wall_time now) {
   char issued[17];
   std::snprintf(issued, sizeof issued, "%016llx", static_cast<unsigned long long>(ms_since_epoch(now)));
   admission_token t;
   t.username = std::string(prefix) + issued + "." + hex(crypto::random_bytes(16));
-  t.password = hex(mac_of(key, t.username));
+  t.password = admission_password(key, t.username, target);
   return t;
 }
+
+std::string admission_password(const crypto::key& key, std::string_view username, std::string_view target) {
+  return hex(mac_of(key, username, target));
+}
+
+// A token from the very millisecond we started is let in: a dialer that
+// connects at once should not have to wait for the clock to tick.
+admission_gate::admission_gate(admission_config cfg)
+    : cfg_(std::move(cfg)), floor_ms_(ms_since_epoch(cfg_.started) - 1) {}
 
 std::string_view describe(admission_verdict v) {
   switch (v) {
@@ -57,11 +70,13 @@ std::string_view describe(admission_verdict v) {
     case admission_verdict::malformed:
       return "not a libcluster admission token";
     case admission_verdict::wrong_cookie:
-      return "made with a cookie we do not accept (cookie mismatch)";
+      return "made with a cookie we do not accept (cookie mismatch), or for another node";
     case admission_verdict::clock_skew:
       return "issued too far from our clock (are the hosts' clocks synchronized?)";
     case admission_verdict::replayed:
       return "already used (a replayed token)";
+    case admission_verdict::stale:
+      return "issued before this node started, or too long ago to check (a replay, or a clock behind ours)";
   }
   return "refused";
 }
@@ -78,7 +93,7 @@ admission_verdict admission_gate::check(std::string_view username, std::string_v
   const auto mac = unhex(password);
   if (mac.empty()) return admission_verdict::malformed;
   bool known = false;
-  for (const auto& k : cfg_.keys) known |= crypto::digest_equal(mac, mac_of(k, username));
+  for (const auto& k : cfg_.keys) known |= crypto::digest_equal(mac, mac_of(k, username, cfg_.self));
   if (!known) return admission_verdict::wrong_cookie;
 
   const std::int64_t issued_ms = static_cast<std::int64_t>(issued & INT64_MAX);
@@ -89,7 +104,8 @@ admission_verdict admission_gate::check(std::string_view username, std::string_v
     last_skew_ = std::chrono::milliseconds(issued_ms - now_ms);
     return admission_verdict::clock_skew;
   }
-  if (issued_ms <= floor_ms_ || seen_.contains(std::string(username))) return admission_verdict::replayed;
+  if (issued_ms <= floor_ms_) return admission_verdict::stale;
+  if (seen_.contains(std::string(username))) return admission_verdict::replayed;
   if (remembered_.size() >= cfg_.max_remembered && !remembered_.empty()) {
     // Full: forget the oldest and refuse anything issued no later than it.
     const auto oldest = remembered_.begin();
@@ -103,7 +119,9 @@ admission_verdict admission_gate::check(std::string_view username, std::string_v
 }
 
 void admission_gate::forget_before(std::int64_t issued_ms) {
-  // Older tokens fail the clock check anyway: no need to remember them.
+  // Older tokens fail the clock check anyway: no need to remember them. The
+  // floor keeps them out should the clock step back.
+  floor_ms_ = std::max(floor_ms_, issued_ms - 1);
   while (!remembered_.empty() && remembered_.begin()->first < issued_ms) {
     seen_.erase(remembered_.begin()->second);
     remembered_.erase(remembered_.begin());

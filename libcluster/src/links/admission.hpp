@@ -8,12 +8,14 @@
 // connection without a valid one is closed before any message is read.
 //
 // A token is a user name `lc1.<issued at, ms since 1970, hex>.<nonce, hex>`
-// and a password, the hex BLAKE2b of the user name keyed with the cookie's
-// admission key. It is fresh per connection and crosses the wire in clear,
-// so the gate refuses one it has seen (replay), and one issued more than
-// `window` away from its own clock: the hosts' clocks must agree to within
-// `window` (15 minutes by default). Our own cookie handshake still follows
-// and proves both sides; admission only keeps strangers out of ZeroMQ.
+// and a password, the hex BLAKE2b, keyed with the cookie's admission key, of
+// the user name and the name of the node it is for. It is fresh per
+// connection and crosses the wire in clear, so the gate refuses a token for
+// another node, one it has seen (replay), one issued before the gate started
+// (a replay across a restart), and one issued more than `window` away from
+// its own clock: the hosts' clocks must agree to within `window` (15 minutes
+// by default). Our own cookie handshake still follows and proves both sides;
+// admission only keeps strangers out of ZeroMQ.
 //
 // Pure: wall-clock time comes from the caller. Not thread-safe.
 #pragma once
@@ -38,24 +40,31 @@ struct admission_token {
   std::string password;
 };
 
-/// A fresh token for one connection, made with `key` (the admission key of
-/// the cookie we dial with).
-admission_token make_admission_token(const crypto::key& key, wall_time now);
+/// A fresh token for one connection to the node named `target` (name@host),
+/// made with `key` (the admission key of the cookie we dial with).
+admission_token make_admission_token(const crypto::key& key, std::string_view target, wall_time now);
 
-enum class admission_verdict { admitted, malformed, wrong_cookie, clock_skew, replayed };
+/// The password for `username` and `target` (lower-case hex, 64 digits).
+std::string admission_password(const crypto::key& key, std::string_view username, std::string_view target);
+
+/// `stale`: issued at or before a time the gate no longer remembers tokens
+/// from (its start, or the oldest it had to forget).
+enum class admission_verdict { admitted, malformed, wrong_cookie, clock_skew, replayed, stale };
 
 /// Why a token was refused, for logs; empty for `admitted`.
 std::string_view describe(admission_verdict v);
 
 struct admission_config {
+  std::string self;               ///< our node name: tokens must be made for it
   std::vector<crypto::key> keys;  ///< admission keys of every cookie accepted
+  wall_time started{};            ///< tokens issued before this are stale
   std::chrono::milliseconds window{std::chrono::minutes(15)};
   std::size_t max_remembered = 65536;  ///< tokens kept for replay checks
 };
 
 class admission_gate {
  public:
-  explicit admission_gate(admission_config cfg) : cfg_(std::move(cfg)) {}
+  explicit admission_gate(admission_config cfg);
 
   /// Checks a token presented at `now`; an admitted token is remembered so
   /// that it is refused the next time.
@@ -70,7 +79,7 @@ class admission_gate {
   admission_config cfg_;
   std::multimap<std::int64_t, std::string> remembered_;  ///< issued at -> user name
   std::unordered_set<std::string> seen_;
-  std::int64_t floor_ms_ = INT64_MIN;  ///< tokens issued at or before this were forgotten: refused
+  std::int64_t floor_ms_;  ///< tokens issued at or before this are stale
   std::chrono::milliseconds last_skew_{0};
 };
 

@@ -70,7 +70,7 @@ std::size_t link_manager::pending_handshakes() const {
 }
 
 void link_manager::connect_to(const std::string& name, const std::string& host, std::uint16_t port) {
-  auto c = net_.connect(host, port);
+  auto c = net_.connect(host, port, name);
   if (!c) {
     log(log_level::warn, cfg_.self.name + ": cannot connect to " + name + ": " + c.err().message);
     return;
@@ -349,7 +349,7 @@ void link_manager::on_frame(conn_id c, std::span<const std::uint8_t> frame) {
     }
     frame = *opened;
   }
-  auto decoded = wire::decode_frame(frame, authenticated ? cfg_.limits : wire::decode_limits::pre_auth());
+  auto decoded = wire::decode_frame(frame, authenticated ? cfg_.limits : cfg_.pre_auth_limits);
   if (!decoded) {
     ++stats_.malformed_frames;
     const std::string who = authenticated ? it->second.link->name : "an unauthenticated peer";
@@ -395,7 +395,7 @@ void link_manager::note_auth_failure(const std::string& source) {
 }
 
 admission_answer link_manager::admit(const std::string& address, std::string_view username, std::string_view password) {
-  if (leaving_) return admission_answer::refuse;
+  if (leaving_) return admission_answer::later;
   if (backoff_.refused_until(address, clock_.now())) {
     ++stats_.refused_backoff;
     return admission_answer::later;
@@ -406,8 +406,16 @@ admission_answer link_manager::admit(const std::string& address, std::string_vie
   std::string why(describe(verdict));
   if (verdict == admission_verdict::clock_skew)
     why += ": its clock is " + std::to_string(admission_.last_skew().count() / 1000) + " s from ours";
-  log(log_level::warn,
-      cfg_.self.name + ": refused a connection from " + address + " at admission: its token was " + why);
+  const std::string line =
+      cfg_.self.name + ": refused a connection from " + address + " at admission: its token was " + why;
+  // A replayed or stale token had a valid MAC: a replay (which anyone who saw
+  // a token can send, so it must not back off the address, nor flood the log)
+  // or one of ours re-presented by ZeroMQ.
+  if (verdict == admission_verdict::replayed || verdict == admission_verdict::stale) {
+    log(log_level::debug, line);
+    return admission_answer::refuse;
+  }
+  log(log_level::warn, line);
   note_auth_failure(address);
   return admission_answer::refuse;
 }
@@ -417,11 +425,16 @@ void link_manager::on_refused(conn_id c, std::optional<admission_answer> answer)
   const std::string peer = it != conns_.end() && !it->second.target.empty() ? it->second.target : "a peer";
   error reason{errc::auth_failed, peer +
                                       " refused us at admission: cookie mismatch (it does not take our cookie), "
-                                      "or our clocks are more than 15 minutes apart"};
+                                      "our clocks more than 15 minutes apart, or it has another name"};
   if (answer == admission_answer::later)
-    reason = {errc::busy, peer + " refuses our address for a while after too many failed authentications"};
+    reason = {errc::busy, peer +
+                              " refuses new connections for now: it is stopping, or our address is backed off "
+                              "after too many failed authentications"};
   else if (!answer)
-    reason = {errc::rejected, peer + " failed ZeroMQ's handshake (not a libcluster node of this version?)"};
+    reason = {errc::auth_failed, peer +
+                                     " closed the connection in ZeroMQ's handshake: cookie mismatch, our clocks "
+                                     "more than 15 minutes apart, it has another name, or it is not a libcluster "
+                                     "node of this version"};
   log(log_level::warn, cfg_.self.name + ": " + reason.message);
   ++stats_.handshakes_failed;
   drop(c, reason, false);

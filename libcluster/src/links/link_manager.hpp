@@ -51,8 +51,9 @@ struct link_config {
   /// Complete the mesh by exchanging peer lists. A node whose membership
   /// layer says who to link to (`want`/`forget`) turns this off.
   bool mesh_gossip = true;
-  wire::decode_limits limits{};     ///< after authentication
-  handshake::random_source random;  ///< nonces; CSPRNG unless seeded
+  wire::decode_limits limits{};                                           ///< after authentication
+  wire::decode_limits pre_auth_limits = wire::decode_limits::pre_auth();  ///< until then
+  handshake::random_source random;                                        ///< nonces; CSPRNG unless seeded
 };
 
 /// One authenticated peer as the rest of the node sees it.

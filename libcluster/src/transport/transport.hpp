@@ -50,9 +50,10 @@ class transport {
  public:
   virtual ~transport() = default;
   virtual void set_handler(transport_handler* h) = 0;
-  /// Opens an outbound connection. Frames sent before it is established are
-  /// queued. `host` must be an address the transport can dial.
-  virtual result<conn_id> connect(const std::string& host, std::uint16_t port) = 0;
+  /// Opens an outbound connection to the node named `peer` (name@host; the
+  /// admission token is made for it). Frames sent before it is established
+  /// are queued. `host` must be an address the transport can dial.
+  virtual result<conn_id> connect(const std::string& host, std::uint16_t port, const std::string& peer) = 0;
   /// Queues a frame; false (and counted as a drop) if the connection is gone
   /// or its queue is full.
   virtual bool send(conn_id c, std::span<const std::uint8_t> frame) = 0;

@@ -94,7 +94,13 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
       // endpoint and waits for our verdict before reading its messages.
       auto zap = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::rep);
       zap->set(zmq::sockopt::linger, 0);
-      zap->bind("inproc://zeromq.zap.01");
+      try {
+        zap->bind("inproc://zeromq.zap.01");
+      } catch (const zmq::error_t& e) {
+        return error{errc::io_error, std::string("cannot answer ZeroMQ's admission requests (is another "
+                                                 "admitting transport using this ZeroMQ context?): ") +
+                                         e.what()};
+      }
       zap_ = std::move(zap);
     }
     if (options_.require_admission) {
@@ -114,18 +120,19 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
   }
 }
 
-result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t port) {
+result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t port, const std::string& peer) {
   try {
     outbound o(zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t());
     configure(o.dealer);
     if (options_.credentials) {
-      const zmtp_credentials cr = options_.credentials();
+      const zmtp_credentials cr = options_.credentials(peer);
       o.dealer.set(zmq::sockopt::plain_username, cr.username);
       o.dealer.set(zmq::sockopt::plain_password, cr.password);
     }
     o.dealer.connect(endpoint(host, port));
-    o.monitor = monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    o.monitor =
+        monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
     const conn_id c = next_id_++;
     outbound_.emplace(c, std::move(o));
     return c;
@@ -281,10 +288,13 @@ void zmq_transport::serve_admission() {
     } while (request.back().more());
     const bool plain = request.size() == 8 && request[5].to_string_view() == "PLAIN";
     admission_answer answer = admission_answer::refuse;
-    if (plain)
-      answer = handler_ ? handler_->admit(plain_address(request[3].to_string()), request[6].to_string_view(),
-                                          request[7].to_string_view())
-                        : admission_answer::admit;
+    try {
+      if (plain && handler_)
+        answer = handler_->admit(plain_address(request[3].to_string()), request[6].to_string_view(),
+                                 request[7].to_string_view());
+    } catch (const std::exception&) {
+      answer = admission_answer::refuse;  // the REP socket owes ZeroMQ an answer whatever happens
+    }
     if (answer != admission_answer::admit) ++stats_.refused_admission;
     const std::string status = std::to_string(static_cast<int>(answer));
     const std::string_view reply[] = {"1.0",  request.size() > 1 ? request[1].to_string_view() : "",
@@ -312,6 +322,7 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
   bool lost = false, refused = false;
   std::optional<admission_answer> answer;
   while (auto e = read_event(it->second.monitor)) {
+    if (e->event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) it->second.admitted = true;
     // A handshake cut short is a lost connection too: closed now, before
     // ZeroMQ redials with a token the peer has already seen.
     if (e->event == ZMQ_EVENT_DISCONNECTED || e->event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) lost = true;
@@ -322,6 +333,9 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
     }
     if (e->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) refused = true;
   }
+  // Closed by the peer inside ZeroMQ's handshake: libzmq does not always get
+  // to report the refusal itself (the peer's close can overtake its ERROR).
+  if (lost && !it->second.admitted) refused = true;
   if (refused) {
     // Closed now, or ZeroMQ would keep redialing with a spent token.
     ++stats_.dials_refused;

@@ -47,9 +47,10 @@ struct zmq_transport_options {
   std::chrono::milliseconds handshake_interval{10000};  ///< ZeroMQ's own handshake, admission included
   /// Listening: admit each new connection through `transport_handler::admit`.
   bool require_admission = false;
-  /// Dialing: what to present at the peer's admission, asked once per
-  /// connection (tokens are single-use); unset: dial without.
-  std::function<zmtp_credentials()> credentials;
+  /// Dialing: what to present at the admission of the node named by the
+  /// argument, asked once per connection (tokens are single-use); unset:
+  /// dial without.
+  std::function<zmtp_credentials(const std::string& peer)> credentials;
 };
 
 /// What the transport has counted, for stats and tests.
@@ -81,7 +82,7 @@ class zmq_transport final : public transport {
 
   // transport
   void set_handler(transport_handler* h) override { handler_ = h; }
-  result<conn_id> connect(const std::string& host, std::uint16_t port) override;
+  result<conn_id> connect(const std::string& host, std::uint16_t port, const std::string& peer = {}) override;
   bool send(conn_id c, std::span<const std::uint8_t> frame) override;
   void close(conn_id c) override;
   std::string peer_address(conn_id c) const override;
@@ -91,6 +92,7 @@ class zmq_transport final : public transport {
   struct outbound {
     zmq::socket_t dealer;
     zmq::socket_t monitor;
+    bool admitted = false;  ///< ZeroMQ's handshake (admission) has succeeded
     outbound(zmq::socket_t d, zmq::socket_t m) : dealer(std::move(d)), monitor(std::move(m)) {}
     outbound(outbound&&) = default;
     outbound& operator=(outbound&&) = default;

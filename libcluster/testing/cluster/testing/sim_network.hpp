@@ -38,7 +38,7 @@ class sim_endpoint final : public internal::transport {
   const std::string& address() const { return address_; }
 
   void set_handler(internal::transport_handler* h) override { handler_ = h; }
-  result<internal::conn_id> connect(const std::string& host, std::uint16_t port) override;
+  result<internal::conn_id> connect(const std::string& host, std::uint16_t port, const std::string& peer) override;
   bool send(internal::conn_id c, std::span<const std::uint8_t> frame) override;
   void close(internal::conn_id c) override;
 
