@@ -28,7 +28,10 @@ struct sim_node final : link_listener {
   void on_link_down(const link_info& p, const error& e) override {
     if (p.kind == wire::peer_kind::node) log.push_back("down " + p.name + " " + std::string(to_string(e.code)));
   }
-  void on_message(const link_info&, wire::message&&) override {}
+  std::map<std::string, std::vector<std::uint64_t>> received;  ///< `pong` sequence numbers, by sender
+  void on_message(const link_info& from, wire::message&& m) override {
+    if (const auto* p = std::get_if<wire::pong>(&m)) received[from.name].push_back(p->seq);
+  }
 
   std::set<std::string> peers() const {
     std::set<std::string> out;
@@ -39,7 +42,10 @@ struct sim_node final : link_listener {
 
 class sim_cluster {
  public:
+  /// Frames arrive at once (no delay), and are lost with probability `loss`.
   explicit sim_cluster(std::uint64_t seed, double loss = 0.0) : net_(clock_, {seed, {}, {}, loss}), seed_(seed) {}
+  /// Any network: seeded delays, loss.
+  explicit sim_cluster(testing::sim_options network) : net_(clock_, network), seed_(network.seed) {}
 
   /// Starts `name` (as `name@host`, each on its own host) with the cookie and seeds.
   sim_node& start(const std::string& name, const std::string& cookie = "secret",

@@ -258,7 +258,7 @@ struct recording_transport final : transport {
   std::vector<conn_id> closed;
 
   void set_handler(transport_handler* h) override { handler = h; }
-  result<conn_id> connect(const std::string& host, std::uint16_t port) override {
+  result<conn_id> connect(const std::string& host, std::uint16_t port, const std::string&) override {
     dialled.emplace_back(host, port);
     return next++;
   }
@@ -357,12 +357,21 @@ TEST_CASE("simultaneous connect: once the peer admitted our dial, a hello from a
   CHECK(f.events.ups.empty());
 }
 
-TEST_CASE("simultaneous connect: a hello from a larger name is admitted while our dial has no answer") {
-  // Our route to b@h may be broken; refusing b@h's dial then would keep the
-  // two apart forever.
+TEST_CASE("simultaneous connect: a hello from a larger name is refused while our dial is under way, then admitted") {
+  // Settled before either completes: two completed links would make one side
+  // switch after sending on the other, losing what was in flight.
   fixture f("a@h");
   f.links.join(*parse_node_name("b@h"));
   f.peer_dials_in("b@h", 7, 500);
+  CHECK(f.events.ups.empty());
+  const auto* refusal = std::get_if<wire::reject>(&f.net.sent[500].back());
+  REQUIRE(refusal);
+  CHECK(refusal->code == static_cast<int>(errc::already_connected));
+  // Our route to b@h may be broken: once our dial has timed out, b@h's next
+  // dial gets in before ours is retried.
+  f.clock.advance(f.links.config().handshake_timeout);
+  f.links.tick();
+  f.peer_dials_in("b@h", 7, 501);
   CHECK(f.events.ups == std::vector<std::string>{"b@h"});
 }
 

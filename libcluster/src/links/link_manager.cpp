@@ -142,18 +142,21 @@ handshake::admission link_manager::admit(conn_id c, const handshake::identity& p
       return {errc::already_connected, cfg_.self.name + " is already connected to " + peer.name};
     return handshake::admission::accept();  // a new incarnation: replaces the old link when it completes
   }
-  // Simultaneous connect. The connection opened by the smaller name wins, so
-  // when we are the smaller one and the peer has already admitted our own
-  // dial, we refuse theirs. Otherwise both may proceed: the hello is not yet
-  // authenticated (a forged one must not cancel our dial), and if both
-  // complete, on_handshake_done keeps the winner on both sides alike.
+  // Simultaneous connect: the connection opened by the smaller name wins, and
+  // it is settled here, before either completes. Were both to complete, one
+  // side would have to switch links after sending on the other: what was in
+  // flight there would be lost, and the peer might see us go down and up.
+  // So the smaller name refuses the other's dial while its own is under way
+  // (the larger admits ours, whatever its own dial's state). If our dial then
+  // fails (no route that way), it is retried after `retry_interval`, and the
+  // peer's next dial gets in meanwhile. A forged hello cannot cancel our dial
+  // either way: it is only ever theirs that is refused.
   if (cfg_.self.name < peer.name) {
-    const bool ours_admitted = std::any_of(conns_.begin(), conns_.end(), [&](const auto& kv) {
+    const bool ours_under_way = std::any_of(conns_.begin(), conns_.end(), [&](const auto& kv) {
       const connection& o = kv.second;
-      return kv.first != c && o.hs && o.outbound && o.target == peer.name &&
-             o.hs->current() == handshake::state::awaiting_ack;
+      return kv.first != c && o.hs && o.outbound && o.target == peer.name;
     });
-    if (ours_admitted)
+    if (ours_under_way)
       return {errc::already_connected, "simultaneous connect: keeping the connection opened by " + cfg_.self.name};
   }
   return handshake::admission::accept();
