@@ -91,7 +91,7 @@ TEST_CASE("clusterctl with the wrong cookie is refused with one line and a non-z
   REQUIRE(eventually([&] { return answers("n1@127.1.3.1"); }));
   auto r = clusterctl({"--node", "n1@127.1.3.1", "--cookie", "wrong", "nodes"});
   CHECK(r.code == 1);
-  CHECK(r.out.find("cookie mismatch") != std::string::npos);
+  CHECK_MESSAGE(r.out.find("cookie mismatch") != std::string::npos, r.out, "\nthe node's log:\n", n1.log());
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   auto j = clusterctl({"--node", "n1@127.1.3.1", "--cookie", "wrong", "--json", "info"});
   CHECK(j.code == 1);

@@ -107,10 +107,17 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
       router->set(zmq::sockopt::plain_server, 1);
       router->set(zmq::sockopt::zap_domain, "libcluster");
     }
-    router->bind(endpoint(ip, port));
-    router_monitor_ = std::make_unique<zmq::socket_t>(
+    // The monitor first: events of a connection that comes at once are not lost.
+    auto monitor = std::make_unique<zmq::socket_t>(
         monitor_of(*router, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL));
+    try {
+      router->bind(endpoint(ip, port));
+    } catch (...) {
+      stop_monitor(*router);
+      throw;
+    }
+    router_monitor_ = std::move(monitor);
     router_ = std::move(router);
     return {};
   } catch (const zmq::error_t& e) {
@@ -129,10 +136,12 @@ result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t po
       o.dealer.set(zmq::sockopt::plain_username, cr.username);
       o.dealer.set(zmq::sockopt::plain_password, cr.password);
     }
-    o.dealer.connect(endpoint(host, port));
+    // The monitor before the connect: a refusal can come back before a
+    // monitor attached afterwards would see it, and ZeroMQ does not retry.
     o.monitor =
         monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    o.dealer.connect(endpoint(host, port));
     const conn_id c = next_id_++;
     outbound_.emplace(c, std::move(o));
     return c;
