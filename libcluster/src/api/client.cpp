@@ -164,33 +164,14 @@ class client::impl final : public internal::transport_handler {
   }
   void on_refused(internal::conn_id, std::optional<internal::admission_answer> answer) override {
     connected_ = false;
-    using internal::admission_answer;
-    if (answer == admission_answer::later)
-      broken_ = error{errc::busy, node_name_ +
-                                      " refuses new connections for now: it is stopping, or our "
-                                      "address is backed off after too many failed authentications"};
-    else if (answer)
-      broken_ = error{errc::auth_failed, node_name_ +
-                                             " refused us at admission: it does not take our cookie "
-                                             "(cookie mismatch), our clocks are more than 15 minutes "
-                                             "apart, or the node there has another name"};
-    else
-      broken_ = error{errc::auth_failed, node_name_ +
-                                             " closed the connection in ZeroMQ's handshake: it does not take "
-                                             "our cookie (cookie mismatch), our clocks are more than 15 "
-                                             "minutes apart, the node there has another name, or it is not "
-                                             "a libcluster node of this version"};
+    broken_ = internal::refusal_error(node_name_, answer);
   }
 
  private:
   static internal::zmq_transport_options transport_options(const client_options& o) {
     internal::zmq_transport_options t;
     t.handshake_interval = o.timeout;
-    t.credentials = [key = internal::crypto::derive_key(o.cookie, internal::crypto::key_purpose::admission)](
-                        const std::string& peer) {
-      auto token = internal::make_admission_token(key, peer, std::chrono::system_clock::now());
-      return internal::zmtp_credentials{std::move(token.username), std::move(token.password)};
-    };
+    t.credentials = internal::admission_credentials(o.cookie);
     return t;
   }
 

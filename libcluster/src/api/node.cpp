@@ -492,11 +492,7 @@ class node::impl final : public internal::link_listener {
     // Strangers are refused inside ZeroMQ's handshake, before it reads (and
     // buffers) a single message from them: see links/admission.hpp.
     o.require_admission = true;
-    o.credentials = [key = internal::crypto::derive_key(cfg.cookie, internal::crypto::key_purpose::admission)](
-                        const std::string& peer) {
-      auto t = internal::make_admission_token(key, peer, std::chrono::system_clock::now());
-      return internal::zmtp_credentials{std::move(t.username), std::move(t.password)};
-    };
+    o.credentials = internal::admission_credentials(cfg.cookie);
     // Short: what waits is counted and bounded in the distribution layer,
     // and small messages do not queue behind many fragments in ZeroMQ.
     o.send_high_water_mark = 64;

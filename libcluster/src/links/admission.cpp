@@ -54,6 +54,26 @@ admission_token make_admission_token(const crypto::key& key, std::string_view ta
   return t;
 }
 
+std::function<zmtp_credentials(const std::string& peer)> admission_credentials(std::string_view cookie) {
+  return [key = crypto::derive_key(cookie, crypto::key_purpose::admission)](const std::string& peer) {
+    auto t = make_admission_token(key, peer, std::chrono::system_clock::now());
+    return zmtp_credentials{std::move(t.username), std::move(t.password)};
+  };
+}
+
+error refusal_error(const std::string& peer, std::optional<admission_answer> answer) {
+  if (answer == admission_answer::later)
+    return {errc::busy, peer +
+                            " refuses new connections for now: it is stopping, or our address is backed off "
+                            "after too many failed authentications"};
+  const std::string causes =
+      "it does not take our cookie (cookie mismatch), our clocks are more than 15 minutes apart, or the node "
+      "there has another name";
+  if (answer) return {errc::auth_failed, peer + " refused us at admission: " + causes};
+  return {errc::auth_failed, peer + " closed the connection in ZeroMQ's handshake: " + causes +
+                                 " (or it is not a libcluster node of this version)"};
+}
+
 std::string admission_password(const crypto::key& key, std::string_view username, std::string_view target) {
   return hex(mac_of(key, username, target));
 }

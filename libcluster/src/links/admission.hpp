@@ -29,7 +29,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cluster/error.hpp"
 #include "crypto/keys.hpp"
+#include "transport/zmq_transport.hpp"
 
 namespace cluster::internal {
 
@@ -43,6 +45,14 @@ struct admission_token {
 /// A fresh token for one connection to the node named `target` (name@host),
 /// made with `key` (the admission key of the cookie we dial with).
 admission_token make_admission_token(const crypto::key& key, std::string_view target, wall_time now);
+
+/// What a dialer with `cookie` presents: a fresh token per connection, for
+/// the node it dials (zmq_transport_options::credentials).
+std::function<zmtp_credentials(const std::string& peer)> admission_credentials(std::string_view cookie);
+
+/// The error a dialer reports when `peer` refused it in ZeroMQ's handshake
+/// (see transport_handler::on_refused).
+error refusal_error(const std::string& peer, std::optional<admission_answer> answer);
 
 /// The password for `username` and `target` (lower-case hex, 64 digits).
 std::string admission_password(const crypto::key& key, std::string_view username, std::string_view target);

@@ -426,18 +426,7 @@ admission_answer link_manager::admit(const std::string& address, std::string_vie
 void link_manager::on_refused(conn_id c, std::optional<admission_answer> answer) {
   const auto it = conns_.find(c);
   const std::string peer = it != conns_.end() && !it->second.target.empty() ? it->second.target : "a peer";
-  error reason{errc::auth_failed, peer +
-                                      " refused us at admission: cookie mismatch (it does not take our cookie), "
-                                      "our clocks more than 15 minutes apart, or it has another name"};
-  if (answer == admission_answer::later)
-    reason = {errc::busy, peer +
-                              " refuses new connections for now: it is stopping, or our address is backed off "
-                              "after too many failed authentications"};
-  else if (!answer)
-    reason = {errc::auth_failed, peer +
-                                     " closed the connection in ZeroMQ's handshake: cookie mismatch, our clocks "
-                                     "more than 15 minutes apart, it has another name, or it is not a libcluster "
-                                     "node of this version"};
+  const error reason = refusal_error(peer, answer);
   log(log_level::warn, cfg_.self.name + ": " + reason.message);
   ++stats_.handshakes_failed;
   drop(c, reason, false);

@@ -304,7 +304,6 @@ void zmq_transport::serve_admission() {
     } catch (const std::exception&) {
       answer = admission_answer::refuse;  // the REP socket owes ZeroMQ an answer whatever happens
     }
-    if (answer != admission_answer::admit) ++stats_.refused_admission;
     const std::string status = std::to_string(static_cast<int>(answer));
     const std::string_view reply[] = {"1.0",  request.size() > 1 ? request[1].to_string_view() : "",
                                       status, answer == admission_answer::admit ? "OK" : "refused",

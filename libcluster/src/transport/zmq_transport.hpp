@@ -59,7 +59,6 @@ struct zmq_transport_stats {
   std::uint64_t send_refused = 0;         ///< sends to unknown/full connections
   std::uint64_t disconnects = 0;
   std::uint64_t dials_refused = 0;       ///< our dials the peer refused in ZeroMQ's handshake
-  std::uint64_t refused_admission = 0;   ///< inbound connections we refused at admission
   std::uint64_t handshakes_refused = 0;  ///< inbound connections that failed ZeroMQ's handshake (admission included)
 };
 
