@@ -611,3 +611,38 @@ TEST_CASE("a source that keeps failing to authenticate is backed off; others are
   f.peer_dials_in("c@h", 7, 3002);
   CHECK(f.events.ups == std::vector<std::string>{"b@h", "c@h"});
 }
+
+TEST_CASE(
+    "regression: a token made before the node started is answered later, not refused (a dialer whose TCP connect "
+    "libzmq retried until we came up was warned of a wrong cookie)") {
+  testing::manual_clock clock;
+  recording_transport net;
+  recording_listener events;
+  const crypto::key key = crypto::derive_key("s", crypto::key_purpose::admission);
+  const wall_time started = std::chrono::system_clock::now();
+  link_config c;
+  c.self = {wire::peer_kind::node, "a@h", 4370, 1, wire::flag_insecure_plaintext};
+  c.host = "h";
+  c.handshake_key = crypto::derive_key("s", crypto::key_purpose::handshake);
+  c.admission.self = "a@h";
+  c.admission.keys = {key};
+  c.admission.started = started;
+  link_manager links(c, net, clock, events);
+
+  const auto before_start = make_admission_token(key, "a@h", started - std::chrono::seconds(2));
+  CHECK(links.admit("10.0.0.9", before_start.username, before_start.password) == admission_answer::later);
+  const auto fresh = make_admission_token(key, "a@h", started);
+  CHECK(links.admit("10.0.0.9", fresh.username, fresh.password) == admission_answer::admit);
+  CHECK(links.admit("10.0.0.9", fresh.username, fresh.password) == admission_answer::later);  // replayed
+
+  const auto wrong = make_admission_token(crypto::derive_key("x", crypto::key_purpose::admission), "a@h", started);
+  CHECK(links.admit("10.0.0.9", wrong.username, wrong.password) == admission_answer::refuse);
+  CHECK(links.stats().refused_admission == 3);
+
+  // Replays are not held against the address: anyone who saw a token can send one.
+  for (std::size_t i = 0; i <= c.auth_backoff.free_failures + 1; ++i)
+    CHECK(links.admit("10.0.0.9", fresh.username, fresh.password) == admission_answer::later);
+  const auto next = make_admission_token(key, "a@h", started);
+  CHECK(links.admit("10.0.0.9", next.username, next.password) == admission_answer::admit);
+  CHECK(links.stats().refused_backoff == 0);
+}

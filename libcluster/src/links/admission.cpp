@@ -64,8 +64,9 @@ std::function<zmtp_credentials(const std::string& peer)> admission_credentials(s
 error refusal_error(const std::string& peer, std::optional<admission_answer> answer) {
   if (answer == admission_answer::later)
     return {errc::busy, peer +
-                            " refuses new connections for now: it is stopping, or our address is backed off "
-                            "after too many failed authentications"};
+                            " refuses new connections for now: it is stopping, our address is backed off "
+                            "after too many failed authentications, or it started after our token was made "
+                            "(we dial again with a fresh one)"};
   const std::string causes =
       "it does not take our cookie (cookie mismatch), our clocks are more than 15 minutes apart, or the node "
       "there has another name";

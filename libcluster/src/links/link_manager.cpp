@@ -413,10 +413,12 @@ admission_answer link_manager::admit(const std::string& address, std::string_vie
       cfg_.self.name + ": refused a connection from " + address + " at admission: its token was " + why;
   // A replayed or stale token had a valid MAC: a replay (which anyone who saw
   // a token can send, so it must not back off the address, nor flood the log)
-  // or one of ours re-presented by ZeroMQ.
+  // or a genuine dialer's, re-presented by ZeroMQ, which retries a refused
+  // TCP connect with the same token until we are up. "Later" tells that
+  // dialer to come back with a fresh token instead of warning of a wrong cookie.
   if (verdict == admission_verdict::replayed || verdict == admission_verdict::stale) {
     log(log_level::debug, line);
-    return admission_answer::refuse;
+    return admission_answer::later;
   }
   log(log_level::warn, line);
   note_auth_failure(address);
@@ -427,7 +429,8 @@ void link_manager::on_refused(conn_id c, std::optional<admission_answer> answer)
   const auto it = conns_.find(c);
   const std::string peer = it != conns_.end() && !it->second.target.empty() ? it->second.target : "a peer";
   const error reason = refusal_error(peer, answer);
-  log(log_level::warn, cfg_.self.name + ": " + reason.message);
+  // "Later" is routine after a peer's restart; the redial settles it.
+  log(answer == admission_answer::later ? log_level::info : log_level::warn, cfg_.self.name + ": " + reason.message);
   ++stats_.handshakes_failed;
   drop(c, reason, false);
 }
