@@ -54,6 +54,11 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   app.add_option("--peer-queue-mib", peer_queue_mib,
                  "flow control: MiB that may wait to go to one peer node before senders are suspended (default 16)")
       ->check(CLI::Range(1, 65536));
+  std::optional<int> busy_wait_us;
+  app.add_option("--busy-wait-us", busy_wait_us,
+                 "microseconds the I/O thread and idle scheduler threads keep looking for work, yielding the CPU, "
+                 "before they sleep: lower latency for more CPU (default 300; 0: sleep at once)")
+      ->check(CLI::Range(0, 100000));
   // Limits (docs/SECURITY.md): each has a safe default.
   std::optional<std::size_t> max_frame_kib, max_message_mib, pre_auth_frame_bytes, max_pending_handshakes,
       auth_failures_before_backoff;
@@ -146,6 +151,7 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   if (gossip_interval) o.node.membership.gossip_interval = ms(*gossip_interval);
   if (sync_interval) o.node.membership.sync_interval = ms(*sync_interval);
   if (peer_queue_mib) o.node.peer_queue_bytes = *peer_queue_mib << 20;
+  if (busy_wait_us) o.node.busy_wait = std::chrono::microseconds(*busy_wait_us);
   if (max_mailbox) o.node.max_mailbox = *max_mailbox;
   if (max_frame_kib) o.node.max_frame_bytes = *max_frame_kib << 10;
   if (max_message_mib) o.node.max_message_bytes = *max_message_mib << 20;

@@ -141,11 +141,9 @@ TEST_CASE("noded refuses bad input with one line and a non-zero exit") {
     std::string expect;
   };
   const std::vector<bad_case> cases = {
-      {{"--join", "nonsense"}, "--join"},
-      {{"--log-level", "loud"}, "log-level"},
-      {{"--port", "99999"}, "port"},
-      {{"--bogus-flag"}, "bogus"},
-      {{"--cookie-file", "/nonexistent/cookie"}, "cannot read cookie file"},
+      {{"--join", "nonsense"}, "--join"}, {{"--log-level", "loud"}, "log-level"},
+      {{"--port", "99999"}, "port"},      {{"--busy-wait-us", "-5"}, "busy-wait-us"},
+      {{"--bogus-flag"}, "bogus"},        {{"--cookie-file", "/nonexistent/cookie"}, "cannot read cookie file"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.expect);
@@ -220,7 +218,8 @@ TEST_CASE("calls through one node reach every node, and each kind of error is cl
   noded n1("n1@127.1.11.1", {});
   REQUIRE(eventually([&] { return answers("n1@127.1.11.1"); }));
   noded n2("n2@127.1.11.2", {"--join", "n1@127.1.11.1"});
-  noded n3("n3@127.1.11.3", {"--join", "n1@127.1.11.1"});
+  // n3's threads sleep as soon as they are idle: the path without busy waiting.
+  noded n3("n3@127.1.11.3", {"--join", "n1@127.1.11.1", "--busy-wait-us", "0"});
   REQUIRE(eventually([&] { return peers_of("n1@127.1.11.1").value_or(none).size() == 2; }));
   auto ctl = [](std::vector<std::string> args) {
     std::vector<std::string> full = {"--node", "n1@127.1.11.1", "--cookie", cookie};

@@ -64,6 +64,13 @@ struct node_config {
   /// fragments and are put together here); larger ones are dropped, counted.
   std::size_t max_message_bytes = 256u << 20;
   std::size_t workers = 0;  ///< process scheduler threads; 0 = one per core
+  /// How long the node's I/O thread and its idle scheduler threads keep
+  /// looking for work after their last, yielding the CPU between looks,
+  /// before they sleep (Erlang's `+sbwt`/`+swt`). Waking a sleeping thread
+  /// costs tens of microseconds on a VM, several times per remote round
+  /// trip; an idle node never waits this way. 0: sleep at once (saves CPU
+  /// on a lightly loaded, shared machine, at the cost of latency).
+  std::chrono::microseconds busy_wait{300};
   /// Messages that may wait in one mailbox before further sends to it are
   /// dropped and counted (`dropped_mailbox_full`); see runtime_config.
   std::size_t max_mailbox = 10'000'000;

@@ -26,6 +26,10 @@ struct runtime_config {
   std::size_t workers = 0;             ///< scheduler threads; 0 = the number of cores
   bool manual = false;                 ///< no threads: drive with run_until_idle/advance
   std::size_t budget = 256;            ///< messages a process handles before it yields
+  /// How long an idle scheduler thread keeps looking for work, yielding the
+  /// CPU between looks, before it sleeps (Erlang's `+sbwt`). Waking a
+  /// sleeping thread costs tens of microseconds on a VM; 0 sleeps at once.
+  std::chrono::microseconds busy_wait{300};
   /// Messages that may wait in one process's mailbox. Past it, further sends
   /// to that process (local, or arriving from other nodes) are dropped and
   /// counted (`dropped_mailbox_full`); exit signals, DOWN messages and call

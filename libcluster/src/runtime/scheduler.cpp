@@ -1,5 +1,7 @@
 #include "runtime/scheduler.hpp"
 
+#include <sched.h>
+
 #include <chrono>
 
 namespace cluster::internal {
@@ -11,7 +13,8 @@ thread_local std::size_t current_worker = 0;
 
 }  // namespace
 
-scheduler::scheduler(std::size_t workers, run_fn run) : run_(std::move(run)) {
+scheduler::scheduler(std::size_t workers, run_fn run, std::chrono::microseconds busy_wait)
+    : run_(std::move(run)), busy_wait_(busy_wait) {
   for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<run_queue>());
   for (std::size_t i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
 }
@@ -66,6 +69,21 @@ process* scheduler::take(std::size_t index) {
   return nullptr;
 }
 
+bool scheduler::busy_wait_for_work() const {
+  // Yielding, not pausing: on two cores a pausing waiter holds the CPU that
+  // the thread bringing the work (the node's I/O thread) needs.
+  const auto until = std::chrono::steady_clock::now() + busy_wait_;
+  do {
+    for (const auto& q : workers_) {
+      std::lock_guard lock(q->mutex);
+      if (!q->queue.empty()) return true;
+    }
+    if (stopping_.load(std::memory_order_relaxed)) return false;
+    sched_yield();
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
 void scheduler::work(std::size_t index) {
   current_scheduler = this;
   current_worker = index;
@@ -74,20 +92,7 @@ void scheduler::work(std::size_t index) {
       run_(p);
       continue;
     }
-    // Spin briefly: waking a sleeping thread costs tens of microseconds here,
-    // and work often arrives within a few.
-    bool found = false;
-    for (int spin = 0; spin < 200 && !found; ++spin) {
-      for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
-      for (const auto& q : workers_) {
-        std::lock_guard lock(q->mutex);
-        if (!q->queue.empty()) {
-          found = true;
-          break;
-        }
-      }
-    }
-    if (found) continue;
+    if (busy_wait_for_work()) continue;
     std::unique_lock lock(sleep_mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     bool any = false;

@@ -4,8 +4,11 @@
 // the lock is uncontended almost always). A process made runnable from a
 // worker goes to that worker's queue, so a ping-pong pair stays on one core
 // and never pays for a wake-up; an idle worker steals from the others before
-// it sleeps. Sleeping workers are woken only when work arrives and someone is
-// actually asleep. Fairness comes from the runtime: a process yields after a
+// it sleeps. Before sleeping, an idle worker busy-waits for `busy_wait`,
+// yielding the CPU between looks: waking a sleeping thread costs tens of
+// microseconds on a VM, more than a round trip's own work, while a yielding
+// waiter costs the threads that have work nothing. Sleeping workers are woken
+// only when work arrives and someone is actually asleep. Fairness comes from the runtime: a process yields after a
 // budget of messages and goes to the back of the queue.
 //
 // Manual mode (0 workers) runs nothing by itself: `run_one` executes one
@@ -13,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,7 +34,7 @@ class scheduler {
   using run_fn = std::function<void(process*)>;
 
   /// `run` executes one turn of a process and releases the queue's reference.
-  scheduler(std::size_t workers, run_fn run);
+  scheduler(std::size_t workers, run_fn run, std::chrono::microseconds busy_wait = std::chrono::microseconds(300));
   ~scheduler();
 
   /// Queues a runnable process (the caller passes one reference to the queue).
@@ -51,9 +55,12 @@ class scheduler {
     std::deque<process*> queue;
   };
   void work(std::size_t index);
+  /// True once some queue has work, false after `busy_wait_` without any.
+  bool busy_wait_for_work() const;
   process* take(std::size_t index);
 
   run_fn run_;
+  std::chrono::microseconds busy_wait_;
   std::vector<std::unique_ptr<run_queue>> workers_;
   run_queue manual_queue_;
   std::vector<std::thread> threads_;

@@ -361,7 +361,7 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
   return true;
 }
 
-bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
+zmq_transport::poll_outcome zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
   std::vector<zmq::pollitem_t> items;
   std::vector<conn_id> owners;  // for dealer and dealer-monitor items
   if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
@@ -378,12 +378,16 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
     items.push_back({o.dealer.handle(), 0, ZMQ_POLLIN, 0});
     owners.push_back(c);
   }
+  int ready = 0;
   try {
-    zmq::poll(items.data(), items.size(), timeout);
+    ready = zmq::poll(items.data(), items.size(), timeout);
   } catch (const zmq::error_t& e) {
-    if (e.num() == EINTR) return false;  // a signal: the owner looks at its flags and polls again
+    if (e.num() == EINTR) return {};  // a signal: the owner looks at its flags and polls again
     throw;
   }
+  poll_outcome seen;
+  seen.woken = wake_fd >= 0 && (items[0].revents & ZMQ_POLLIN);
+  seen.traffic = ready > (seen.woken ? 1 : 0);
 
   if (zap_ && (items[zap_at].revents & ZMQ_POLLIN)) serve_admission();
   // Monitors first: a lost connection is known before a new one on a reused
@@ -398,7 +402,7 @@ bool zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
     if (dealer.revents & ZMQ_POLLIN) read_dealer(owners[i], read_budget);
     if (monitor.revents & ZMQ_POLLIN) read_dealer_monitor(owners[i]);
   }
-  return wake_fd >= 0 && (items[0].revents & ZMQ_POLLIN);
+  return seen;
 }
 
 }  // namespace cluster::internal

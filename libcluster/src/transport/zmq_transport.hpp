@@ -73,9 +73,13 @@ class zmq_transport final : public transport {
   /// The port the ROUTER listens on; 0 before `bind`.
   std::uint16_t bound_port() const;
 
-  /// Waits up to `timeout` for traffic, delivers it to the handler, and reports
-  /// whether `wake_fd` (if >= 0) became readable.
-  bool poll(std::chrono::milliseconds timeout, int wake_fd = -1);
+  /// What one `poll` saw: `wake_fd` readable, and anything else ready.
+  struct poll_outcome {
+    bool woken = false;
+    bool traffic = false;
+  };
+  /// Waits up to `timeout` for traffic and delivers it to the handler.
+  poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1);
 
   const zmq_transport_stats& stats() const { return stats_; }
 
