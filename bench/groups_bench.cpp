@@ -93,13 +93,17 @@ void publish(int subscribers, int publishes) {
         }
       }
     });
+  // Every node's view, the publisher's included: the naive loop sends to the members it sees.
+  const auto seen_by = [&](node& n) { return in_process(n, [](context& ctx) { return pg::members(ctx, "bench"); }).size(); };
   if (!wait_until(
           [&] {
-            return in_process(*nodes[2], [](context& ctx) { return pg::members(ctx, "bench"); }).size() ==
-                   static_cast<std::size_t>(subscribers);
+            return std::all_of(nodes.begin(), nodes.end(),
+                               [&](const auto& n) { return seen_by(*n) == static_cast<std::size_t>(subscribers); });
           },
           120s)) {
-    std::fprintf(stderr, "bench_groups: the group did not converge\n");
+    std::fprintf(stderr, "bench_groups: the group did not converge: members seen by each node:");
+    for (const auto& n : nodes) std::fprintf(stderr, " %zu", seen_by(*n));
+    std::fprintf(stderr, " of %d\n", subscribers);
     std::exit(1);
   }
 

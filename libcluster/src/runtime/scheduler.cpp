@@ -36,8 +36,9 @@ void scheduler::schedule(process* p) {
     workers_[target]->queue.push_back(p);
   }
   // Seen together with the sleeper's own re-check under sleep_mutex_, this
-  // cannot miss a worker that is about to sleep.
-  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+  // cannot miss a worker that is about to sleep. A busy-waiting worker will
+  // take the process (and wake a sleeper if it finds more): no wake-up here.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0 && waiting_.load(std::memory_order_seq_cst) == 0) {
     std::lock_guard lock(sleep_mutex_);
     wake_.notify_one();
   }
@@ -69,19 +70,34 @@ process* scheduler::take(std::size_t index) {
   return nullptr;
 }
 
-bool scheduler::busy_wait_for_work() const {
+bool scheduler::busy_wait_for_work() {
+  // One waiter is enough to catch the next process; more would only take
+  // turns on the CPUs that the threads with work need.
+  if (waiting_.fetch_add(1, std::memory_order_seq_cst) > 0) {
+    waiting_.fetch_sub(1, std::memory_order_seq_cst);
+    return false;
+  }
   // Yielding, not pausing: on two cores a pausing waiter holds the CPU that
   // the thread bringing the work (the node's I/O thread) needs.
   const auto until = std::chrono::steady_clock::now() + busy_wait_;
+  std::size_t queued = 0;
   do {
     for (const auto& q : workers_) {
       std::lock_guard lock(q->mutex);
-      if (!q->queue.empty()) return true;
+      queued += q->queue.size();
     }
-    if (stopping_.load(std::memory_order_relaxed)) return false;
+    if (queued > 0 || stopping_.load(std::memory_order_relaxed)) break;
     sched_yield();
   } while (std::chrono::steady_clock::now() < until);
-  return false;
+  waiting_.fetch_sub(1, std::memory_order_seq_cst);
+  // Senders skipped waking anyone while we waited: if there is more than we
+  // take, bring in a sleeper. (More may be queued after our look; whoever
+  // queues it sees no waiter now and wakes a sleeper itself.)
+  if (queued > 1 && sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard lock(sleep_mutex_);
+    wake_.notify_one();
+  }
+  return queued > 0;
 }
 
 void scheduler::work(std::size_t index) {

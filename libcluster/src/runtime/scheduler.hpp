@@ -56,7 +56,7 @@ class scheduler {
   };
   void work(std::size_t index);
   /// True once some queue has work, false after `busy_wait_` without any.
-  bool busy_wait_for_work() const;
+  bool busy_wait_for_work();
   process* take(std::size_t index);
 
   run_fn run_;
@@ -66,6 +66,7 @@ class scheduler {
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};
   std::atomic<int> sleepers_{0};
+  std::atomic<int> waiting_{0};  // workers busy-waiting for work (at most one)
   std::atomic<bool> stopping_{false};
   std::mutex sleep_mutex_;  // pairs with wake_
   std::condition_variable wake_;
