@@ -2,7 +2,7 @@
 // program starts the second one itself), the workloads of Erlang's
 // distribution figures. Prints `name value unit` per line.
 //
-//   bench_dist [all|one_way|one_way_1k|one_way_16|pingpong|call|spawn] [N]
+//   bench_dist [all|one_way|one_way_1k|one_way_16|pingpong|call|spawn|spawn_pipelined] [N]
 //     N one-way messages (default 2,000,000); the other workloads scale with it
 //   bench_dist one_way_plaintext [N]
 //     one_way with both nodes on --insecure-plaintext: the cost of encryption
@@ -200,6 +200,26 @@ void spawns(node& a, int n) {
   report("dist_spawn_16spawners", total / secs, "spawn/s");
 }
 
+// One process sends n spawn requests without waiting, then takes the n
+// answers (Erlang's spawn_request, the anchor's remote spawn figure).
+void spawns_pipelined(node& a, int n) {
+  inbox me(a.processes());
+  const auto t0 = bench_clock::now();
+  a.processes().spawn([n, to = me.self()](context& ctx) -> task {
+    const std::string where = server_name, fn = "sys:echo";
+    std::vector<call_awaiter> requests;
+    requests.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) requests.push_back(spawn_on(ctx, where, fn, term(), 30s));
+    int ok = 0;
+    for (auto& r : requests) ok += (co_await r).ok() ? 1 : 0;
+    ctx.send(to, ok);
+  });
+  const int total = me.receive_as<int>(600s).value_or(0);
+  const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  if (total != n) std::fprintf(stderr, "bench_dist: %d of %d pipelined spawns answered ok\n", total, n);
+  report("dist_spawn_pipelined", total / secs, "spawn/s");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -236,6 +256,7 @@ int main(int argc, char** argv) {
     calls(**a, 16, scaled(5000));
   }
   if (what == "all" || what == "spawn") spawns(**a, scaled(100000));
+  if (what == "all" || what == "spawn" || what == "spawn_pipelined") spawns_pipelined(**a, scaled(100000));
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
   return 0;

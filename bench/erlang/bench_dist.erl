@@ -4,7 +4,7 @@
 %%   erl -noshell -name bench_ea@127.4.0.11 -setcookie bench -pa DIR \
 %%       -eval "bench_dist:main('bench_eb@127.4.0.12'), halt()."
 -module(bench_dist).
--export([main/1, main/2, sink/2, echo/0, noop/0]).
+-export([main/1, main/2, sink/2, echo/0, noop/0, spawns_pipelined/2]).
 
 main(B) -> main(B, 2000000).
 
@@ -20,6 +20,7 @@ main(B, N) ->
     calls(B, 1, Scaled(20000), "dist_call_1caller"),
     calls(B, 16, Scaled(5000), "dist_call_16callers"),
     spawns(B, 16, Scaled(100000)),
+    spawns_pipelined(B, Scaled(100000)),
     rpc:call(B, init, stop, []).
 
 report(Name, Value, Unit) -> io:format("~s ~.1f ~s~n", [Name, float(Value), Unit]).
@@ -98,3 +99,11 @@ spawns(B, Spawners, N) ->
      || _ <- lists:seq(1, Spawners)],
     [receive spawned -> ok end || _ <- lists:seq(1, Spawners)],
     report("dist_spawn_16spawners", N / ((now_us() - T0) / 1.0e6), "spawn/s").
+
+%% As ours: one process sends N spawn requests without waiting (OTP 23's
+%% spawn_request/5), then takes the N spawn_reply messages.
+spawns_pipelined(B, N) ->
+    T0 = now_us(),
+    Ids = [erlang:spawn_request(B, ?MODULE, noop, [], []) || _ <- lists:seq(1, N)],
+    lists:foreach(fun(Id) -> receive {spawn_reply, Id, ok, _} -> ok end end, Ids),
+    report("dist_spawn_pipelined", N / ((now_us() - T0) / 1.0e6), "spawn/s").

@@ -687,6 +687,10 @@ void distribution::tick(time_point now) {
   for (const auto& [node, q] : queues_)
     if (!links_.node_link(node) && now - q.since > hold_limit) stale.push_back(node);
   for (const auto& node : stale) drop_queue(node);
+  // Requests live for minutes, and 100,000 may be pending: once a second is
+  // soon enough to forget the expired ones (the I/O thread ticks every ms).
+  if (now < next_sweep_) return;
+  next_sweep_ = now + std::chrono::seconds(1);
   {
     std::lock_guard lock(requests_mutex_);
     std::erase_if(requests_, [now](const auto& kv) { return kv.second.expires <= now; });

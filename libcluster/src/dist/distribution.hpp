@@ -292,6 +292,7 @@ class distribution final : public remote_router {
 
   mutable std::mutex requests_mutex_;  // guards requests_
   std::map<std::uint64_t, pending_request> requests_;
+  time_point next_sweep_{};  // I/O thread: when `tick` next looks for expired requests
 
   std::mutex ties_mutex_;                 // guards ties_
   std::multimap<std::string, tie> ties_;  ///< by remote node
