@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace cluster::internal {
@@ -70,6 +71,15 @@ process* scheduler::take(std::size_t index) {
   return nullptr;
 }
 
+std::size_t scheduler::queued_processes() const {
+  std::size_t n = 0;
+  for (const auto& q : workers_) {
+    std::lock_guard lock(q->mutex);
+    n += q->queue.size();
+  }
+  return n;
+}
+
 bool scheduler::busy_wait_for_work() {
   // One waiter is enough to catch the next process; more would only take
   // turns on the CPUs that the threads with work need.
@@ -82,22 +92,25 @@ bool scheduler::busy_wait_for_work() {
   const auto until = std::chrono::steady_clock::now() + busy_wait_;
   std::size_t queued = 0;
   do {
-    for (const auto& q : workers_) {
-      std::lock_guard lock(q->mutex);
-      queued += q->queue.size();
-    }
+    queued = queued_processes();
     if (queued > 0 || stopping_.load(std::memory_order_relaxed)) break;
     sched_yield();
   } while (std::chrono::steady_clock::now() < until);
   waiting_.fetch_sub(1, std::memory_order_seq_cst);
-  // Senders skipped waking anyone while we waited: if there is more than we
-  // take, bring in a sleeper. (More may be queued after our look; whoever
-  // queues it sees no waiter now and wakes a sleeper itself.)
-  if (queued > 1 && sleepers_.load(std::memory_order_seq_cst) > 0) {
+  if (queued == 0) return false;
+  // Senders skipped waking anyone while we waited: bring in a sleeper for
+  // each process beyond the one we take (a burst may have queued many).
+  // Counted again now that we are no longer waiting, so a process queued by
+  // a sender that still saw us is counted here; any queued later, its
+  // sender wakes a sleeper itself.
+  const std::size_t now_queued = queued_processes();
+  const std::size_t more = now_queued > 1 ? now_queued - 1 : 0;
+  const auto asleep = static_cast<std::size_t>(std::max(0, sleepers_.load(std::memory_order_seq_cst)));
+  if (more > 0 && asleep > 0) {
     std::lock_guard lock(sleep_mutex_);
-    wake_.notify_one();
+    for (std::size_t i = 0; i < std::min(more, asleep); ++i) wake_.notify_one();
   }
-  return queued > 0;
+  return true;
 }
 
 void scheduler::work(std::size_t index) {
@@ -111,12 +124,7 @@ void scheduler::work(std::size_t index) {
     if (busy_wait_for_work()) continue;
     std::unique_lock lock(sleep_mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    bool any = false;
-    for (const auto& q : workers_) {
-      std::lock_guard ql(q->mutex);
-      any = any || !q->queue.empty();
-    }
-    if (!any && !stopping_.load()) wake_.wait_for(lock, std::chrono::milliseconds(100));
+    if (queued_processes() == 0 && !stopping_.load()) wake_.wait_for(lock, std::chrono::milliseconds(100));
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
   }
 }

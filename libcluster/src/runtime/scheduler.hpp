@@ -57,6 +57,8 @@ class scheduler {
   void work(std::size_t index);
   /// True once some queue has work, false after `busy_wait_` without any.
   bool busy_wait_for_work();
+  /// Processes in every worker's queue (each queue locked in turn).
+  std::size_t queued_processes() const;
   process* take(std::size_t index);
 
   run_fn run_;
