@@ -94,7 +94,9 @@ void publish(int subscribers, int publishes) {
       }
     });
   // Every node's view, the publisher's included: the naive loop sends to the members it sees.
-  const auto seen_by = [&](node& n) { return in_process(n, [](context& ctx) { return pg::members(ctx, "bench"); }).size(); };
+  const auto seen_by = [&](node& n) {
+    return in_process(n, [](context& ctx) { return pg::members(ctx, "bench"); }).size();
+  };
   if (!wait_until(
           [&] {
             return std::all_of(nodes.begin(), nodes.end(),

@@ -47,7 +47,8 @@ runtime_core::runtime_core(runtime_config cfg)
     : serial_(next_runtime_serial.fetch_add(1)),
       cfg_(std::move(cfg)),
       timers_(cfg_.manual ? static_cast<const clock&>(manual_clock_) : steady_, !cfg_.manual),
-      scheduler_(cfg_.manual ? 0 : default_workers(cfg_.workers), [this](process* p) { run(p); }, cfg_.busy_wait) {
+      scheduler_(
+          cfg_.manual ? 0 : default_workers(cfg_.workers), [this](process* p) { run(p); }, cfg_.busy_wait) {
   if (cfg_.budget == 0) cfg_.budget = 1;
 }
 
