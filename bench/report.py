@@ -182,7 +182,8 @@ def plot(samples, out):
     # Latency distributions: medians over the repetitions of each percentile.
     series = {
         "rtt": [("ours", "dist_pingpong", "libcluster"), ("erlang", "dist_pingpong", "Erlang/OTP"),
-                ("zmq", "zmq_pingpong", "bare ZeroMQ")],
+                ("zmq", "zmq_pingpong", "bare ZeroMQ, busy-waiting"),
+                ("zmq", "zmq_pingpong_blocking", "bare ZeroMQ, blocking")],
         "call": [("ours", "dist_call_latency", "libcluster call"), ("erlang", "dist_call_latency", "Erlang erpc:call")],
     }
     data = os.path.join(out, "latency.dat")
@@ -278,7 +279,7 @@ def main():
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"machine: {machine()}",
         "medians (spread: min-max over repetitions or trials); ratio = ours / erlang; "
-        "ceiling = bare ZeroMQ DEALER -> ROUTER",
+        "ceiling = bare ZeroMQ DEALER -> ROUTER (round trips: busy-waiting, as ours and Erlang's threads)",
     ]
     text = table(cases, header)
     if failures:
