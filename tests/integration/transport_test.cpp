@@ -85,3 +85,34 @@ TEST_CASE("closing a connection while its peer hangs up does not stall the trans
   REQUIRE(b.send(b_in.frames.front().first, small));
   CHECK(poll_until(a, b, [&] { return !a_in.frames.empty(); }));
 }
+
+// The busy-waiting owner's cheap turn: no zmq_poll, only the data sockets.
+TEST_CASE("read_ready delivers what the ROUTER and the DEALERs hold, and says whether there was any") {
+  zmq::context_t ctx;
+  zmq_transport a(ctx), b(ctx);
+  recorder a_in, b_in;
+  a.set_handler(&a_in);
+  b.set_handler(&b_in);
+  REQUIRE(b.bind("127.8.2.1", 0));
+  auto c = a.connect("127.8.2.1", b.bound_port());
+  REQUIRE(c);
+  CHECK_FALSE(a.read_ready());
+  const std::vector<std::uint8_t> frame(64, 0x22);
+  REQUIRE(a.send(*c, frame));
+  // Until it has come (ZeroMQ's I/O threads carry it meanwhile), or 5 s.
+  const auto take = [](zmq_transport& t, recorder& in) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    bool said = false;
+    while (in.frames.empty() && std::chrono::steady_clock::now() < deadline) said = t.read_ready();
+    return said;
+  };
+  CHECK(take(b, b_in));  // through the ROUTER, from a connection it had not seen yet
+  REQUIRE(b_in.frames.size() == 1);
+  CHECK(b_in.frames[0].second == frame.size());
+  CHECK_FALSE(b.read_ready());
+  REQUIRE(b.send(b_in.frames[0].first, frame));
+  CHECK(take(a, a_in));  // back through the DEALER
+  REQUIRE(a_in.frames.size() == 1);
+  CHECK(a_in.frames[0].first == *c);
+  CHECK_FALSE(a.read_ready());
+}

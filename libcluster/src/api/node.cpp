@@ -138,6 +138,12 @@ class node::impl final : public internal::link_listener {
   }
 
   void wake() {
+    // A spinning I/O thread looks at the flag on every turn: no system call
+    // then (a send's, on the sender's thread). With run()'s store and load in
+    // the other order, one of the two sides sees the other's store, so the
+    // I/O thread never blocks on a wake that skipped the descriptor.
+    wake_pending_.store(true, std::memory_order_seq_cst);
+    if (io_spinning_.load(std::memory_order_seq_cst)) return;
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
   }
@@ -679,6 +685,7 @@ class node::impl final : public internal::link_listener {
 
  private:
   void run_commands() {
+    wake_pending_.store(false, std::memory_order_relaxed);  // before the swap: a later post sets it again
     std::uint64_t count = 0;
     [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof count);
     std::deque<std::function<void()>> batch;
@@ -705,11 +712,24 @@ class node::impl final : public internal::link_listener {
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
         timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
       }
-      if (spinning) timeout = std::chrono::milliseconds(0);
+      io_spinning_.store(spinning, std::memory_order_seq_cst);
+      if (spinning || wake_pending_.load(std::memory_order_seq_cst)) timeout = std::chrono::milliseconds(0);
+      // Timeouts and retries have millisecond grain: spinning need not scan them.
+      const bool tick_due = !spinning || now - last_tick >= std::chrono::milliseconds(1);
       try {
+        // Between ticks a spinning turn looks only at the data sockets and
+        // the wake flag: a third of the system calls of a full poll (which
+        // alone serves admission and the monitors). The shorter each turn,
+        // the sooner the threads we wake (ZeroMQ's, the workers) get the CPU
+        // that this thread yields.
+        internal::zmq_transport::poll_outcome seen;
+        if (tick_due)
+          seen = transport_.poll(timeout, wake_fd_);
+        else
+          seen.traffic = transport_.read_ready();
+        seen.woken = seen.woken || wake_pending_.load(std::memory_order_acquire);
         // What processes sent goes out before the answers commands post, so
         // a call's result never overtakes its function's earlier messages.
-        const auto seen = transport_.poll(timeout, wake_fd_);
         dist_.flush();
         if (seen.woken) run_commands();
         dist_.flush();
@@ -721,8 +741,7 @@ class node::impl final : public internal::link_listener {
         // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
         log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
       }
-      // Timeouts and retries have millisecond grain: spinning need not scan them.
-      if (spinning && now - last_tick < std::chrono::milliseconds(1)) continue;
+      if (!tick_due) continue;
       last_tick = now;
       links_.tick();
       dist_.tick(clock_.now());
@@ -758,10 +777,12 @@ class node::impl final : public internal::link_listener {
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts
   int wake_fd_ = -1;
-  bool stopping_ = false;   // I/O thread only
-  bool left_ = false;       // I/O thread only: left the cluster, still running
-  std::mutex stop_mutex_;   // held while stopping and joining
-  std::mutex queue_mutex_;  // guards queue_ and accepting_
+  std::atomic<bool> wake_pending_{false};  // set by wake(), cleared by run_commands()
+  std::atomic<bool> io_spinning_{false};   // the I/O thread busy-waits: wake() need not write wake_fd_
+  bool stopping_ = false;                  // I/O thread only
+  bool left_ = false;                      // I/O thread only: left the cluster, still running
+  std::mutex stop_mutex_;                  // held while stopping and joining
+  std::mutex queue_mutex_;                 // guards queue_ and accepting_
   std::deque<std::function<void()>> queue_;
   bool accepting_ = true;
 };

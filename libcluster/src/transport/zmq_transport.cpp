@@ -196,10 +196,12 @@ void zmq_transport::close(conn_id c) {
   forget_inbound(c);
 }
 
-void zmq_transport::read_router(std::size_t budget) {
+bool zmq_transport::read_router(std::size_t budget) {
+  bool any = false;
   for (std::size_t read = 0; read < budget;) {
     zmq::message_t id;
-    if (!router_->recv(id, zmq::recv_flags::dontwait)) return;
+    if (!router_->recv(id, zmq::recv_flags::dontwait)) return any;
+    any = true;
     std::vector<zmq::message_t> parts;
     bool more = id.more();
     while (more) {
@@ -245,6 +247,7 @@ void zmq_transport::read_router(std::size_t budget) {
     }
     if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(parts[0].data()), parts[0].size()});
   }
+  return any;
 }
 
 void zmq_transport::read_router_monitor() {
@@ -313,15 +316,27 @@ void zmq_transport::serve_admission() {
   }
 }
 
-void zmq_transport::read_dealer(conn_id c, std::size_t budget) {
+bool zmq_transport::read_dealer(conn_id c, std::size_t budget) {
+  bool any = false;
   for (std::size_t read = 0; read < budget;) {
     const auto it = outbound_.find(c);
-    if (it == outbound_.end()) return;  // closed by the handler meanwhile
+    if (it == outbound_.end()) return any;  // closed by the handler meanwhile
     zmq::message_t frame;
-    if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) return;
+    if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) return any;
+    any = true;
     read += frame.size();
     if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(frame.data()), frame.size()});
   }
+  return any;
+}
+
+bool zmq_transport::read_ready() {
+  bool any = router_ && read_router(read_budget);
+  // By id, as poll does: the handler may close connections as it reads.
+  dealers_.clear();
+  for (const auto& [c, o] : outbound_) dealers_.push_back(c);
+  for (const conn_id c : dealers_) any = read_dealer(c, read_budget) || any;
+  return any;
 }
 
 bool zmq_transport::read_dealer_monitor(conn_id c) {
