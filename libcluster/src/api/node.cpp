@@ -139,9 +139,10 @@ class node::impl final : public internal::link_listener {
 
   void wake() {
     // A spinning I/O thread looks at the flag on every turn: no system call
-    // then (a send's, on the sender's thread). With run()'s store and load in
-    // the other order, one of the two sides sees the other's store, so the
-    // I/O thread never blocks on a wake that skipped the descriptor.
+    // then (a send's, on the sender's thread). We store the flag, then load
+    // io_spinning_; run() stores io_spinning_, then loads the flag: one of
+    // the two sides sees the other's store, so the I/O thread never blocks
+    // on a wake that skipped the descriptor.
     wake_pending_.store(true, std::memory_order_seq_cst);
     if (io_spinning_.load(std::memory_order_seq_cst)) return;
     const std::uint64_t one = 1;
@@ -718,8 +719,9 @@ class node::impl final : public internal::link_listener {
       const bool tick_due = !spinning || now - last_tick >= std::chrono::milliseconds(1);
       try {
         // Between ticks a spinning turn looks only at the data sockets and
-        // the wake flag: a third of the system calls of a full poll (which
-        // alone serves admission and the monitors). The shorter each turn,
+        // the wake flag: a third of the system calls of a full poll with one
+        // peer, about half with many (the full poll alone serves admission
+        // and the monitors). The shorter each turn,
         // the sooner the threads we wake (ZeroMQ's, the workers) get the CPU
         // that this thread yields.
         internal::zmq_transport::poll_outcome seen;
@@ -730,6 +732,8 @@ class node::impl final : public internal::link_listener {
         seen.woken = seen.woken || wake_pending_.load(std::memory_order_acquire);
         // What processes sent goes out before the answers commands post, so
         // a call's result never overtakes its function's earlier messages.
+        // The second flush is needed too: run_commands clears the wake flag,
+        // which a process may have set for the outbox after the first one.
         dist_.flush();
         if (seen.woken) run_commands();
         dist_.flush();

@@ -238,8 +238,11 @@ bool zmq_transport::read_router(std::size_t budget) {
           if (handler_) handler_->on_closed(gone);
         }
         if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
-          closed_routing_ids_.erase(closed->second);  // that connection is gone: the descriptor is new
+          // That connection is gone (the descriptor is new), and its
+          // DISCONNECTED event, not read yet, must then be ignored.
+          closed_routing_ids_.erase(closed->second);
           closed_by_fd_.erase(closed);
+          ++stale_disconnects_[fd];
         }
         inbound_by_fd_[fd] = c;
         fd_of_[c] = fd;

@@ -83,7 +83,9 @@ class zmq_transport final : public transport {
   /// Delivers the frames the data sockets hold, without waiting: true if
   /// there were any. Cheaper than `poll(0)` (no zmq_poll over every socket
   /// and descriptor), for an owner that busy-waits; it must still `poll`
-  /// now and then, which alone serves admission and the monitors.
+  /// now and then, which alone serves admission and the monitors. Unlike
+  /// `poll` it reads the ROUTER before the monitors have spoken: a descriptor
+  /// reused by a new connection is recognized by its first frame either way.
   bool read_ready();
 
   const zmq_transport_stats& stats() const { return stats_; }
