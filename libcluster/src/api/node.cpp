@@ -721,9 +721,8 @@ class node::impl final : public internal::link_listener {
         // Between ticks a spinning turn looks only at the data sockets and
         // the wake flag: a third of the system calls of a full poll with one
         // peer, about half with many (the full poll alone serves admission
-        // and the monitors). The shorter each turn,
-        // the sooner the threads we wake (ZeroMQ's, the workers) get the CPU
-        // that this thread yields.
+        // and the monitors). The shorter each turn, the sooner the threads
+        // we wake (ZeroMQ's, the workers) get the CPU that this thread yields.
         internal::zmq_transport::poll_outcome seen;
         if (tick_due)
           seen = transport_.poll(timeout, wake_fd_);
