@@ -250,3 +250,53 @@ TEST_CASE("a pid extension with trailing bytes in its payload is malformed") {
   const bytes b = {0xc7, 0x08, 0x01, 0x93, 0xa3, 'a', '@', 'b', 0x01, 0x02, 0x00};
   CHECK(decode_term(b).err().code == errc::malformed);
 }
+
+namespace {
+// A pid extension (ext8, type 1) around a hand-made payload.
+bytes pid_ext(const bytes& payload) {
+  bytes b = {0xc7, static_cast<std::uint8_t>(payload.size()), 0x01};
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+}  // namespace
+
+TEST_CASE("a pid payload accepts every msgpack encoding of its fields") {
+  // str8 node, uint16 creation, uint64 id
+  const bytes wide = pid_ext({0x93, 0xd9, 0x03, 'a', '@', 'b', 0xcd, 0x01, 0x00, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0});
+  auto back = decode_term(wide);
+  REQUIRE(back.ok());
+  CHECK(back->as<pid>() == pid{"a@b", 256, std::uint64_t{1} << 32});
+  // Signed formats holding non-negative values (as some encoders write them).
+  const bytes signed_ok = pid_ext({0x93, 0xa3, 'a', '@', 'b', 0xd0, 0x07, 0xd2, 0x00, 0x00, 0x00, 0x2a});
+  back = decode_term(signed_ok);
+  REQUIRE(back.ok());
+  CHECK(back->as<pid>() == pid{"a@b", 7, 42});
+  // A long node name (str16) round-trips.
+  const pid long_name{std::string(300, 'n') + "@host", 3, 4};
+  back = decode_term(encode_term(long_name));
+  REQUIRE(back.ok());
+  CHECK(back->as<pid>() == long_name);
+}
+
+TEST_CASE("a pid payload with a field out of range or of the wrong type is malformed") {
+  const auto malformed = [](const bytes& payload) {
+    return decode_term(pid_ext(payload)).err().code == errc::malformed;
+  };
+  CHECK(malformed({0x93, 0xa3, 'a', '@', 'b', 0xff, 0x02}));                          // negative creation
+  CHECK(malformed({0x93, 0xa3, 'a', '@', 'b', 0xd0, 0x80, 0x02}));                    // negative int8
+  CHECK(malformed({0x93, 0xa3, 'a', '@', 'b', 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0x02}));  // creation > 2^32-1
+  CHECK(malformed({0x92, 0xa3, 'a', '@', 'b', 0x01}));                                // two elements
+  CHECK(malformed({0x93, 0x01, 0x01, 0x02}));                                         // node not a str
+  CHECK(malformed({0x93, 0xc4, 0x03, 'a', '@', 'b', 0x01, 0x02}));                    // node a bin
+  CHECK(malformed({0x93, 0xa5, 'a', '@', 'b', 0x01}));                                // node longer than the payload
+  CHECK(malformed({0x93, 0xa3, 'a', '@', 'b', 0x01}));                                // id missing
+  CHECK(malformed({0x93, 0xa3, 'a', '@', 'b', 0x01, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0}));  // id a float
+  CHECK(malformed({}));                                                               // empty
+  // A node name over 1024 bytes (str16, 1025).
+  bytes too_long = {0x93, 0xda, 0x04, 0x01};
+  too_long.insert(too_long.end(), 1025, 'n');
+  too_long.insert(too_long.end(), {0x01, 0x02});
+  bytes ext = {0xc8, static_cast<std::uint8_t>(too_long.size() >> 8), static_cast<std::uint8_t>(too_long.size()), 0x01};
+  ext.insert(ext.end(), too_long.begin(), too_long.end());
+  CHECK(decode_term(ext).err().code == errc::malformed);
+}

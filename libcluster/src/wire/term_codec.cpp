@@ -1,27 +1,84 @@
 #include "wire/term_codec.hpp"
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 namespace cluster::internal::wire {
 namespace {
 
+// Reads the payload [node, creation, id] of a pid or ref straight from its
+// bytes. Every PID received passes here, and msgpack's parser would allocate
+// a zone and a parse stack for each one. Accepts what msgpack-c would for
+// these fields (any encoding of a non-negative integer, a str node of at most
+// 1024 bytes); anything else, trailing bytes included, is a type error.
+class id_payload_reader {
+ public:
+  id_payload_reader(const char* data, std::size_t size)
+      : at_(reinterpret_cast<const unsigned char*>(data)), end_(at_ + size) {}
+
+  template <class Id>
+  Id read() {
+    if (next() != 0x93) throw msgpack::type_error();  // fixarray of 3
+    Id v;
+    v.node = node();
+    const std::uint64_t creation = uint();
+    if (creation > std::numeric_limits<std::uint32_t>::max()) throw msgpack::type_error();
+    v.creation = static_cast<std::uint32_t>(creation);
+    v.id = uint();
+    if (at_ != end_) throw msgpack::type_error();
+    return v;
+  }
+
+ private:
+  std::uint8_t next() {
+    if (at_ == end_) throw msgpack::type_error();
+    return *at_++;
+  }
+
+  std::uint64_t big_endian(int bytes) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | next();
+    return v;
+  }
+
+  std::uint64_t uint() {
+    const std::uint8_t b = next();
+    if (b <= 0x7f) return b;
+    if (b >= 0xcc && b <= 0xcf) return big_endian(1 << (b - 0xcc));  // uint8..uint64
+    if (b >= 0xd0 && b <= 0xd3) {                                    // int8..int64, if not negative
+      const int bytes = 1 << (b - 0xd0);
+      const std::uint64_t v = big_endian(bytes);
+      if (v >> (bytes * 8 - 1)) throw msgpack::type_error();
+      return v;
+    }
+    throw msgpack::type_error();
+  }
+
+  std::string node() {
+    const std::uint8_t b = next();
+    std::uint64_t size = 0;
+    if ((b & 0xe0) == 0xa0)
+      size = b & 0x1f;  // fixstr
+    else if (b >= 0xd9 && b <= 0xdb)
+      size = big_endian(1 << (b - 0xd9));  // str8, str16, str32
+    else
+      throw msgpack::type_error();
+    if (size > 1024 || size > static_cast<std::uint64_t>(end_ - at_)) throw msgpack::type_error();
+    std::string s(reinterpret_cast<const char*>(at_), size);
+    at_ += size;
+    return s;
+  }
+
+  const unsigned char* at_;
+  const unsigned char* end_;
+};
+
 template <class Id>
 Id unpack_id(const msgpack::object& o, ext_type expected) {
   if (o.type != msgpack::type::EXT || o.via.ext.type() != static_cast<std::int8_t>(expected))
     throw msgpack::type_error();
-  // The payload is itself msgpack; decode it with tight limits.
-  msgpack::unpack_limit limit(3, 0, 1024, 0, 0, 2);
-  std::size_t used = 0;
-  msgpack::object_handle h = msgpack::unpack(o.via.ext.data(), o.via.ext.size, used, nullptr, nullptr, limit);
-  if (used != o.via.ext.size) throw msgpack::type_error();  // trailing bytes in the payload
-  const msgpack::object& a = h.get();
-  if (a.type != msgpack::type::ARRAY || a.via.array.size != 3) throw msgpack::type_error();
-  Id v;
-  a.via.array.ptr[0].convert(v.node);
-  a.via.array.ptr[1].convert(v.creation);
-  a.via.array.ptr[2].convert(v.id);
-  return v;
+  return id_payload_reader(o.via.ext.data(), o.via.ext.size).read<Id>();
 }
 
 cluster::term to_term(const msgpack::object& o, std::size_t depth) {

@@ -62,22 +62,30 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 namespace cluster::internal::wire {
 
 /// The ext payload `[node, creation, id]` shared by pid and ref.
-template <class Id>
-msgpack::sbuffer pack_id_payload(const Id& v) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> p(buf);
+template <class Stream, class Id>
+void pack_id_payload(msgpack::packer<Stream>& p, const Id& v) {
   p.pack_array(3);
   p.pack(v.node);
   p.pack(v.creation);
   p.pack(v.id);
-  return buf;
 }
 
+/// A stream that only counts what is written to it.
+struct byte_counter {
+  std::size_t bytes = 0;
+  void write(const char*, std::size_t n) { bytes += n; }
+};
+
+// The payload is packed twice, once to learn its size for the ext header and
+// once in place, rather than into a buffer to copy: every PID of every message
+// passes here, and msgpack's buffer would start with an 8 KiB allocation.
 template <class Stream, class Id>
 msgpack::packer<Stream>& pack_id_ext(msgpack::packer<Stream>& p, ext_type type, const Id& v) {
-  const msgpack::sbuffer payload = pack_id_payload(v);
-  p.pack_ext(static_cast<std::uint32_t>(payload.size()), static_cast<std::int8_t>(type));
-  p.pack_ext_body(payload.data(), static_cast<std::uint32_t>(payload.size()));
+  byte_counter size;
+  msgpack::packer<byte_counter> counting(size);
+  pack_id_payload(counting, v);
+  p.pack_ext(static_cast<std::uint32_t>(size.bytes), static_cast<std::int8_t>(type));
+  pack_id_payload(p, v);
   return p;
 }
 
