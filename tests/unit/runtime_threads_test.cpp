@@ -3,7 +3,10 @@
 // checks. No sleeps: the test thread waits in an inbox.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
+#include <thread>
+#include <vector>
 
 #include "cluster/inbox.hpp"
 #include "cluster/runtime.hpp"
@@ -150,4 +153,35 @@ TEST_CASE("shutdown with busy processes ends them all and returns") {
     });
   rt->shutdown();
   CHECK(rt->process_count() == 0);
+}
+
+TEST_CASE("pool blocks made on one thread and freed on another stay intact") {
+  // The pattern of a remote spawn: the I/O thread makes a process's frame, a
+  // scheduler thread frees it. Sizes cover every pool class and
+  // the malloc fallback above it.
+  constexpr int rounds = 20, per_round = 2000;
+  std::vector<std::pair<void*, std::size_t>> made;
+  for (int r = 0; r < rounds; ++r) {
+    made.clear();
+    std::thread maker([&] {
+      for (int i = 0; i < per_round; ++i) {
+        const std::size_t size = 8 + static_cast<std::size_t>(i * 37 % 700);
+        auto* p = static_cast<unsigned char*>(detail::pool_allocate(size));
+        std::fill(p, p + size, static_cast<unsigned char>(i));
+        made.emplace_back(p, size);
+      }
+    });
+    maker.join();
+    int damaged = 0;
+    std::thread freer([&] {
+      for (std::size_t i = 0; i < made.size(); ++i) {
+        auto* p = static_cast<unsigned char*>(made[i].first);
+        const auto intact = [&](unsigned char c) { return c == static_cast<unsigned char>(i); };
+        damaged += std::all_of(p, p + made[i].second, intact) ? 0 : 1;
+        detail::pool_free(p, made[i].second);
+      }
+    });
+    freer.join();
+    CHECK(damaged == 0);
+  }
 }

@@ -102,7 +102,11 @@ class function_registry {
   void add(const std::string& name, std::function<term(const term& args)> fn);
   /// A coroutine body (for functions that wait).
   void add_coroutine(const std::string& name, function_body body);
-  std::optional<function_body> find(const std::string& name) const;
+  /// The body registered under `name`, or null. Shared, not copied: a
+  /// lookup runs for every remote call and spawn, and copying a body would
+  /// allocate; the body stays alive while a process runs it, even if its
+  /// module is replaced meanwhile.
+  std::shared_ptr<const function_body> find(const std::string& name) const;
   std::vector<std::string> names() const;
   /// Replaces every "module:..." function with `functions` (keyed by full
   /// name) at once: a call looks up either all the old ones or all the new.
@@ -110,7 +114,7 @@ class function_registry {
 
  private:
   mutable std::shared_mutex mutex_;  // guards functions_
-  std::unordered_map<std::string, function_body> functions_;
+  std::unordered_map<std::string, std::shared_ptr<const function_body>> functions_;
 };
 
 }  // namespace cluster

@@ -27,9 +27,16 @@ namespace detail {
 /// as in a spawn with a monitor), so that its DOWN counts.
 enum class envelope_kind : std::uint8_t { user, exit_signal, link, unlink, monitor, demonitor, timeout, watching };
 
+/// Blocks from per-thread pools, for objects made on one thread and freed on
+/// another (envelopes, coroutine frames): no malloc in the steady state.
+/// Sizes above 512 bytes come from malloc. `size` must be the same in both
+/// calls.
+void* pool_allocate(std::size_t size);
+void pool_free(void* p, std::size_t size) noexcept;
+
 /// A mailbox entry: an intrusive list node carrying one value. Envelopes come
-/// from per-thread pools (one message costs no malloc in the steady state,
-/// even when the receiver frees on another thread).
+/// from the per-thread pools above (one message costs no malloc in the steady
+/// state, even when the receiver frees on another thread).
 struct envelope {
   envelope* next = nullptr;
   const std::type_info* type = nullptr;

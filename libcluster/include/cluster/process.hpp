@@ -57,6 +57,10 @@ class task {
     final_awaiter final_suspend() noexcept { return {}; }
     void return_void() noexcept {}
     void unhandled_exception() noexcept { error = std::current_exception(); }
+    // Frames from the block pools: a remote spawn makes its process's frame on
+    // the I/O thread, and a scheduler thread frees it.
+    static void* operator new(std::size_t size) { return detail::pool_allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { detail::pool_free(p, size); }
     std::exception_ptr error;
     std::coroutine_handle<> continuation;
   };
@@ -97,8 +101,12 @@ class behavior {
       : coroutine_(std::move(f)) {}  // NOLINT: implicit by design
 
   bool is_coroutine() const { return static_cast<bool>(coroutine_); }
-  const handler_fn& handler() const { return handler_; }
-  const coroutine_fn& coroutine() const { return coroutine_; }
+  const handler_fn& handler() const& { return handler_; }
+  const coroutine_fn& coroutine() const& { return coroutine_; }
+  /// Taken from a behavior about to go (spawn's own copy), without copying
+  /// the function and what it captured.
+  handler_fn handler() && { return std::move(handler_); }
+  coroutine_fn coroutine() && { return std::move(coroutine_); }
 
   /// Names what the process runs, for `clusterctl processes` and `top`
   /// (functions spawned by name get the function's name).

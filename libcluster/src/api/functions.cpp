@@ -16,20 +16,21 @@ void function_registry::add(const std::string& name, std::function<term(const te
 
 void function_registry::add_coroutine(const std::string& name, function_body body) {
   std::unique_lock lock(mutex_);
-  functions_[name] = std::move(body);
+  functions_[name] = std::make_shared<const function_body>(std::move(body));
 }
 
-std::optional<function_body> function_registry::find(const std::string& name) const {
+std::shared_ptr<const function_body> function_registry::find(const std::string& name) const {
   std::shared_lock lock(mutex_);
   const auto it = functions_.find(name);
-  if (it == functions_.end()) return std::nullopt;
-  return it->second;
+  return it == functions_.end() ? nullptr : it->second;
 }
 
 void function_registry::replace_module(const std::string& module,
                                        std::unordered_map<std::string, function_body> functions) {
   const std::string prefix = module + ":";
-  std::vector<function_body> replaced;  // destroyed after the lock: that may unload a module
+  std::vector<std::pair<std::string, std::shared_ptr<const function_body>>> added;
+  for (auto& [name, body] : functions) added.emplace_back(name, std::make_shared<const function_body>(std::move(body)));
+  std::vector<std::shared_ptr<const function_body>> replaced;  // released after the lock: that may unload a module
   std::unique_lock lock(mutex_);
   for (auto it = functions_.begin(); it != functions_.end();) {
     if (!it->first.starts_with(prefix)) {
@@ -39,7 +40,7 @@ void function_registry::replace_module(const std::string& module,
     replaced.push_back(std::move(it->second));
     it = functions_.erase(it);
   }
-  functions_.merge(functions);
+  for (auto& [name, body] : added) functions_.emplace(std::move(name), std::move(body));
   lock.unlock();
 }
 

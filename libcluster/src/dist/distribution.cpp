@@ -385,18 +385,18 @@ void distribution::answer(const answer_to& a, bool spawn, errc code, term value,
 
 std::optional<pid> distribution::run_function(answer_to a, const std::string& function, const term& args, bool spawn,
                                               const spawn_options& child) {
-  auto body = functions_.find(function);
-  if (!body) {
+  auto fn = functions_.find(function);
+  if (!fn) {
     answer(a, spawn, errc::not_found, nil{}, "undefined function " + function + " on " + rt_.node());
     return std::nullopt;
   }
   const bool reply_with_result = a.wanted && !spawn;
-  behavior run = [this, fn = std::move(*body), args, a, reply_with_result](context& ctx) -> task {
+  behavior run = [this, fn = std::move(fn), args, a, reply_with_result](context& ctx) -> task {
     term result;
     errc code = errc::ok;
     std::string text;
     try {
-      co_await fn(ctx, args, result);
+      co_await (*fn)(ctx, args, result);
     } catch (const bad_arguments& e) {
       code = errc::bad_argument;
       text = e.what();

@@ -100,10 +100,10 @@ pid runtime_core::spawn(behavior b, const spawn_options& o) {
   const bool coroutine = b.is_coroutine();
   if (coroutine) {
     // Call the stored function, so a coroutine lambda's captures outlive the call.
-    p->coroutine_fn = b.coroutine();
+    p->coroutine_fn = std::move(b).coroutine();
     p->coroutine = p->coroutine_fn(p->ctx).release();
   } else {
-    p->handler = b.handler();
+    p->handler = std::move(b).handler();
   }
   spawned_.fetch_add(1, std::memory_order_relaxed);
   alive_.fetch_add(1, std::memory_order_relaxed);

@@ -1,12 +1,18 @@
-// Pools for message envelopes.
+// Per-thread pools of small blocks, for objects made on one thread and freed
+// on another: message envelopes and coroutine frames.
 //
 // A message is allocated by the sender's thread and freed by the receiver's,
 // often on another core; with malloc that round trip was a third of the cost
-// of a local send. Each thread keeps free lists per size class; a thread that
-// frees more than it allocates (a receiver) hands whole batches to a shared
-// pool, and a thread that runs dry (a sender) takes a batch back, so the lock
-// is taken once per batch, not per message. Sizes above the largest class go
-// to the global allocator.
+// of a local send. A remote spawn makes its process's coroutine frame on the
+// node's I/O thread, and a scheduler thread frees it: glibc takes the
+// allocating arena's lock for such a free, and after a long run the two
+// threads queued on it (futex waits in every spawn). Each thread keeps free
+// lists per size class; a thread that frees more than it allocates (a
+// receiver) hands whole batches to a shared pool, and a thread that runs dry
+// (a sender) takes a batch back, so the lock is taken once per batch, not per
+// object. Sizes above the largest class go to the global allocator, and so
+// does everything under AddressSanitizer, which must see each object's life.
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <mutex>
@@ -19,9 +25,26 @@ namespace cluster::detail {
 namespace {
 
 constexpr std::size_t granule = 32;
-constexpr std::size_t classes = 8;               // 32 .. 256 bytes
-constexpr std::size_t batch = 256;               // blocks moved between a thread and the shared pool
-constexpr std::size_t max_shared_batches = 256;  // per class; beyond this, memory goes back to malloc
+constexpr std::size_t classes = 16;  // 32 .. 512 bytes
+constexpr std::size_t batch = 256;   // blocks moved between a thread and the shared pool
+
+// Batches the shared pool keeps per class; beyond this, memory goes back to
+// malloc. 256, or fewer of the classes above 256 bytes (16 MiB each at most).
+constexpr std::size_t max_shared_batches(std::size_t k) {
+  return std::min<std::size_t>(256, (std::size_t{16} << 20) / (batch * (k + 1) * granule));
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool pooling = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool pooling = false;
+#else
+constexpr bool pooling = true;
+#endif
+#else
+constexpr bool pooling = true;
+#endif
 
 struct block {
   block* next;
@@ -67,7 +90,7 @@ struct local_pools {
     shared_pool& s = shared()[k];
     {
       std::lock_guard lock(s.mutex);
-      if (s.batches.size() < max_shared_batches) {
+      if (s.batches.size() < max_shared_batches(k)) {
         s.batches.push_back(c);
         return;
       }
@@ -119,10 +142,10 @@ std::size_t class_of(std::size_t size) { return (size + granule - 1) / granule -
 
 }  // namespace
 
-void* envelope::operator new(std::size_t size) {
+void* pool_allocate(std::size_t size) {
   const std::size_t k = class_of(size);
-  if (k >= classes || pools.gone) {
-    if (k < classes) size = (k + 1) * granule;  // a pooled size: it may end in a pool
+  if (!pooling || k >= classes || pools.gone) {
+    if (pooling && k < classes) size = (k + 1) * granule;  // a pooled size: it may end in a pool
     if (void* p = std::malloc(size)) return p;
     throw std::bad_alloc();
   }
@@ -131,15 +154,19 @@ void* envelope::operator new(std::size_t size) {
   throw std::bad_alloc();
 }
 
-void envelope::operator delete(void* p, std::size_t size) noexcept {
+void pool_free(void* p, std::size_t size) noexcept {
   if (!p) return;
   const std::size_t k = class_of(size);
-  if (k >= classes || pools.gone) {
+  if (!pooling || k >= classes || pools.gone) {
     std::free(p);
     return;
   }
   pools.put(k, p);
 }
+
+void* envelope::operator new(std::size_t size) { return pool_allocate(size); }
+
+void envelope::operator delete(void* p, std::size_t size) noexcept { pool_free(p, size); }
 
 }  // namespace cluster::detail
 
