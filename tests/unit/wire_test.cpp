@@ -300,3 +300,18 @@ TEST_CASE("a pid payload with a field out of range or of the wrong type is malfo
   ext.insert(ext.end(), too_long.begin(), too_long.end());
   CHECK(decode_term(ext).err().code == errc::malformed);
 }
+
+TEST_CASE("a pid payload in the wider msgpack formats decodes, and a truncated one does not") {
+  // array16 of 3, str32 node, int16 creation, int64 id
+  const bytes wide =
+      pid_ext({0xdc, 0x00, 0x03, 0xdb, 0, 0, 0, 3, 'a', '@', 'b', 0xd1, 0x01, 0x00, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0x2a});
+  auto back = decode_term(wide);
+  REQUIRE(back.ok());
+  CHECK(back->as<pid>() == pid{"a@b", 256, 42});
+  // array32 of 3
+  back = decode_term(pid_ext({0xdd, 0, 0, 0, 3, 0xa3, 'a', '@', 'b', 0x01, 0x02}));
+  REQUIRE(back.ok());
+  CHECK(back->as<pid>() == pid{"a@b", 1, 2});
+  CHECK(decode_term(pid_ext({0xdc, 0x00, 0x04, 0xa3, 'a', '@', 'b', 0x01, 0x02, 0x03})).err().code == errc::malformed);
+  CHECK(decode_term(pid_ext({0x93, 0xa3, 'a', '@', 'b', 0x01, 0xcf, 0, 0, 0})).err().code == errc::malformed);
+}

@@ -15,8 +15,10 @@ void function_registry::add(const std::string& name, std::function<term(const te
 }
 
 void function_registry::add_coroutine(const std::string& name, function_body body) {
+  auto added = std::make_shared<const function_body>(std::move(body));
   std::unique_lock lock(mutex_);
-  functions_[name] = std::make_shared<const function_body>(std::move(body));
+  added.swap(functions_[name]);
+  lock.unlock();  // `added` now holds the old body, released here: that may unload a module
 }
 
 std::shared_ptr<const function_body> function_registry::find(const std::string& name) const {

@@ -12,7 +12,6 @@
 // (a sender) takes a batch back, so the lock is taken once per batch, not per
 // object. Sizes above the largest class go to the global allocator, and so
 // does everything under AddressSanitizer, which must see each object's life.
-#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <mutex>
@@ -29,10 +28,9 @@ constexpr std::size_t classes = 16;  // 32 .. 512 bytes
 constexpr std::size_t batch = 256;   // blocks moved between a thread and the shared pool
 
 // Batches the shared pool keeps per class; beyond this, memory goes back to
-// malloc. 256, or fewer of the classes above 256 bytes (16 MiB each at most).
-constexpr std::size_t max_shared_batches(std::size_t k) {
-  return std::min<std::size_t>(256, (std::size_t{16} << 20) / (batch * (k + 1) * granule));
-}
+// malloc. Envelopes (up to 256 bytes) need deep pools for floods of messages;
+// frames come and go with spawns, and 4,096 spare ones (2 MiB at most) do.
+constexpr std::size_t max_shared_batches(std::size_t k) { return (k + 1) * granule <= 256 ? 256 : 16; }
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool pooling = false;
@@ -143,9 +141,12 @@ std::size_t class_of(std::size_t size) { return (size + granule - 1) / granule -
 }  // namespace
 
 void* pool_allocate(std::size_t size) {
+  // Under ASan, the sized global operators: ASan then checks that each free
+  // gives the size its allocation did, the rule the pools rely on.
+  if (!pooling) return ::operator new(size);
   const std::size_t k = class_of(size);
-  if (!pooling || k >= classes || pools.gone) {
-    if (pooling && k < classes) size = (k + 1) * granule;  // a pooled size: it may end in a pool
+  if (k >= classes || pools.gone) {
+    if (k < classes) size = (k + 1) * granule;  // a pooled size: it may end in a pool
     if (void* p = std::malloc(size)) return p;
     throw std::bad_alloc();
   }
@@ -156,8 +157,9 @@ void* pool_allocate(std::size_t size) {
 
 void pool_free(void* p, std::size_t size) noexcept {
   if (!p) return;
+  if (!pooling) return ::operator delete(p, size);
   const std::size_t k = class_of(size);
-  if (!pooling || k >= classes || pools.gone) {
+  if (k >= classes || pools.gone) {
     std::free(p);
     return;
   }

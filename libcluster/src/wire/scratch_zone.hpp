@@ -5,8 +5,9 @@
 // past glibc's per-thread caches, so each goes through the arena's bins and
 // lock, and over a long run they fragment the heap. A borrowed zone keeps its
 // first chunk for the thread's life and is cleared when the borrow ends
-// (chunks a large message added are freed then). Decodes nest (a message
-// holds terms decoded on their own), so each nesting level borrows its own.
+// (chunks a large message added are freed then). A decode that started
+// another while it held its zone would get a zone of its own (none does
+// today).
 #pragma once
 
 #include <msgpack.hpp>

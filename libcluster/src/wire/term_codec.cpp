@@ -10,7 +10,7 @@ namespace {
 // Reads the payload [node, creation, id] of a pid or ref straight from its
 // bytes. Every PID received passes here, and msgpack's parser would allocate
 // a zone and a parse stack for each one. Accepts what msgpack-c would for
-// these fields (any encoding of a non-negative integer, a str node of at most
+// these fields (any array format, any encoding of a non-negative integer, a str node of at most
 // 1024 bytes); anything else, trailing bytes included, is a type error.
 class id_payload_reader {
  public:
@@ -19,7 +19,7 @@ class id_payload_reader {
 
   template <class Id>
   Id read() {
-    if (next() != 0x93) throw msgpack::type_error();  // fixarray of 3
+    if (array_size() != 3) throw msgpack::type_error();
     Id v;
     v.node = node();
     const std::uint64_t creation = uint();
@@ -40,6 +40,13 @@ class id_payload_reader {
     std::uint64_t v = 0;
     for (int i = 0; i < bytes; ++i) v = (v << 8) | next();
     return v;
+  }
+
+  std::uint64_t array_size() {
+    const std::uint8_t b = next();
+    if ((b & 0xf0) == 0x90) return b & 0x0f;                           // fixarray
+    if (b == 0xdc || b == 0xdd) return big_endian(b == 0xdc ? 2 : 4);  // array16, array32
+    throw msgpack::type_error();
   }
 
   std::uint64_t uint() {
