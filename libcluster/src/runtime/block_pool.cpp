@@ -4,14 +4,15 @@
 // A message is allocated by the sender's thread and freed by the receiver's,
 // often on another core; with malloc that round trip was a third of the cost
 // of a local send. A remote spawn makes its process's coroutine frame on the
-// node's I/O thread, and a scheduler thread frees it: glibc takes the
-// allocating arena's lock for such a free, and after a long run the two
-// threads queued on it (futex waits in every spawn). Each thread keeps free
-// lists per size class; a thread that frees more than it allocates (a
-// receiver) hands whole batches to a shared pool, and a thread that runs dry
-// (a sender) takes a batch back, so the lock is taken once per batch, not per
-// object. Sizes above the largest class go to the global allocator, and so
-// does everything under AddressSanitizer, which must see each object's life.
+// node's I/O thread, and a scheduler thread frees it: once the freeing
+// thread's cache for that size is full, glibc takes the allocating arena's
+// lock for such a free, and after a long run the two threads queued on it
+// (futex waits in every spawn). Each thread keeps free lists per size class;
+// a thread that frees more than it allocates (a receiver) hands whole batches
+// to a shared pool, and a thread that runs dry (a sender) takes a batch back,
+// so the lock is taken once per batch, not per object. Sizes above the
+// largest class go to malloc; under AddressSanitizer everything goes to the
+// sized global new and delete, so ASan sees each object's life and size.
 #include <array>
 #include <cstdlib>
 #include <mutex>

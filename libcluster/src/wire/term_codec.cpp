@@ -10,8 +10,9 @@ namespace {
 // Reads the payload [node, creation, id] of a pid or ref straight from its
 // bytes. Every PID received passes here, and msgpack's parser would allocate
 // a zone and a parse stack for each one. Accepts what msgpack-c would for
-// these fields (any array format, any encoding of a non-negative integer, a str node of at most
-// 1024 bytes); anything else, trailing bytes included, is a type error.
+// these fields (any array format, any encoding of a non-negative integer, a
+// str node of at most 1024 bytes); anything else, trailing bytes included,
+// is a type error.
 class id_payload_reader {
  public:
   id_payload_reader(const char* data, std::size_t size)
