@@ -3,6 +3,7 @@
 #include "runtime/envelopes.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <exception>
 #include <thread>
 #include <typeinfo>
@@ -155,15 +156,19 @@ process* runtime_core::find_for_send(std::uint64_t id) {
   return last.ref.get();
 }
 
+// What senders write and what the process writes for every message never
+// share a cache line, however the record is aligned (see process.hpp).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(process, accepted) >= offsetof(process, inbox) + sizeof(mailbox) + 64);
+#pragma GCC diagnostic pop
+
 namespace {
 
 // Waiting in the mailbox, plus taken by the process and not yet handled. A
-// snapshot: concurrent senders may overshoot a limit by a few messages.
-std::uint64_t mailbox_length(const process& p) {
-  const auto accepted = p.accepted.load(std::memory_order_relaxed);
-  const auto consumed = p.consumed.load(std::memory_order_relaxed);
-  return p.inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
-}
+// snapshot: concurrent senders may overshoot a limit by a few messages, and
+// what the process takes during a turn counts again when the turn ends.
+std::uint64_t mailbox_length(const process& p) { return p.inbox.queued() + p.held.load(std::memory_order_relaxed); }
 
 }  // namespace
 
@@ -447,6 +452,11 @@ void runtime_core::run(process* raw) {
   // may pick the process up. Storing `idle` before looking at the mailbox
   // pairs with a sender's push-then-CAS: one of the two always reschedules.
   const bool unfinished = p.yielded || (!p.coroutine && !p.pending.empty());
+  const auto accepted = p.accepted.load(std::memory_order_relaxed);
+  const auto consumed = p.consumed.load(std::memory_order_relaxed);
+  const auto held = accepted > consumed ? accepted - consumed : 0;
+  if (p.held.load(std::memory_order_relaxed) != held)
+    p.held.store(static_cast<std::uint32_t>(std::min<std::uint64_t>(held, UINT32_MAX)), std::memory_order_relaxed);
   p.state.store(process_state::idle, std::memory_order_seq_cst);
   if (unfinished || !p.inbox.empty()) wake(p);
 }
