@@ -61,8 +61,8 @@ CASES = [
     ("global_visible_p50_us", "global_visible_5_nodes_p50", None, None, "us", "lower", None),
     ("idle_rss_kib", "idle_rss_kib", "idle_rss_kib", None, "KiB", "lower", ("x", 0.25)),
     ("idle_traffic_Bps", "idle_traffic_Bps", "idle_traffic_Bps", None, "B/s", "lower", None),
-    # Not a comparison: what moving a cache line between CPUs 0 and 1 cost during the run
-    # (vCPU placement on the host; local sends follow it).
+    # Not a comparison: what moving a cache line between two CPUs cost right before and after
+    # each of our local-send runs (vCPU placement on the host; local sends follow it).
     ("core_to_core_rtt_ns", "core_to_core_rtt_ns", None, None, "ns", "lower", None),
     # Encrypted over plaintext one-way 64 B throughput, per repetition (derived in load()).
     ("encrypt_tput_ratio", "encrypt_tput_ratio", None, None, "ratio", "higher", ("min", 0.7)),

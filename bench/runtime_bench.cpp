@@ -6,7 +6,7 @@
 //   bench_runtime send [N]           one process sends N 64-byte messages to another
 //   bench_runtime ring [N] [M]       a token passes M times round a ring of N processes
 //   bench_runtime pingpong [N]       N local round trips, latency percentiles
-//   bench_runtime core_to_core [N]   N round trips of one cache line between CPUs 0 and 1
+//   bench_runtime core_to_core [N]   N round trips of one cache line between two CPUs
 #include <pthread.h>
 #include <sched.h>
 
@@ -166,33 +166,47 @@ void bench_pingpong(long n) {
   report("local_pingpong_p99", samples[samples.size() * 99 / 100], "us");
 }
 
-// Not a workload of ours: what moving a cache line between the two CPUs
-// costs at the moment. A VM's vCPUs land on host cores that are near (a
-// shared cache) or far apart, and may move between runs; every figure where
-// two threads talk (local sends above all) follows this one.
+// Not a workload of ours: what moving a cache line between two CPUs costs
+// at the moment. A VM's vCPUs land on host cores that are near (a shared
+// cache) or far apart, and may move between runs; every figure where two
+// threads talk (local sends above all) follows this one. Prints nothing
+// without two CPUs to pin to.
 void bench_core_to_core(long n) {
-  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t allowed;
+  if (n <= 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  if (cpus.size() < 2) return;
   const auto pin = [](int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
   };
+  if (!pin(cpus[0])) return;
   alignas(64) std::atomic<long> line{0};
+  std::atomic<bool> pinned{false}, failed{false};
   std::thread other([&] {
-    (void)pin(1);
+    if (!pin(cpus[1])) {
+      failed = true;
+      return;
+    }
+    pinned = true;
     for (long i = 0; i < n; ++i) {
-      while (line.load(std::memory_order_acquire) != 2 * i + 1) {
-      }
+      while (line.load(std::memory_order_acquire) != 2 * i + 1) __builtin_ia32_pause();
       line.store(2 * i + 2, std::memory_order_release);
     }
   });
-  if (!pin(0)) std::fprintf(stderr, "bench_runtime: could not pin to CPU 0; figure is approximate\n");
+  while (!pinned && !failed) std::this_thread::yield();
+  if (failed) {
+    other.join();
+    return;
+  }
   const auto t0 = bench_clock::now();
   for (long i = 0; i < n; ++i) {
     line.store(2 * i + 1, std::memory_order_release);
-    while (line.load(std::memory_order_acquire) != 2 * i + 2) {
-    }
+    while (line.load(std::memory_order_acquire) != 2 * i + 2) __builtin_ia32_pause();
   }
   const double ns = std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count() / static_cast<double>(n);
   other.join();

@@ -353,6 +353,31 @@ TEST_CASE("a full mailbox drops further sends and counts them; DOWN messages sti
   CHECK(full.receive_as<int>(0ms) == 42);
 }
 
+TEST_CASE("messages a selective receive passes over still count against the mailbox bound") {
+  auto cfg = manual();
+  cfg.max_mailbox = 3;
+  runtime rt(cfg);
+  const matcher strings = [](const message& m) { return m.is<std::string>(); };
+  // A process waiting for a string takes the ints into its pending list.
+  const pid picky = rt.spawn([strings](context& ctx) -> task { (void)co_await ctx.receive(strings); });
+  rt.run_until_idle();
+  for (int i = 0; i < 3; ++i) rt.send(picky, i);
+  rt.run_until_idle();  // its turn takes them, finds no string, waits on
+  rt.send(picky, 3);
+  CHECK(rt.stats().dropped_mailbox_full == 1);
+  // An inbox likewise.
+  inbox mine(rt);
+  for (int i = 0; i < 3; ++i) rt.send(mine.self(), i);
+  CHECK_FALSE(mine.receive(0ms, strings));
+  rt.send(mine.self(), 3);
+  CHECK(rt.stats().dropped_mailbox_full == 2);
+  // Taking them out makes room again.
+  for (int i = 0; i < 3; ++i) CHECK(mine.receive_as<int>(0ms) == i);
+  rt.send(mine.self(), 4);
+  CHECK(mine.receive_as<int>(0ms) == 4);
+  CHECK(rt.stats().dropped_mailbox_full == 2);
+}
+
 TEST_CASE("PIDs of another node or an older incarnation are recognized as not local") {
   runtime rt(manual());
   const pid mine = rt.spawn([](context&, message&) {});

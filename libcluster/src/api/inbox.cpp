@@ -24,7 +24,9 @@ std::optional<message> inbox::receive(std::chrono::nanoseconds timeout, const ma
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     core.absorb(*process_);
-    if (core.take_match(*process_, match, out)) return out;
+    const bool matched = core.take_match(*process_, match, out);
+    core.publish_held(*process_);  // what a selective receive leaves pending counts against the bound
+    if (matched) return out;
     if (rt_.core().run_until_idle() > 0) continue;  // manual mode: let processes answer
     std::unique_lock lock(process_->external->mutex);
     if (!process_->inbox.empty()) continue;

@@ -1,6 +1,6 @@
 // The runtime's record of one process. The fields under "owner" are touched
 // only by the thread running the process (one at a time, handed over through
-// the scheduler's queues); `mailbox`, `state` and `refs` are shared.
+// the scheduler's queues); `mailbox`, `state`, `refs` and `held` are shared.
 #pragma once
 
 #include <atomic>
@@ -62,15 +62,17 @@ class process {
 
   // Written by senders first, then the read-only fields, then what the
   // process itself writes for every message. The read-only fields take more
-  // than a cache line (72 bytes), so the first and last groups never share
-  // one, however malloc aligns the record; when they did (`accepted` next to
+  // than a cache line (72 bytes with libstdc++; runtime_core.cpp asserts
+  // it), so the first and last groups never share one, however malloc
+  // aligns the record; when they did (`accepted` next to
   // the mailbox's tail), every message moved a line between the two cores
   // and back. (No alignas: over-aligned records cost glibc's memalign, 140
   // bytes more per process and slower spawns.)
   std::atomic<std::uint32_t> refs{1};
   std::atomic<process_state> state{process_state::idle};
-  /// Taken from the mailbox and not yet consumed, as of the end of the
-  /// process's last turn: what a bounded send adds to the mailbox's length
+  /// Taken from the mailbox and not yet consumed, as the process last
+  /// published it (runtime_core::publish_held: on taking messages and at
+  /// the end of each turn): what a bounded send adds to the mailbox's length
   /// (`accepted` and `consumed` change with every message; reading them
   /// would pull their line over for every send).
   std::atomic<std::uint32_t> held{0};

@@ -160,15 +160,24 @@ process* runtime_core::find_for_send(std::uint64_t id) {
 // share a cache line, however the record is aligned (see process.hpp).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(process, held) < offsetof(process, inbox));
 static_assert(offsetof(process, accepted) >= offsetof(process, inbox) + sizeof(mailbox) + 64);
 #pragma GCC diagnostic pop
 
 namespace {
 
-// Waiting in the mailbox, plus taken by the process and not yet handled. A
-// snapshot: concurrent senders may overshoot a limit by a few messages, and
-// what the process takes during a turn counts again when the turn ends.
+// Waiting in the mailbox, plus taken by the process and not yet handled, as
+// the process last published it (on taking messages, and at the end of each
+// turn): what it handles during a turn still counts until the turn ends. A
+// snapshot: concurrent senders may overshoot a limit by a few messages.
 std::uint64_t mailbox_length(const process& p) { return p.inbox.queued() + p.held.load(std::memory_order_relaxed); }
+
+// The same, exactly: for introspection, which may read the process's own lines.
+std::uint64_t mailbox_length_now(const process& p) {
+  const auto accepted = p.accepted.load(std::memory_order_relaxed);
+  const auto consumed = p.consumed.load(std::memory_order_relaxed);
+  return p.inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
+}
 
 }  // namespace
 
@@ -309,11 +318,24 @@ void runtime_core::act_on(process& p, envelope* e) {
 
 void runtime_core::absorb(process& p) {
   envelope* e = p.inbox.take_all();
+  if (!e) return;
   while (e) {
     envelope* next = e->next;
     act_on(p, e);
     e = next;
   }
+  // The mailbox just emptied into the pending list: without this, senders
+  // could fill the mailbox again before the turn ends.
+  publish_held(p);
+}
+
+void runtime_core::publish_held(process& p) {
+  const auto accepted = p.accepted.load(std::memory_order_relaxed);
+  const auto consumed = p.consumed.load(std::memory_order_relaxed);
+  const auto held =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(accepted > consumed ? accepted - consumed : 0, UINT32_MAX));
+  // Stored only when it changed: the line is the one senders write.
+  if (p.held.load(std::memory_order_relaxed) != held) p.held.store(held, std::memory_order_relaxed);
 }
 
 bool runtime_core::take_match(process& p, const matcher* m, std::optional<message>& out) {
@@ -444,6 +466,7 @@ void runtime_core::run(process* raw) {
   // A send found a peer node's queue over its bound: wait at its gate, as
   // Erlang suspends a process on a busy distribution port.
   if (auto g = std::move(p.blocked_by)) {
+    publish_held(p);  // before it is held: once held, another worker may resume it
     p.state.store(process_state::suspended, std::memory_order_seq_cst);
     if (g->hold(hold)) return;
     p.state.store(process_state::running, std::memory_order_seq_cst);  // it opened meanwhile
@@ -452,11 +475,7 @@ void runtime_core::run(process* raw) {
   // may pick the process up. Storing `idle` before looking at the mailbox
   // pairs with a sender's push-then-CAS: one of the two always reschedules.
   const bool unfinished = p.yielded || (!p.coroutine && !p.pending.empty());
-  const auto accepted = p.accepted.load(std::memory_order_relaxed);
-  const auto consumed = p.consumed.load(std::memory_order_relaxed);
-  const auto held = accepted > consumed ? accepted - consumed : 0;
-  if (p.held.load(std::memory_order_relaxed) != held)
-    p.held.store(static_cast<std::uint32_t>(std::min<std::uint64_t>(held, UINT32_MAX)), std::memory_order_relaxed);
+  publish_held(p);
   p.state.store(process_state::idle, std::memory_order_seq_cst);
   if (unfinished || !p.inbox.empty()) wake(p);
 }
@@ -675,7 +694,7 @@ std::vector<process_info> runtime_core::snapshot() const {
       process_info i;
       i.pid = pid_of(*p);
       if (auto it = names.find(id); it != names.end()) i.name = it->second;
-      i.mailbox = mailbox_length(*p);
+      i.mailbox = mailbox_length_now(*p);
       i.handled = p->consumed.load(std::memory_order_relaxed);
       // The process record and its waiting envelopes; a coroutine's frame
       // and what the messages own are not visible from here.

@@ -148,6 +148,10 @@ class runtime_core {
   void absorb(process& p);
   /// Takes the first pending message `m` accepts (any, if null).
   bool take_match(process& p, const matcher* m, std::optional<message>& out);
+  /// Publishes how many messages `p` holds taken but unhandled, for senders'
+  /// mailbox bound (process::held): after taking messages, at the end of a
+  /// turn, and by an inbox after each look.
+  void publish_held(process& p);
   void link(process& p, const pid& other);
   void unlink(process& p, const pid& other);
   ref monitor(process& p, const pid& other);
