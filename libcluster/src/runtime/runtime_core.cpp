@@ -166,6 +166,13 @@ static_assert(offsetof(process, accepted) >= offsetof(process, inbox) + sizeof(m
 
 namespace {
 
+// Taken from the mailbox by the process and not yet handled.
+std::uint64_t unhandled(const process& p) {
+  const auto accepted = p.accepted.load(std::memory_order_relaxed);
+  const auto consumed = p.consumed.load(std::memory_order_relaxed);
+  return accepted > consumed ? accepted - consumed : 0;
+}
+
 // Waiting in the mailbox, plus taken by the process and not yet handled, as
 // the process last published it (on taking messages, and at the end of each
 // turn): what it handles during a turn still counts until the turn ends. A
@@ -173,11 +180,7 @@ namespace {
 std::uint64_t mailbox_length(const process& p) { return p.inbox.queued() + p.held.load(std::memory_order_relaxed); }
 
 // The same, exactly: for introspection, which may read the process's own lines.
-std::uint64_t mailbox_length_now(const process& p) {
-  const auto accepted = p.accepted.load(std::memory_order_relaxed);
-  const auto consumed = p.consumed.load(std::memory_order_relaxed);
-  return p.inbox.queued() + (accepted > consumed ? accepted - consumed : 0);
-}
+std::uint64_t mailbox_length_now(const process& p) { return p.inbox.queued() + unhandled(p); }
 
 }  // namespace
 
@@ -330,10 +333,7 @@ void runtime_core::absorb(process& p) {
 }
 
 void runtime_core::publish_held(process& p) {
-  const auto accepted = p.accepted.load(std::memory_order_relaxed);
-  const auto consumed = p.consumed.load(std::memory_order_relaxed);
-  const auto held =
-      static_cast<std::uint32_t>(std::min<std::uint64_t>(accepted > consumed ? accepted - consumed : 0, UINT32_MAX));
+  const auto held = static_cast<std::uint32_t>(std::min<std::uint64_t>(unhandled(p), UINT32_MAX));
   // Stored only when it changed: the line is the one senders write.
   if (p.held.load(std::memory_order_relaxed) != held) p.held.store(held, std::memory_order_relaxed);
 }
