@@ -1,8 +1,13 @@
 // Node names, PIDs and references: printable, parseable, and strict.
 #include <doctest/doctest.h>
 
+#include <map>
+#include <string>
+#include <thread>
 #include <unordered_set>
+#include <vector>
 
+#include "cluster/node_atom.hpp"
 #include "cluster/node_name.hpp"
 #include "cluster/pid.hpp"
 #include "cluster/term.hpp"
@@ -81,4 +86,60 @@ TEST_CASE("an IPv6 node's identity keeps its brackets, so it parses back") {
   auto again = parse_node_name(n->id());
   REQUIRE(again.ok());
   CHECK(again->host == "::1");
+}
+
+TEST_CASE("a node atom is its name: equal, ordered and hashed as the string is") {
+  const std::string long_name = "a_node_name_past_sso@10.20.30.40";
+  const node_atom a = long_name, b = std::string_view(long_name), other = "z@h";
+  CHECK(a == b);
+  CHECK(a == long_name);
+  CHECK(long_name == a);
+  CHECK(a != other);
+  CHECK(a.str() == long_name);
+  CHECK(a < other);
+  CHECK(std::hash<node_atom>{}(a) == std::hash<node_atom>{}(b));
+  const node_atom none;
+  CHECK(none.empty());
+  CHECK(none == "");
+  CHECK(none != a);
+  CHECK(none < a);
+  node_atom moved = a;
+  const node_atom taken = std::move(moved);
+  CHECK(taken == a);
+  CHECK(moved.empty());  // NOLINT(bugprone-use-after-move): a moved-from atom is empty, as documented
+  std::map<node_atom, int> by_name{{other, 1}, {a, 2}};
+  CHECK(by_name.begin()->second == 2);
+}
+
+// Last in this file: it fills the process's intern table.
+TEST_CASE("past the intern limit new names still work, counted instead of interned, from any thread") {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t] {
+      for (std::size_t i = 0; i < node_atom::intern_limit / 2; ++i) {
+        const node_atom n = "filler_" + std::to_string(t) + "_" + std::to_string(i) + "@h";
+        const node_atom again = n.str();
+        CHECK(n == again);
+      }
+    });
+  for (auto& t : threads) t.join();
+
+  const std::string late = "a_late_node_past_the_limit@10.0.0.1";
+  const node_atom first = late, second = late;  // two counted copies of their own
+  CHECK(first == second);
+  CHECK(first == late);
+  CHECK(std::hash<node_atom>{}(first) == std::hash<node_atom>{}(second));
+  const pid p{first, 1, 2};
+  CHECK(to_string(p) == "<" + late + ".1.2>");
+  // Copies shared between threads are released exactly once.
+  std::vector<std::thread> copiers;
+  for (int t = 0; t < 4; ++t)
+    copiers.emplace_back([&first] {
+      for (int i = 0; i < 10000; ++i) {
+        node_atom copy = first;
+        CHECK(copy == first);
+      }
+    });
+  for (auto& t : copiers) t.join();
+  CHECK(first.str() == late);
 }

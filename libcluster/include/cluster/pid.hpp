@@ -1,6 +1,7 @@
 // Process identifiers and references: location-transparent value types.
 //
-// A `pid` is {node, creation, id}. `node` is the owning node's `name@host`;
+// A `pid` is {node, creation, id}. `node` is the owning node's `name@host`
+// (a `node_atom`: interned, so copying a PID never allocates);
 // `creation` is the incarnation of that node (fresh at every start), so a PID
 // of a previous incarnation is recognisably stale; `id` is unique within the
 // incarnation. A `ref` is a unique token (for monitors and call replies) with
@@ -15,11 +16,12 @@
 #include <string_view>
 
 #include "cluster/error.hpp"
+#include "cluster/node_atom.hpp"
 
 namespace cluster {
 
 struct pid {
-  std::string node;            ///< `name@host` of the owning node
+  node_atom node;              ///< `name@host` of the owning node
   std::uint32_t creation = 0;  ///< the owning node's incarnation
   std::uint64_t id = 0;        ///< unique within that incarnation
 
@@ -28,7 +30,7 @@ struct pid {
 };
 
 struct ref {
-  std::string node;
+  node_atom node;
   std::uint32_t creation = 0;
   std::uint64_t id = 0;
 
@@ -50,7 +52,7 @@ result<ref> parse_ref(std::string_view text);
 template <>
 struct std::hash<cluster::pid> {
   std::size_t operator()(const cluster::pid& p) const noexcept {
-    std::size_t h = std::hash<std::string>{}(p.node);
+    std::size_t h = p.node.hash();
     h ^= std::hash<std::uint64_t>{}((std::uint64_t{p.creation} << 32) ^ p.id) + 0x9e3779b97f4a7c15ULL + (h << 6) +
          (h >> 2);
     return h;

@@ -19,7 +19,7 @@ result<Id> parse_id(std::string_view text, std::string_view open, std::string_vi
   if (middle == std::string_view::npos || last == 0) return error{errc::bad_argument, bad};
   Id v;
   v.node = std::string(body.substr(0, middle));
-  if (v.node.empty() || v.node.find('@') == std::string::npos) return error{errc::bad_argument, bad};
+  if (v.node.empty() || v.node.str().find('@') == std::string::npos) return error{errc::bad_argument, bad};
   const std::string_view creation = body.substr(middle + 1, last - middle - 1);
   const std::string_view id = body.substr(last + 1);
   auto [e1, c1] = std::from_chars(creation.data(), creation.data() + creation.size(), v.creation);
@@ -33,11 +33,11 @@ result<Id> parse_id(std::string_view text, std::string_view open, std::string_vi
 }  // namespace
 
 std::string to_string(const pid& p) {
-  return "<" + p.node + "." + std::to_string(p.creation) + "." + std::to_string(p.id) + ">";
+  return "<" + p.node.str() + "." + std::to_string(p.creation) + "." + std::to_string(p.id) + ">";
 }
 
 std::string to_string(const ref& r) {
-  return "#ref<" + r.node + "." + std::to_string(r.creation) + "." + std::to_string(r.id) + ">";
+  return "#ref<" + r.node.str() + "." + std::to_string(r.creation) + "." + std::to_string(r.id) + ">";
 }
 
 result<pid> parse_pid(std::string_view text) { return parse_id<pid>(text, "<", "PID"); }

@@ -15,7 +15,7 @@ wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& 
   return wire::process_signal{static_cast<std::uint8_t>(k), from, to, std::move(monitor), std::move(reason)};
 }
 
-constexpr std::size_t max_frame_bytes = 256 * 1024;  // batch up to this much per frame
+constexpr std::size_t max_frame_bytes = 256 * 1024;    // batch up to this much per frame
 
 /// The order key of a receiver: its process id, or its registered name.
 std::uint64_t receiver_key(const pid& p) { return p.id; }
@@ -28,7 +28,7 @@ distribution::distribution(runtime_core& rt, link_manager& links, function_regis
 
 // -- outbound (any thread) ------------------------------------------------------
 
-std::shared_ptr<peer_flow> distribution::flow_of(const std::string& node) {
+std::shared_ptr<peer_flow> distribution::flow_of(const node_atom& node) {
   std::lock_guard lock(outbox_mutex_);
   auto& f = flows_[node];
   if (!f) f = std::make_shared<peer_flow>(rt_, limits_.peer_queue_bytes);
@@ -61,7 +61,7 @@ std::size_t distribution::suspended_total() const {
   return n;
 }
 
-void distribution::enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable,
+void distribution::enqueue(const node_atom& node, const wire::message& m, std::uint64_t receiver, bool droppable,
                            bounce_info b) {
   if (closed_.load()) {  // leaving: nothing goes out any more
     stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
@@ -432,10 +432,11 @@ void distribution::request(const std::string& node, std::optional<pid> reply_to,
     run_function(answer_to{wanted, 0, reply_to, id}, function, args, spawn, child);
     return;
   }
+  const node_atom target = node;
   if (wanted) {
     std::lock_guard lock(requests_mutex_);
     const time_point now = now_();
-    requests_[id] = pending_request{*reply_to, node, now + forward_lifetime, now, spawn, tied ? ties : spawn_ties{}};
+    requests_[id] = pending_request{*reply_to, target, now + forward_lifetime, now, spawn, tied ? ties : spawn_ties{}};
   }
   bounce_info b;
   if (wanted) {
@@ -445,16 +446,16 @@ void distribution::request(const std::string& node, std::optional<pid> reply_to,
   }
   // Requests go to the node, not to a process: they share order key 0.
   if (!wanted)
-    enqueue(node, wire::cast_request{"", function, args}, 0, false);
+    enqueue(target, wire::cast_request{"", function, args}, 0, false);
   else if (tied)
-    enqueue(node,
+    enqueue(target,
             wire::spawn_tied_request{id, "", function, args, *reply_to, ties.link,
                                      ties.monitor ? term(*ties.monitor) : term()},
-            0, false, b);
+            0, false, std::move(b));
   else if (spawn)
-    enqueue(node, wire::spawn_request{id, "", function, args}, 0, false, b);
+    enqueue(target, wire::spawn_request{id, "", function, args}, 0, false, std::move(b));
   else
-    enqueue(node, wire::call_request{id, "", function, args}, 0, false, b);
+    enqueue(target, wire::call_request{id, "", function, args}, 0, false, std::move(b));
 }
 
 bool distribution::finish_request(std::uint64_t id, errc code, term& value, const std::string& text) {

@@ -163,14 +163,14 @@ class distribution final : public remote_router {
   /// A call a local process made to another node.
   struct pending_request {
     pid reply_to;
-    std::string node;
+    node_atom node;
     time_point expires{};  ///< forgotten then, if no answer came (the caller gave up long before)
     time_point started{};
     bool spawn = false;
     spawn_ties ties;  ///< set up our process's half when the pid comes
   };
   struct outgoing {
-    std::string node;
+    node_atom node;
     wire::bytes bytes;
     bounce_info bounce;
     std::uint64_t receiver = 0;       ///< messages to one receiver keep their order
@@ -221,11 +221,11 @@ class distribution final : public remote_router {
   /// Queues `m` for `node`. `droppable`: a message (not a signal or a
   /// request), dropped and counted if the node's queue is past four times
   /// its bound.
-  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable, bounce_info b);
-  void enqueue(const std::string& node, const wire::message& m, std::uint64_t receiver, bool droppable) {
+  void enqueue(const node_atom& node, const wire::message& m, std::uint64_t receiver, bool droppable, bounce_info b);
+  void enqueue(const node_atom& node, const wire::message& m, std::uint64_t receiver, bool droppable) {
     enqueue(node, m, receiver, droppable, bounce_info());
   }
-  std::shared_ptr<peer_flow> flow_of(const std::string& node);
+  std::shared_ptr<peer_flow> flow_of(const node_atom& node);
   void intake(outgoing out);
   /// Sends as much of `q` as the transport takes; false if it refused some.
   bool send_queue(conn_id link, const std::string& node, peer_queue& q);
@@ -274,7 +274,7 @@ class distribution final : public remote_router {
   std::atomic<bool> closed_{false};
   mutable std::mutex outbox_mutex_;  // guards outbox_ and flows_
   std::vector<outgoing> outbox_;
-  std::unordered_map<std::string, std::shared_ptr<peer_flow>> flows_;
+  std::unordered_map<node_atom, std::shared_ptr<peer_flow>> flows_;
   /// What waits to go, per peer node (I/O thread only): for the transport to
   /// take it, or for a live member's link to come up (bounced if the member
   /// goes or the link does not come up within hold_limit).

@@ -462,7 +462,7 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
       w->second.next_attempt = clock_.now() + cfg_.retry_interval;  // still wanted: redial
     } else if (!leaving_ && cfg_.mesh_gossip) {
       // Keep trying for a while: a restarted node comes back with a new creation.
-      auto parsed = parse_node_name(info.name);
+      auto parsed = parse_node_name(info.name.str());
       if (parsed) {
         wanted_peer& fresh = wanted_[info.name];
         fresh.address = *parsed;

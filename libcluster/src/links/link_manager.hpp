@@ -60,7 +60,7 @@ struct link_config {
 struct link_info {
   conn_id conn = 0;
   wire::peer_kind kind = wire::peer_kind::node;
-  std::string name;  ///< `name@host` for nodes, a label for clients
+  node_atom name;  ///< `name@host` for nodes, a label for clients (interned: copied per message)
   std::string host;
   std::uint16_t port = 0;
   std::uint32_t creation = 0;

@@ -47,6 +47,7 @@ std::atomic<std::uint64_t> next_runtime_serial{1};
 runtime_core::runtime_core(runtime_config cfg)
     : serial_(next_runtime_serial.fetch_add(1)),
       cfg_(std::move(cfg)),
+      atom_(cfg_.node),
       timers_(cfg_.manual ? static_cast<const clock&>(manual_clock_) : steady_, !cfg_.manual),
       scheduler_(
           cfg_.manual ? 0 : default_workers(cfg_.workers), [this](process* p) { run(p); }, cfg_.busy_wait) {
@@ -185,7 +186,7 @@ std::uint64_t mailbox_length_now(const process& p) { return p.inbox.queued() + u
 }  // namespace
 
 void runtime_core::deliver(const pid& to, std::unique_ptr<envelope> e, bool bounded) {
-  if (!is_local(to) && remote_ && to.node != cfg_.node) {
+  if (!is_local(to) && remote_ && to.node != atom_) {
     remote_->route(to, std::move(e));
     return;
   }
@@ -609,7 +610,7 @@ std::optional<pid> runtime_core::whereis(const std::string& name) const {
   std::lock_guard lock(names_mutex_);
   const auto it = names_.find(name);
   if (it == names_.end()) return std::nullopt;
-  return pid{cfg_.node, cfg_.creation, it->second};
+  return pid{atom_, cfg_.creation, it->second};
 }
 
 runtime_stats runtime_core::stats() const {

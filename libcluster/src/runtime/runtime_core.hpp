@@ -107,9 +107,11 @@ class runtime_core {
 
   const std::string& node() const { return cfg_.node; }
   std::uint32_t creation() const { return cfg_.creation; }
-  pid pid_of(const process& p) const { return pid{cfg_.node, cfg_.creation, p.id}; }
-  ref make_ref() { return ref{cfg_.node, cfg_.creation, next_ref_.fetch_add(1, std::memory_order_relaxed)}; }
-  bool is_local(const pid& p) const { return p.creation == cfg_.creation && p.node == cfg_.node; }
+  /// The node's name as its PIDs carry it: comparing with it is a pointer comparison.
+  const node_atom& atom() const { return atom_; }
+  pid pid_of(const process& p) const { return pid{atom_, cfg_.creation, p.id}; }
+  ref make_ref() { return ref{atom_, cfg_.creation, next_ref_.fetch_add(1, std::memory_order_relaxed)}; }
+  bool is_local(const pid& p) const { return p.creation == cfg_.creation && p.node == atom_; }
 
   using spawn_options = internal::spawn_options;
   pid spawn(behavior b, const spawn_options& o = {});
@@ -194,6 +196,7 @@ class runtime_core {
 
   const std::uint64_t serial_;  ///< tells runtimes apart in per-thread caches
   runtime_config cfg_;
+  const node_atom atom_;  // cfg_.node
   steady_clock steady_;
   settable_clock manual_clock_;
   timer_service timers_;

@@ -13,7 +13,7 @@ std::uint64_t authority_table::hash(const std::string& key, const entry& e) {
     h = (h ^ 0xff) * 1099511628211ull;  // a separator: "ab","c" is not "a","bc"
   };
   mix(key);
-  mix(e.process.node);
+  mix(e.process.node.str());
   mix(std::to_string(e.process.creation) + "." + std::to_string(e.process.id) + "." + std::to_string(e.stamp));
   return h;
 }

@@ -63,7 +63,7 @@ class id_payload_reader {
     throw msgpack::type_error();
   }
 
-  std::string node() {
+  cluster::node_atom node() {
     const std::uint8_t b = next();
     std::uint64_t size = 0;
     if ((b & 0xe0) == 0xa0)
@@ -73,9 +73,9 @@ class id_payload_reader {
     else
       throw msgpack::type_error();
     if (size > 1024 || size > static_cast<std::uint64_t>(end_ - at_)) throw msgpack::type_error();
-    std::string s(reinterpret_cast<const char*>(at_), size);
+    cluster::node_atom name(std::string_view(reinterpret_cast<const char*>(at_), size));
     at_ += size;
-    return s;
+    return name;
   }
 
   const unsigned char* at_;

@@ -65,7 +65,7 @@ namespace cluster::internal::wire {
 template <class Stream, class Id>
 void pack_id_payload(msgpack::packer<Stream>& p, const Id& v) {
   p.pack_array(3);
-  p.pack(v.node);
+  p.pack(v.node.str());
   p.pack(v.creation);
   p.pack(v.id);
 }
