@@ -689,12 +689,12 @@ class node::impl final : public internal::link_listener {
     wake_pending_.store(false, std::memory_order_relaxed);  // before the swap: a later post sets it again
     std::uint64_t count = 0;
     [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof count);
-    std::deque<std::function<void()>> batch;
     {
       std::lock_guard lock(queue_mutex_);
-      batch.swap(queue_);
+      running_.swap(queue_);  // each keeps its allocation for the next turn
     }
-    for (auto& fn : batch) fn();
+    for (auto& fn : running_) fn();
+    running_.clear();
   }
 
   void run() {
@@ -787,6 +787,7 @@ class node::impl final : public internal::link_listener {
   std::mutex stop_mutex_;                  // held while stopping and joining
   std::mutex queue_mutex_;                 // guards queue_ and accepting_
   std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> running_;  // the commands being run (I/O thread)
   bool accepting_ = true;
 };
 

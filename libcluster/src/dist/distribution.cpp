@@ -16,6 +16,7 @@ wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& 
 }
 
 constexpr std::size_t max_frame_bytes = 256 * 1024;    // batch up to this much per frame
+constexpr std::size_t reused_frame_bytes = 16 * 1024;  // a frame buffer up to this size serves the next frame
 
 /// The order key of a receiver: its process id, or its registered name.
 std::uint64_t receiver_key(const pid& p) { return p.id; }
@@ -189,16 +190,19 @@ void distribution::bounce_noconnection(const bounce_info& b) {
 }
 
 void distribution::flush() {
-  std::vector<outgoing> batch;
   {
+    // The two vectors trade places, each keeping its capacity: no allocation
+    // per flush, nor per message once they have grown.
     std::lock_guard lock(outbox_mutex_);
-    batch.swap(outbox_);
+    flushing_.swap(outbox_);
   }
-  for (auto& out : batch) intake(std::move(out));
+  for (auto& out : flushing_) intake(std::move(out));
+  flushing_.clear();
   backlogged_ = false;
   const time_point now = now_();
   std::vector<std::string> unreachable;
   for (auto& [node, q] : queues_) {
+    if (q.empty()) continue;  // kept for the next message; tick() drops it once its link is gone
     if (const auto link = links_.node_link(node)) {
       if (!send_queue(*link, node, q)) backlogged_ = true;
     } else if (!links_.wanted(node) || now - q.since > hold_limit) {
@@ -208,7 +212,6 @@ void distribution::flush() {
     // else: a live member whose link is still being set up: hold, don't drop
   }
   for (const auto& node : unreachable) drop_queue(node);
-  std::erase_if(queues_, [](const auto& kv) { return kv.second.empty(); });
 }
 
 void distribution::intake(outgoing out) {
@@ -280,11 +283,20 @@ bool distribution::send_queue(conn_id link, const std::string& node, peer_queue&
         take_large(q, f);
     }
     if (!links_.send_frame(link, q.unsent.bytes)) return false;  // full: this frame goes first next time
-    auto f = std::exchange(q.unsent, {});
+    auto& f = q.unsent;
     stats_.frames.fetch_add(1, std::memory_order_relaxed);
     stats_.fragments.fetch_add(f.fragments, std::memory_order_relaxed);
     traffic_[node].messages_out += f.messages;
     for (auto& [flow, n] : f.counted) flow->remove(n);
+    // The next frame reuses the buffers, unless a burst left them large.
+    if (f.bytes.capacity() > reused_frame_bytes)
+      f = {};
+    else {
+      f.bytes.clear();
+      f.bounces.clear();
+      f.counted.clear();
+      f.messages = f.fragments = 0;
+    }
   }
 }
 

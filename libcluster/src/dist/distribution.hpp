@@ -116,7 +116,8 @@ class distribution final : public remote_router {
   /// Nodes that have messages waiting (I/O thread).
   std::vector<std::string> queued_nodes() const {
     std::vector<std::string> out;
-    for (const auto& [node, q] : queues_) out.push_back(node);
+    for (const auto& [node, q] : queues_)
+      if (!q.empty()) out.push_back(node);
     return out;
   }
   /// Messages waiting for any node (I/O thread).
@@ -133,7 +134,8 @@ class distribution final : public remote_router {
   void on_every_node_down(const Links& linked) {
     std::vector<std::string> nodes;
     for (const auto& l : linked) nodes.push_back(l.name);
-    for (const auto& [node, q] : queues_) nodes.push_back(node);
+    for (const auto& [node, q] : queues_)
+      if (!q.empty()) nodes.push_back(node);
     for (const auto& n : nodes) on_node_down(n);
   }
   /// Snapshots of the latency histograms (any thread).
@@ -274,6 +276,7 @@ class distribution final : public remote_router {
   std::atomic<bool> closed_{false};
   mutable std::mutex outbox_mutex_;  // guards outbox_ and flows_
   std::vector<outgoing> outbox_;
+  std::vector<outgoing> flushing_;  ///< the outbox being flushed (I/O thread)
   std::unordered_map<node_atom, std::shared_ptr<peer_flow>> flows_;
   /// What waits to go, per peer node (I/O thread only): for the transport to
   /// take it, or for a live member's link to come up (bounced if the member
