@@ -188,7 +188,7 @@ TEST_CASE("broken modules and loads from outside --module-dir are refused; the n
     std::string file, error;
   } refusals[] = {
       {"libmodule_no_entry.so", "is not a libcluster module"},
-      {"libmodule_wrong_abi.so", "built for module ABI 999; this node loads ABI 1"},
+      {"libmodule_wrong_abi.so", "built for module ABI 999; this node loads ABI 2"},
       {"libmodule_init_throws.so", "init of hello v9 failed: v9 refuses to start"},
       {dirs.outside + "/libhello_v2.so", "is outside the module directories"},
       {"../modules-outside/libhello_v2.so", "is outside the module directories"},

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -107,8 +108,29 @@ TEST_CASE("a node atom is its name: equal, ordered and hashed as the string is")
   const node_atom taken = std::move(moved);
   CHECK(taken == a);
   CHECK(moved.empty());  // NOLINT(bugprone-use-after-move): a moved-from atom is empty, as documented
+  node_atom assigned = other;
+  assigned = std::move(moved = a);
+  CHECK(assigned == a);
+  CHECK(moved.empty());  // NOLINT(bugprone-use-after-move)
   std::map<node_atom, int> by_name{{other, 1}, {a, 2}};
   CHECK(by_name.begin()->second == 2);
+  // What a std::string user reaches for still works.
+  CHECK(a < "zzz");
+  CHECK(a.view().starts_with("a_node"));
+  std::ostringstream printed;
+  printed << a;
+  CHECK(printed.str() == long_name);
+  CHECK(term(a) == term(long_name));
+  CHECK("<" + a + ">" == "<" + long_name + ">");
+}
+
+TEST_CASE("a name too long to intern is still a name") {
+  const std::string huge(300, 'x');
+  const node_atom a = huge, b = huge;
+  CHECK(a == b);
+  CHECK(a.str() == huge);
+  CHECK(std::hash<node_atom>{}(a) == std::hash<node_atom>{}(b));
+  CHECK((a <=> b) == std::strong_ordering::equal);
 }
 
 // Last in this file: it fills the process's intern table.

@@ -44,7 +44,7 @@ namespace cluster {
 
 /// The module ABI this libcluster loads. A module built against another
 /// version of the headers is refused with a clear error, never run.
-inline constexpr std::uint32_t module_abi = 1;
+inline constexpr std::uint32_t module_abi = 2;  // 2: a pid's node became a node_atom
 
 /// A process type with a state: `init` makes the state from the spawn's
 /// arguments, `handle` takes one message at a time (returning false ends the

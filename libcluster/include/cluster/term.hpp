@@ -50,6 +50,7 @@ class term {
   term(double d) : value_(d) {}                    // NOLINT
   term(const char* s) : value_(std::string(s)) {}  // NOLINT
   term(std::string s) : value_(std::move(s)) {}    // NOLINT
+  term(const node_atom& n) : value_(n.str()) {}    // NOLINT: a node's name, as a string
   term(binary b) : value_(std::move(b)) {}         // NOLINT
   term(atom a) : value_(std::move(a)) {}           // NOLINT
   term(pid p) : value_(std::move(p)) {}            // NOLINT

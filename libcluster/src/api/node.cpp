@@ -4,9 +4,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -691,10 +693,19 @@ class node::impl final : public internal::link_listener {
     [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof count);
     {
       std::lock_guard lock(queue_mutex_);
-      running_.swap(queue_);  // each keeps its allocation for the next turn
+      if (running_.empty()) {
+        running_.swap(queue_);  // each keeps its allocation for the next turn
+      } else {                  // a command threw last time: the rest run first
+        std::move(queue_.begin(), queue_.end(), std::back_inserter(running_));
+        queue_.clear();
+      }
     }
-    for (auto& fn : running_) fn();
-    running_.clear();
+    // Each leaves the queue before it runs: one that throws is not run again.
+    while (!running_.empty()) {
+      const std::function<void()> fn = std::move(running_.front());
+      running_.pop_front();
+      fn();
+    }
   }
 
   void run() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <ostream>
 #include <unordered_map>
 
 #include "cluster/log.hpp"
@@ -48,12 +49,20 @@ struct recent_names {
 };
 thread_local recent_names recent;
 
-const std::string empty_name;
+// Leaked for the same reason as the table.
+const std::string& empty_name() {
+  static const auto* empty = new std::string;
+  return *empty;
+}
 
 }  // namespace
 
 node_atom::node_atom(std::string_view text) {
   if (text.empty()) return;
+  if (text.size() > intern_max_bytes) {
+    rep_ = new rep(text, false);
+    return;
+  }
   for (const rep* r : recent.names)
     if (r && r->text == text) {
       rep_ = r;
@@ -95,7 +104,8 @@ node_atom& node_atom::operator=(const node_atom& other) noexcept {
 }
 
 node_atom& node_atom::operator=(node_atom&& other) noexcept {
-  std::swap(rep_, other.rep_);
+  node_atom taken(std::move(other));
+  std::swap(rep_, taken.rep_);
   return *this;
 }
 
@@ -103,14 +113,18 @@ node_atom::~node_atom() {
   if (rep_ && !rep_->interned && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete rep_;
 }
 
-const std::string& node_atom::str() const noexcept { return rep_ ? rep_->text : empty_name; }
+const std::string& node_atom::str() const noexcept { return rep_ ? rep_->text : empty_name(); }
 
 std::size_t node_atom::hash() const noexcept { return rep_ ? rep_->hash : std::hash<std::string_view>{}({}); }
 
 bool operator==(const node_atom& a, const node_atom& b) noexcept {
   if (a.rep_ == b.rep_) return true;
-  if (!a.rep_ || !b.rep_ || (a.rep_->interned && b.rep_->interned)) return false;
+  // Two interned names differ, in one table; comparing the text too keeps
+  // this right should a program hold two copies of the library.
+  if (!a.rep_ || !b.rep_ || a.rep_->hash != b.rep_->hash) return false;
   return a.rep_->text == b.rep_->text;
 }
+
+std::ostream& operator<<(std::ostream& os, const node_atom& a) { return os << a.str(); }
 
 }  // namespace cluster

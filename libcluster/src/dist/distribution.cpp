@@ -17,6 +17,7 @@ wire::process_signal signal_of(wire::signal_kind k, const pid& from, const pid& 
 
 constexpr std::size_t max_frame_bytes = 256 * 1024;    // batch up to this much per frame
 constexpr std::size_t reused_frame_bytes = 16 * 1024;  // a frame buffer up to this size serves the next frame
+constexpr std::size_t kept_outbox_entries = 1024;      // and an outbox (or a frame's bounces) up to this many
 
 /// The order key of a receiver: its process id, or its registered name.
 std::uint64_t receiver_key(const pid& p) { return p.id; }
@@ -42,15 +43,16 @@ void distribution::close() {
   for (auto& [node, f] : flows_) f->release();
 }
 
-bool distribution::busy(const std::string& node) const {
+bool distribution::busy(const node_atom& node) const {
   std::lock_guard lock(outbox_mutex_);
   const auto it = flows_.find(node);
   return it != flows_.end() && it->second->busy();
 }
 
 distribution::node_flow distribution::flow(const std::string& node) const {
+  const node_atom key = node;  // not under the lock: interning may log
   std::lock_guard lock(outbox_mutex_);
-  const auto it = flows_.find(node);
+  const auto it = flows_.find(key);
   if (it == flows_.end()) return {};
   return {it->second->bytes(), it->second->held(), it->second->busy()};
 }
@@ -193,11 +195,13 @@ void distribution::flush() {
   {
     // The two vectors trade places, each keeping its capacity: no allocation
     // per flush, nor per message once they have grown.
+    flushing_.clear();  // left over only if an intake threw
     std::lock_guard lock(outbox_mutex_);
     flushing_.swap(outbox_);
   }
   for (auto& out : flushing_) intake(std::move(out));
   flushing_.clear();
+  if (flushing_.capacity() > kept_outbox_entries) flushing_ = {};  // a burst's peak is not kept
   backlogged_ = false;
   const time_point now = now_();
   std::vector<std::string> unreachable;
@@ -289,7 +293,7 @@ bool distribution::send_queue(conn_id link, const std::string& node, peer_queue&
     traffic_[node].messages_out += f.messages;
     for (auto& [flow, n] : f.counted) flow->remove(n);
     // The next frame reuses the buffers, unless a burst left them large.
-    if (f.bytes.capacity() > reused_frame_bytes)
+    if (f.bytes.capacity() > reused_frame_bytes || f.bounces.capacity() > kept_outbox_entries)
       f = {};
     else {
       f.bytes.clear();

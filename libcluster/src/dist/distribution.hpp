@@ -74,7 +74,7 @@ class distribution final : public remote_router {
   void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id, const std::string& function,
                const term& args, bool spawn, spawn_ties ties) override;
 
-  bool busy(const std::string& node) const override;
+  bool busy(const node_atom& node) const override;
 
   // -- I/O thread --
   /// Sends what processes queued since the last flush, as far as the

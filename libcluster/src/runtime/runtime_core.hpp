@@ -77,7 +77,7 @@ class remote_router {
   virtual void route(const pid& to, std::unique_ptr<detail::envelope> e) = 0;
   virtual void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
   /// True while the queue to `node` is over its bound (senders are suspended).
-  virtual bool busy(const std::string& node) const = 0;
+  virtual bool busy(const node_atom& node) const = 0;
   /// Starts a call (or spawn, or cast when `reply_to` is empty) of a
   /// registered function on `node` for a process; the answer arrives at
   /// `reply_to` as a `call_result` with `id`. A spawn may be tied to
