@@ -13,9 +13,14 @@ timer_service::~timer_service() { stop(); }
 std::uint64_t timer_service::start(duration delay, callback fn) {
   std::lock_guard lock(mutex_);
   const std::uint64_t id = next_id_++;
-  const auto it = by_deadline_.emplace(clock_.now() + delay, id);
+  const time_point deadline = clock_.now() + delay;
+  const auto it = by_deadline_.emplace(deadline, id);
   by_id_.emplace(id, std::make_pair(it, std::move(fn)));
-  if (it == by_deadline_.begin()) changed_.notify_one();
+  // Only a deadline before the one the thread sleeps until needs it awake:
+  // a caller's timeout is usually cancelled long before it falls due, and
+  // waking the thread for each (a futex call and a context switch, on two
+  // CPUs) cost every one-at-a-time remote call.
+  if (deadline < sleeping_until_) changed_.notify_one();
   return id;
 }
 
@@ -53,14 +58,19 @@ void timer_service::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     if (by_deadline_.empty()) {
+      sleeping_until_ = time_point::max();
       changed_.wait(lock);
       continue;
     }
     const time_point next = by_deadline_.begin()->first;
     if (clock_.now() < next) {
+      // Cancelled timers leave `next` in place: waking for one finds
+      // nothing due and sleeps again, until the earliest left.
+      sleeping_until_ = next;
       changed_.wait_until(lock, next);
       continue;
     }
+    sleeping_until_ = time_point::min();  // firing: it looks at the deadlines again before it sleeps
     lock.unlock();
     fire_due();
     lock.lock();

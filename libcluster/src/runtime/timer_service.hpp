@@ -41,11 +41,13 @@ class timer_service {
   void run();
 
   const clock& clock_;
-  mutable std::mutex mutex_;  // guards by_deadline_, by_id_, next_id_, stopping_
+  mutable std::mutex mutex_;  // guards by_deadline_, by_id_, next_id_, sleeping_until_, stopping_
   std::condition_variable changed_;
   std::multimap<time_point, std::uint64_t> by_deadline_;
   std::unordered_map<std::uint64_t, std::pair<std::multimap<time_point, std::uint64_t>::iterator, callback>> by_id_;
   std::uint64_t next_id_ = 1;
+  /// When the thread will look at the deadlines next: a later timer need not wake it.
+  time_point sleeping_until_ = time_point::min();
   bool stopping_ = false;
   std::thread thread_;
 };
