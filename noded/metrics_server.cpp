@@ -16,7 +16,8 @@ namespace {
 using asio::ip::tcp;
 
 // Counters that can go down are gauges; every other one only grows.
-const std::set<std::string> gauges = {"connections", "processes", "local_health"};
+const std::set<std::string> gauges = {"connections",     "processes", "local_health",
+                                      "queued_messages", "suspended", "flow_records"};
 
 std::string escape(const std::string& v) {
   std::string out;

@@ -198,6 +198,20 @@ TEST_CASE("a message of a C++ type that cannot cross nodes is dropped and counte
   CHECK(a->stats().dropped_unserializable == 1);
 }
 
+TEST_CASE("messages to PIDs of 1,000 invented nodes are dropped and counted, and leave no records behind") {
+  auto a = start("a@127.3.17.1");
+  auto b = start("b@127.3.17.2", {"a@127.3.17.1"});
+  linked(*a, *b);
+  const pid real = b->processes().spawn([](context&, message&) {});
+  a->processes().send(real, term(0));  // the linked node keeps its record
+  constexpr std::uint64_t invented = 1000;
+  for (std::uint64_t i = 0; i < invented; ++i)
+    a->processes().send(pid{"ghost" + std::to_string(i) + "@127.3.17.9", 1, 1}, term(1));
+  CHECK(itest::eventually([&] { return a->stats().dropped_no_connection == invented; }));
+  // The I/O thread forgets the records of nodes nothing goes to once a second.
+  CHECK(itest::eventually([&] { return a->stats().flow_records == 1; }, 5s));
+}
+
 TEST_CASE("a monitor on a process of a node killed with -9 fires noconnection") {
   itest::noded victim("v@127.3.9.1", {}, "dist-cookie");
   REQUIRE(itest::eventually([&] {

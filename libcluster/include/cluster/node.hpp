@@ -66,6 +66,7 @@ struct node_stats {
   std::uint64_t dropped_busy = 0;            ///< messages to a node whose queue was past 4x its bound
   std::uint64_t suspensions = 0;             ///< times a sender was suspended at a busy node
   std::uint64_t suspended = 0;               ///< processes suspended right now
+  std::uint64_t flow_records = 0;            ///< nodes with send accounting kept (linked, or messages on their way)
   std::uint64_t fragments = 0;               ///< pieces of large messages sent
   std::uint64_t dropped_fragmented = 0;      ///< large messages received over max_message_bytes
   std::uint64_t group_publishes = 0;         ///< pg::publish calls made here

@@ -227,6 +227,7 @@ class node::impl final : public internal::link_listener {
     out.dropped_busy = d.dropped_busy.load();
     out.suspensions = d.suspensions.load();
     out.suspended = dist_.suspended_total();
+    out.flow_records = dist_.flow_records();
     out.fragments = d.fragments.load();
     out.dropped_fragmented = d.dropped_fragmented.load();
     const auto groups = services_.group_counters();
@@ -890,6 +891,7 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"dropped_busy", &node_stats::dropped_busy},
     {"suspensions", &node_stats::suspensions},
     {"suspended", &node_stats::suspended},
+    {"flow_records", &node_stats::flow_records},
     {"fragments", &node_stats::fragments},
     {"dropped_fragmented", &node_stats::dropped_fragmented},
     {"group_publishes", &node_stats::group_publishes},

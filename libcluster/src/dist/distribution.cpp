@@ -714,6 +714,22 @@ void distribution::tick(time_point now) {
   }
   for (auto it = forwards_.begin(); it != forwards_.end();)
     it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
+  // A node messages once went to, not linked now and with nothing of ours on
+  // its way: its record goes, or a sender naming node after invented node
+  // would grow the table for good. Only the table holds such a record (every
+  // message in flight and every suspended sender holds one), and new holders
+  // get theirs from the table, under this lock.
+  std::lock_guard lock(outbox_mutex_);
+  std::erase_if(flows_, [this](const auto& kv) {
+    const auto& [node, flow] = kv;
+    return flow.use_count() == 1 && flow->bytes() == 0 && flow->held() == 0 && !links_.node_link(node) &&
+           !queues_.contains(node);
+  });
+}
+
+std::size_t distribution::flow_records() const {
+  std::lock_guard lock(outbox_mutex_);
+  return flows_.size();
 }
 
 }  // namespace cluster::internal

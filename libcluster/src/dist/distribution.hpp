@@ -87,7 +87,8 @@ class distribution final : public remote_router {
   bool handle(const link_info& from, wire::message& m);
   /// Fires `noconnection` for every link and monitor with processes of `node`.
   void on_node_down(const std::string& node);
-  /// Forgets forwarded calls nobody will answer any more.
+  /// Forgets forwarded calls nobody will answer any more, and the flow
+  /// records of nodes nothing goes to.
   void tick(time_point now);
   /// The node is leaving: from now on everything bounces at once, and no
   /// sender waits for a queue any more (any thread).
@@ -128,6 +129,9 @@ class distribution final : public remote_router {
   }
   /// Processes suspended at any busy node (any thread).
   std::size_t suspended_total() const;
+  /// Nodes with send accounting kept: linked ones, and those that messages
+  /// are on their way to (any thread; the others go within a second).
+  std::size_t flow_records() const;
   /// on_node_down for every linked node in `linked` and every node with
   /// messages waiting: leaving, nothing will reach them any more.
   template <class Links>
