@@ -30,6 +30,15 @@ using bench_clock = std::chrono::steady_clock;
 
 namespace {
 
+// Between two looks at the shared line (the library's cpu_relax is internal).
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 struct payload64 {
   std::array<std::uint8_t, 64> bytes{};
 };
@@ -194,7 +203,7 @@ void bench_core_to_core(long n) {
     }
     pinned = true;
     for (long i = 0; i < n; ++i) {
-      while (line.load(std::memory_order_acquire) != 2 * i + 1) __builtin_ia32_pause();
+      while (line.load(std::memory_order_acquire) != 2 * i + 1) relax();
       line.store(2 * i + 2, std::memory_order_release);
     }
   });
@@ -206,7 +215,7 @@ void bench_core_to_core(long n) {
   const auto t0 = bench_clock::now();
   for (long i = 0; i < n; ++i) {
     line.store(2 * i + 1, std::memory_order_release);
-    while (line.load(std::memory_order_acquire) != 2 * i + 2) __builtin_ia32_pause();
+    while (line.load(std::memory_order_acquire) != 2 * i + 2) relax();
   }
   const double ns = std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count() / static_cast<double>(n);
   other.join();

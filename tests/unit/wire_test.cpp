@@ -2,6 +2,7 @@
 // hostile bytes become typed errors instead of crashes or huge allocations.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "wire/codec.hpp"
@@ -254,8 +255,11 @@ TEST_CASE("a pid extension with trailing bytes in its payload is malformed") {
 namespace {
 // A pid extension (ext8, type 1) around a hand-made payload.
 bytes pid_ext(const bytes& payload) {
-  bytes b = {0xc7, static_cast<std::uint8_t>(payload.size()), 0x01};
-  b.insert(b.end(), payload.begin(), payload.end());
+  bytes b(3 + payload.size());
+  b[0] = 0xc7;
+  b[1] = static_cast<std::uint8_t>(payload.size());
+  b[2] = 0x01;
+  std::copy(payload.begin(), payload.end(), b.begin() + 3);
   return b;
 }
 }  // namespace

@@ -283,24 +283,34 @@ class node::impl final : public internal::link_listener {
     if (stopping_ || left_) return;
     stream_to_watchers(m, what, reporter);
     check_quorum();
-    peer_node peer{m.name, m.host, m.port, m.creation};
+    // Filled field by field: GCC 12 warns (wrongly) of an uninitialized
+    // string when this aggregate is a braced temporary.
+    const auto event = [&](node_event::kind k, errc code) {
+      node_event e;
+      e.what = k;
+      e.node = peer_node{m.name, m.host, m.port, m.creation};
+      e.reason = error{code, m.reason};
+      e.reporter = reporter;
+      e.tags = m.tags;
+      return e;
+    };
     switch (what) {
       case change::up:
         links_.want(m.name, m.host, m.port);
-        publish({node_event::kind::up, peer, {errc::ok, m.reason}, reporter, m.tags});
+        publish(event(node_event::kind::up, errc::ok));
         return;
       case change::down:
         links_.forget(m.name, m.creation, error{errc::no_connection, m.reason});
         dist_.on_node_down(m.name);
-        publish({node_event::kind::down, peer, {errc::no_connection, m.reason}, reporter, m.tags});
+        publish(event(node_event::kind::down, errc::no_connection));
         return;
       case change::left:
         links_.forget(m.name, m.creation, error{errc::shutting_down, m.reason});
         dist_.on_node_down(m.name);
-        publish({node_event::kind::left, peer, {errc::shutting_down, m.reason}, reporter, m.tags});
+        publish(event(node_event::kind::left, errc::shutting_down));
         return;
       case change::updated:
-        publish({node_event::kind::updated, peer, {errc::ok, m.reason}, reporter, m.tags});
+        publish(event(node_event::kind::updated, errc::ok));
         return;
       case change::suspect:
       case change::refuted:

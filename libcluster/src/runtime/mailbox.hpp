@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cluster/message.hpp"
+#include "runtime/cpu_relax.hpp"
 
 namespace cluster::internal {
 
@@ -106,7 +107,7 @@ class mailbox {
  private:
   void lock() const {
     while (busy_.exchange(true, std::memory_order_acquire))
-      while (busy_.load(std::memory_order_relaxed)) __builtin_ia32_pause();
+      while (busy_.load(std::memory_order_relaxed)) cpu_relax();
   }
   void unlock() const { busy_.store(false, std::memory_order_release); }
 
