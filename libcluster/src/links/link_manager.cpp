@@ -247,6 +247,13 @@ void link_manager::forget(const std::string& name, std::uint32_t creation, const
   wanted_.erase(name);
   // Only that incarnation's link: a restarted node may already be linked anew.
   if (const auto c = link_of(name); c && conns_.at(*c).link->creation == creation) drop(*c, reason, true);
+  // A dial of ours still in its handshake would fail against the node that
+  // went (and warn of a wrong cookie if it closed mid-handshake). If a new
+  // incarnation is up, membership says so and want() dials it afresh.
+  std::vector<conn_id> dials;
+  for (const auto& [c, conn] : conns_)
+    if (conn.hs && conn.outbound && conn.target == name) dials.push_back(c);
+  for (const conn_id c : dials) drop(c, reason, true);
 }
 
 void link_manager::learn(const wire::node_entry& e) {
@@ -288,7 +295,13 @@ void link_manager::handle_link_message(conn_id c, wire::message&& m) {
         drop(c, error{errc::already_connected, "replaced by a crossed connection"}, true);
         return;
       }
-      if (auto w = wanted_.find(info.name); w != wanted_.end() && !w->second.seed) wanted_.erase(w);
+      // A seed is dialed again, but not at once: it is going away.
+      if (auto w = wanted_.find(info.name); w != wanted_.end()) {
+        if (w->second.seed)
+          w->second.next_attempt = clock_.now() + cfg_.retry_interval;
+        else
+          wanted_.erase(w);
+      }
       log(log_level::info, cfg_.self.name + ": node " + info.name + " said goodbye (" + reason + ")");
       drop(c, error{errc::shutting_down, "left: " + reason}, true);
       return;

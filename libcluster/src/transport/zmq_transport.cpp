@@ -267,9 +267,22 @@ void zmq_transport::read_router_monitor() {
       if (--stale->second == 0) stale_disconnects_.erase(stale);
       continue;
     }
-    if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
-      closed_routing_ids_.erase(closed->second);
-      closed_by_fd_.erase(closed);
+    // The drain below saw the descriptor reused and counted this very event
+    // as stale: it is that event.
+    const auto this_event_was_stale = [&] {
+      if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
+        stale_disconnects_.erase(stale);
+    };
+    if (closed_by_fd_.contains(fd)) {
+      // Frames a closed peer sent before it went are still queued: they are
+      // dropped as from a closed connection, not taken for a new one's.
+      read_router();
+      if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
+        closed_routing_ids_.erase(closed->second);
+        closed_by_fd_.erase(closed);
+      } else {
+        this_event_was_stale();
+      }
       continue;
     }
     const auto it = inbound_by_fd_.find(fd);
@@ -278,10 +291,7 @@ void zmq_transport::read_router_monitor() {
     // Frames the peer sent before it went (a goodbye) are delivered first.
     read_router();
     if (!routing_id_of_.count(c)) {
-      // The drain saw the descriptor reused and closed `c` already, counting
-      // this very event as stale.
-      if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
-        stale_disconnects_.erase(stale);
+      this_event_was_stale();
       continue;
     }
     forget_inbound(c);
