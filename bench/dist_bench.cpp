@@ -8,6 +8,8 @@
 //     N one-way messages (default 2,000,000); the other workloads scale with it
 //   bench_dist one_way_plaintext [N]
 //     one_way with both nodes on --insecure-plaintext: the cost of encryption
+//   bench_dist call_16 [N]
+//     only the 16 callers of `call` (to profile them)
 //   bench_dist serve NAME    (internal) the remote node
 #include <signal.h>
 #include <spawn.h>
@@ -261,6 +263,7 @@ int main(int argc, char** argv) {
     calls(**a, 1, scaled(20000));
     calls(**a, 16, scaled(5000));
   }
+  if (what == "call_16") calls(**a, 16, scaled(5000));  // alone, for a profile
   if (want("spawn")) spawns(**a, scaled(100000));
   if (want("spawn") || want("spawn_pipelined")) spawns_pipelined(**a, scaled(100000));
   kill(server, SIGTERM);
