@@ -1,11 +1,13 @@
 // The ZeroMQ transport on loopback (127.8.x.y): real sockets, one process.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "transport/zmq_transport.hpp"
@@ -115,4 +117,49 @@ TEST_CASE("read_ready delivers what the ROUTER and the DEALERs hold, and says wh
   REQUIRE(a_in.frames.size() == 1);
   CHECK(a_in.frames[0].first == *c);
   CHECK_FALSE(a.read_ready());
+}
+
+// A peer that says goodbye and hangs up at once: its DISCONNECTED event is
+// read before its last frame, and the handler closes the connection while
+// that frame is delivered. The event must still end the closed connection,
+// or the descriptor's next connection would have its own hang-up ignored.
+TEST_CASE("a connection closed by its handler as its peer hangs up leaves no trace for the next one") {
+  zmq::context_t ctx;
+  zmq_transport a(ctx), b(ctx);
+  struct closer final : transport_handler {
+    zmq_transport* self = nullptr;
+    std::vector<conn_id> seen, closed;
+    void on_frame(conn_id c, std::span<const std::uint8_t> frame) override {
+      seen.push_back(c);
+      if (frame.size() == 3) self->close(c);  // "bye"
+    }
+    void on_closed(conn_id c) override { closed.push_back(c); }
+  } b_in;
+  recorder a_in;
+  b_in.self = &b;
+  a.set_handler(&a_in);
+  b.set_handler(&b_in);
+  REQUIRE(b.bind("127.8.3.1", 0));
+  const std::vector<std::uint8_t> hello(8, 0x33), bye(3, 0x44);
+
+  auto first = a.connect("127.8.3.1", b.bound_port());
+  REQUIRE(first);
+  REQUIRE(a.send(*first, hello));
+  require_carried(poll_until(a, b, [&] { return b_in.seen.size() == 1; }));
+  REQUIRE(a.send(*first, bye));
+  a.close(*first);
+  // Both the frame and the hang-up wait for b's next poll, which reads the
+  // monitor first.
+  std::this_thread::sleep_for(100ms);
+  CHECK(poll_until(a, b, [&] { return b_in.seen.size() == 2; }));
+  for (int i = 0; i < 5; ++i) b.poll(1ms);
+
+  // The next connection most likely gets the same descriptor.
+  auto second = a.connect("127.8.3.1", b.bound_port());
+  REQUIRE(second);
+  REQUIRE(a.send(*second, hello));
+  require_carried(poll_until(a, b, [&] { return b_in.seen.size() == 3; }));
+  const conn_id next = b_in.seen.back();
+  a.close(*second);
+  CHECK(poll_until(a, b, [&] { return std::find(b_in.closed.begin(), b_in.closed.end(), next) != b_in.closed.end(); }));
 }

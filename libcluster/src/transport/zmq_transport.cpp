@@ -239,7 +239,10 @@ bool zmq_transport::read_router(std::size_t budget) {
         }
         if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
           // That connection is gone (the descriptor is new), and its
-          // DISCONNECTED event, not read yet, must then be ignored.
+          // DISCONNECTED event, not read yet, must then be ignored. (Should
+          // ZeroMQ's fair queueing hand us the new peer's first frame before
+          // the old one's last, those would now pass for a new connection's:
+          // a malformed frame, counted, from a peer we had dropped anyway.)
           closed_routing_ids_.erase(closed->second);
           closed_by_fd_.erase(closed);
           ++stale_disconnects_[fd];
@@ -267,35 +270,37 @@ void zmq_transport::read_router_monitor() {
       if (--stale->second == 0) stale_disconnects_.erase(stale);
       continue;
     }
-    // The drain below saw the descriptor reused and counted this very event
-    // as stale: it is that event.
-    const auto this_event_was_stale = [&] {
-      if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
-        stale_disconnects_.erase(stale);
-    };
-    if (closed_by_fd_.contains(fd)) {
-      // Frames a closed peer sent before it went are still queued: they are
-      // dropped as from a closed connection, not taken for a new one's.
-      read_router();
-      if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
-        closed_routing_ids_.erase(closed->second);
-        closed_by_fd_.erase(closed);
-      } else {
-        this_event_was_stale();
-      }
+    // The connection this event ends: one we closed, or a live one.
+    std::string gone;  // its routing id
+    std::optional<conn_id> live;
+    if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end()) {
+      gone = closed->second;
+    } else if (const auto in = inbound_by_fd_.find(fd); in != inbound_by_fd_.end()) {
+      live = in->second;
+      if (const auto id = routing_id_of_.find(*live); id != routing_id_of_.end()) gone = id->second;
+    } else {
       continue;
     }
-    const auto it = inbound_by_fd_.find(fd);
-    if (it == inbound_by_fd_.end()) continue;
-    const conn_id c = it->second;
-    // Frames the peer sent before it went (a goodbye) are delivered first.
+    // What it sent before it went (a goodbye) is read first: a live peer's
+    // is delivered, a closed one's dropped, and neither is taken for a new
+    // connection's. No byte budget, so all of it is read (other peers'
+    // frames come along, as in any turn).
     read_router();
-    if (!routing_id_of_.count(c)) {
-      this_event_was_stale();
+    if (const auto closed = closed_by_fd_.find(fd); closed != closed_by_fd_.end() && closed->second == gone) {
+      // Closed before, or by the handler during the drain: this event ends it.
+      closed_routing_ids_.erase(closed->second);
+      closed_by_fd_.erase(closed);
       continue;
     }
-    forget_inbound(c);
-    if (handler_) handler_->on_closed(c);
+    if (live && routing_id_of_.contains(*live)) {
+      forget_inbound(*live);
+      if (handler_) handler_->on_closed(*live);
+      continue;
+    }
+    // The drain saw the descriptor reused by a newer connection, and counted
+    // this very event as stale (to be ignored): it is that event.
+    if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
+      stale_disconnects_.erase(stale);
   }
 }
 
