@@ -716,9 +716,11 @@ void distribution::tick(time_point now) {
     it = it->second.expires <= now ? forwards_.erase(it) : std::next(it);
   // A node messages once went to, not linked now and with nothing of ours on
   // its way: its record goes, or a sender naming node after invented node
-  // would grow the table for good. Only the table holds such a record (every
-  // message in flight and every suspended sender holds one), and new holders
-  // get theirs from the table, under this lock.
+  // would grow the table for good. Every message in flight holds its record,
+  // and suspended senders are in it (held); new holders copy theirs out of
+  // the table under this lock, so a count of one cannot grow meanwhile.
+  // After close() the records stay: they are released for good.
+  if (closed_.load()) return;
   std::lock_guard lock(outbox_mutex_);
   std::erase_if(flows_, [this](const auto& kv) {
     const auto& [node, flow] = kv;

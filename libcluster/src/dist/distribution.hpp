@@ -130,7 +130,9 @@ class distribution final : public remote_router {
   /// Processes suspended at any busy node (any thread).
   std::size_t suspended_total() const;
   /// Nodes with send accounting kept: linked ones, and those that messages
-  /// are on their way to (any thread; the others go within a second).
+  /// are on their way to (any thread). The others' records go at the next
+  /// sweep (once a second), a node whose link went once its queue is
+  /// dropped (at most hold_limit later).
   std::size_t flow_records() const;
   /// on_node_down for every linked node in `linked` and every node with
   /// messages waiting: leaving, nothing will reach them any more.
@@ -281,6 +283,8 @@ class distribution final : public remote_router {
   mutable std::mutex outbox_mutex_;  // guards outbox_ and flows_
   std::vector<outgoing> outbox_;
   std::vector<outgoing> flushing_;  ///< the outbox being flushed (I/O thread)
+  /// Per peer node. A record is copied out only under outbox_mutex_ (never
+  /// as a raw or weak pointer): tick() relies on that to forget idle ones.
   std::unordered_map<node_atom, std::shared_ptr<peer_flow>> flows_;
   /// What waits to go, per peer node (I/O thread only): for the transport to
   /// take it, or for a live member's link to come up (bounced if the member

@@ -248,8 +248,9 @@ void link_manager::forget(const std::string& name, std::uint32_t creation, const
   // Only that incarnation's link: a restarted node may already be linked anew.
   if (const auto c = link_of(name); c && conns_.at(*c).link->creation == creation) drop(*c, reason, true);
   // A dial of ours still in its handshake would fail against the node that
-  // went (and warn of a wrong cookie if it closed mid-handshake). If a new
-  // incarnation is up, membership says so and want() dials it afresh.
+  // went (and warn of a wrong cookie if it closed mid-handshake). Any
+  // incarnation's: membership reports a restarted node's new incarnation up
+  // right after the old one down, and want() then dials it afresh.
   std::vector<conn_id> dials;
   for (const auto& [c, conn] : conns_)
     if (conn.hs && conn.outbound && conn.target == name) dials.push_back(c);
@@ -265,10 +266,13 @@ void link_manager::learn(const wire::node_entry& e) {
   }
   node_name address = *parsed;
   address.port = e.port;
+  const time_point now = clock_.now();
   wanted_peer& w = wanted_[e.name];
-  if (!w.seed) w.forget_at = clock_.now() + cfg_.forget_after;
+  if (!w.seed) w.forget_at = now + cfg_.forget_after;
   w.address = address;
-  w.next_attempt = clock_.now() + cfg_.retry_interval;
+  // Dialed lately, or a seed that said goodbye: tick() dials it when due.
+  if (w.next_attempt > now) return;
+  w.next_attempt = now + cfg_.retry_interval;
   connect_to(e.name, address.host, address.port);
 }
 
@@ -295,7 +299,9 @@ void link_manager::handle_link_message(conn_id c, wire::message&& m) {
         drop(c, error{errc::already_connected, "replaced by a crossed connection"}, true);
         return;
       }
-      // A seed is dialed again, but not at once: it is going away.
+      // A seed is dialed again, but not at once: it is going away (or, for
+      // "dropped: ...", it cut the link on purpose and will take a dial
+      // again later).
       if (auto w = wanted_.find(info.name); w != wanted_.end()) {
         if (w->second.seed)
           w->second.next_attempt = clock_.now() + cfg_.retry_interval;

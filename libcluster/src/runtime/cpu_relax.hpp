@@ -8,7 +8,7 @@ namespace cluster::internal {
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
+#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
   asm volatile("yield" ::: "memory");
 #endif
 }
