@@ -1,6 +1,7 @@
 #include "links/link_manager.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "cluster/log.hpp"
 
@@ -9,6 +10,8 @@ namespace {
 
 // The goodbye reason that retires the spare one of two crossed connections.
 constexpr const char* duplicate_reason = "duplicate connection";
+// How the goodbye to a peer we drop (not leaving ourselves) begins.
+constexpr std::string_view dropped_prefix = "dropped: ";
 
 std::string host_of(const std::string& name) {
   auto parsed = parse_node_name(name);
@@ -299,14 +302,13 @@ void link_manager::handle_link_message(conn_id c, wire::message&& m) {
         drop(c, error{errc::already_connected, "replaced by a crossed connection"}, true);
         return;
       }
-      // A seed is dialed again, but not at once: it is going away (or, for
-      // "dropped: ...", it cut the link on purpose and will take a dial
-      // again later).
+      // A seed is dialed again: at once if it only dropped us, not before
+      // the retry interval if it is leaving (membership will say it left).
       if (auto w = wanted_.find(info.name); w != wanted_.end()) {
-        if (w->second.seed)
-          w->second.next_attempt = clock_.now() + cfg_.retry_interval;
-        else
+        if (!w->second.seed)
           wanted_.erase(w);
+        else if (!reason.starts_with(dropped_prefix))
+          w->second.next_attempt = clock_.now() + cfg_.retry_interval;
       }
       log(log_level::info, cfg_.self.name + ": node " + info.name + " said goodbye (" + reason + ")");
       drop(c, error{errc::shutting_down, "left: " + reason}, true);
@@ -463,7 +465,7 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   // dropping it, or it would keep a link we no longer have.
   if (close_transport && conn.link && !conn.outbound && reason.code != errc::shutting_down &&
       reason.code != errc::rejected)
-    transmit(c, &conn, wire::encode(wire::goodbye{"dropped: " + reason.message}));
+    transmit(c, &conn, wire::encode(wire::goodbye{std::string(dropped_prefix) + reason.message}));
   if (close_transport) net_.close(c);
   if (!conn.link) return;
   const link_info& info = *conn.link;
