@@ -42,6 +42,28 @@ std::pair<std::string, bool> shell(const std::string& command) {
 /// The command that removes the running case's hosts, for the signal handler.
 std::string cleanup_command;
 
+/// Whether an assertion of the running test case failed: the harness then
+/// prints its nodes' logs before it removes the hosts, so a failure seen
+/// once (in CI, say) can be read afterwards. Set by the listener below.
+bool case_failed = false;
+
+struct failure_listener : doctest::IReporter {
+  explicit failure_listener(const doctest::ContextOptions&) {}
+  void report_query(const doctest::QueryData&) override {}
+  void test_run_start() override {}
+  void test_run_end(const doctest::TestRunStats&) override {}
+  void test_case_start(const doctest::TestCaseData&) override { case_failed = false; }
+  void test_case_reenter(const doctest::TestCaseData&) override {}
+  void test_case_end(const doctest::CurrentTestCaseStats&) override {}
+  void test_case_exception(const doctest::TestCaseException&) override { case_failed = true; }
+  void subcase_start(const doctest::SubcaseSignature&) override {}
+  void subcase_end() override {}
+  void log_assert(const doctest::AssertData& a) override { case_failed = case_failed || a.m_failed; }
+  void log_message(const doctest::MessageData&) override {}
+  void test_case_skipped(const doctest::TestCaseData&) override {}
+};
+REGISTER_LISTENER("failure_listener", 1, failure_listener);
+
 /// Interrupted (Ctrl-C, a ctest timeout's SIGTERM): remove the hosts first.
 extern "C" void clean_up_and_exit(int sig) {
   if (!cleanup_command.empty()) (void)std::system(cleanup_command.c_str());
@@ -65,6 +87,7 @@ class ns_cluster {
     for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k) + " " + node_args);
   }
   ~ns_cluster() {
+    if (usable_ && case_failed) print_logs();
     if (::geteuid() == 0) run("down");
     cleanup_command.clear();
   }
@@ -152,6 +175,13 @@ class ns_cluster {
         return false;
     }
     return true;
+  }
+  /// The end of every host's node log, on standard error.
+  void print_logs() const {
+    for (int k = 1; k <= hosts; ++k) {
+      const std::string text = output("log " + std::to_string(k) + " | tail -n 80").first;
+      std::fprintf(stderr, "---- %s, the last 80 lines of its log ----\n%s", name(k).c_str(), text.c_str());
+    }
   }
   std::uint64_t counter(int k, const std::string& which) const {
     auto [text, ok] = output("ctl " + std::to_string(k) + " --json stats");
