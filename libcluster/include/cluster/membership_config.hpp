@@ -43,6 +43,11 @@ struct membership_config {
   /// When a data link closes we probe at once (directly and through k others)
   /// and declare the member dead if nobody hears from it within this.
   duration link_loss_confirm = milliseconds(50);
+  // -- partitions --
+  /// The partition policy acts on a minority view only once it has lasted
+  /// this long: at a heal, stale claims that our members died can show a
+  /// majority node a minority until their refutations arrive.
+  duration quorum_settle = milliseconds(1000);
 
   static membership_config lan();
   static membership_config wan();
@@ -66,6 +71,7 @@ inline membership_config membership_config::wan() {
   c.sync_interval = std::chrono::seconds(30);
   c.join_retry = milliseconds(2000);
   c.link_loss_confirm = milliseconds(1000);
+  c.quorum_settle = milliseconds(5000);
   return c;
 }
 
@@ -81,6 +87,7 @@ inline membership_config membership_config::local() {
   c.sync_interval = std::chrono::seconds(2);
   c.join_retry = milliseconds(500);
   c.link_loss_confirm = milliseconds(20);
+  c.quorum_settle = milliseconds(500);
   return c;
 }
 

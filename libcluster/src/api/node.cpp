@@ -21,6 +21,7 @@
 #include "membership/membership_service.hpp"
 #include "modules/module_host.hpp"
 #include "services/cluster_services.hpp"
+#include "services/quorum_watch.hpp"
 #include "transport/resolve.hpp"
 #include "transport/zmq_transport.hpp"
 #include "wire/member_rows.hpp"
@@ -320,6 +321,7 @@ class node::impl final : public internal::link_listener {
 
   // The partition policy: are we on the minority side? Members that left
   // on purpose do not count; dead ones do, until membership forgets them.
+  // Run on every member change, and when a loss of quorum has settled.
   void check_quorum() {
     if (cfg_.partitions == partition_policy::keep_running) return;
     std::size_t alive = 0, known = 0;
@@ -328,9 +330,10 @@ class node::impl final : public internal::link_listener {
       ++known;
       if (m.state != member_state::dead) ++alive;  // a suspect still counts
     }
-    const bool quorum = cfg_.partitions == partition_policy::keep_majority ? 2 * alive > known : alive >= cfg_.quorum;
-    if (quorum == has_quorum_) return;
-    has_quorum_ = quorum;
+    const bool in_view = cfg_.partitions == partition_policy::keep_majority ? 2 * alive > known : alive >= cfg_.quorum;
+    const auto verdict = quorum_.update(in_view, clock_.now());
+    if (verdict == internal::quorum_watch::verdict::unchanged) return;
+    const bool quorum = verdict == internal::quorum_watch::verdict::regained;
     services_.names().refuse_registrations(!quorum);
     if (!quorum) {
       const auto released = services_.names().release_all("minority");
@@ -731,7 +734,8 @@ class node::impl final : public internal::link_listener {
       const bool spinning = now - last_busy < cfg_.busy_wait;
       // A backlog the transport refused is retried every millisecond.
       auto timeout = std::chrono::milliseconds(dist_.backlogged() ? 1 : 1000);
-      if (const auto next = links_.next_deadline()) {
+      for (const auto next : {links_.next_deadline(), quorum_.deadline()}) {
+        if (!next) continue;
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
         timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
       }
@@ -770,6 +774,7 @@ class node::impl final : public internal::link_listener {
       last_tick = now;
       links_.tick();
       dist_.tick(clock_.now());
+      if (const auto settled = quorum_.deadline(); settled && clock_.now() >= *settled && !left_) check_quorum();
     }
     {
       std::lock_guard lock(queue_mutex_);
@@ -791,7 +796,7 @@ class node::impl final : public internal::link_listener {
   internal::distribution dist_;
   internal::module_host modules_;        // after runtime_: its processes are stopped (in ~impl) before it goes
   internal::cluster_services services_;  // likewise
-  bool has_quorum_ = true;               // I/O thread only
+  internal::quorum_watch quorum_{cfg_.membership.quorum_settle};  // I/O thread only
   std::unique_ptr<membership::membership_service> membership_;
   std::mutex membership_mutex_;  // guards membership_ (the pointer) for the replicas, which read it from their threads
   std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
