@@ -3,13 +3,12 @@
 // distribution figures. Prints `name value unit` per line.
 //
 //   bench_dist [all|WORKLOAD[,WORKLOAD...]] [N]
-//     WORKLOAD: one_way, one_way_1k, one_way_16, pingpong, call, spawn,
-//     spawn_pipelined, in this order whatever the order given (`all`: every one)
+//     WORKLOAD: one_way, one_way_1k, one_way_16, pingpong, call, call_16,
+//     spawn, spawn_pipelined, in this order whatever the order given (`all`:
+//     every one but call_16: the 16 callers of `call` alone, to profile them)
 //     N one-way messages (default 2,000,000); the other workloads scale with it
 //   bench_dist one_way_plaintext [N]
 //     one_way with both nodes on --insecure-plaintext: the cost of encryption
-//   bench_dist call_16 [N]
-//     only the 16 callers of `call` (to profile them)
 //   bench_dist serve NAME    (internal) the remote node
 #include <signal.h>
 #include <spawn.h>
@@ -230,9 +229,10 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::string(argv[1]) == "serve") return serve();
   const std::string what = argc >= 2 ? argv[1] : "all";
   // Whether `what` (`all`, or a comma-separated list) names the workload.
-  const auto want = [&what](const std::string& workload) {
-    return what == "all" || ("," + what + ",").find("," + workload + ",") != std::string::npos;
+  const auto named = [&what](const std::string& workload) {
+    return ("," + what + ",").find("," + workload + ",") != std::string::npos;
   };
+  const auto want = [&](const std::string& workload) { return what == "all" || named(workload); };
   const std::int64_t n = argc >= 3 ? std::atoll(argv[2]) : 2000000;
   if (what == "one_way_plaintext") setenv("BENCH_INSECURE_PLAINTEXT", "1", 1);
 
@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
     calls(**a, 1, scaled(20000));
     calls(**a, 16, scaled(5000));
   }
-  if (what == "call_16") calls(**a, 16, scaled(5000));  // alone, for a profile
+  if (named("call_16") && !want("call")) calls(**a, 16, scaled(5000));  // alone, for a profile
   if (want("spawn")) spawns(**a, scaled(100000));
   if (want("spawn") || want("spawn_pipelined")) spawns_pipelined(**a, scaled(100000));
   kill(server, SIGTERM);

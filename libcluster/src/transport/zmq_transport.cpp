@@ -266,10 +266,7 @@ void zmq_transport::read_router_monitor() {
     }
     ++stats_.disconnects;
     const int fd = e->value;
-    if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end()) {
-      if (--stale->second == 0) stale_disconnects_.erase(stale);
-      continue;
-    }
+    if (consume_stale_disconnect(fd)) continue;
     // The connection this event ends: one we closed, or a live one.
     std::string gone;  // its routing id
     std::optional<conn_id> live;
@@ -299,9 +296,15 @@ void zmq_transport::read_router_monitor() {
     }
     // The drain saw the descriptor reused by a newer connection, and counted
     // this very event as stale (to be ignored): it is that event.
-    if (auto stale = stale_disconnects_.find(fd); stale != stale_disconnects_.end() && --stale->second == 0)
-      stale_disconnects_.erase(stale);
+    consume_stale_disconnect(fd);
   }
+}
+
+bool zmq_transport::consume_stale_disconnect(int fd) {
+  const auto stale = stale_disconnects_.find(fd);
+  if (stale == stale_disconnects_.end()) return false;
+  if (--stale->second == 0) stale_disconnects_.erase(stale);
+  return true;
 }
 
 void zmq_transport::serve_admission() {

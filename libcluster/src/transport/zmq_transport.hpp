@@ -119,6 +119,9 @@ class zmq_transport final : public transport {
   /// true if there was any.
   bool read_router(std::size_t budget = SIZE_MAX);
   void read_router_monitor();
+  /// True if `fd`'s next DISCONNECTED event was already acted on (counted
+  /// in stale_disconnects_), and takes that count away.
+  bool consume_stale_disconnect(int fd);
   /// Answers ZeroMQ's pending authentication requests (ZAP, RFC 27).
   void serve_admission();
   bool read_dealer(conn_id c, std::size_t budget);  ///< as read_router
