@@ -53,3 +53,12 @@ TEST_CASE("with no settling time a loss counts at once") {
   quorum_watch w(duration::zero());
   CHECK(w.update(false, clock.now()) == verdict::lost);
 }
+
+TEST_CASE("a loss cancelled before it settles leaves no deadline and is not reported") {
+  testing::manual_clock clock;
+  quorum_watch w(milliseconds(1000));
+  CHECK(w.update(false, clock.now()) == verdict::unchanged);
+  w.cancel();
+  CHECK_FALSE(w.deadline());
+  CHECK(w.has_quorum());
+}

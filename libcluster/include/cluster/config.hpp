@@ -89,7 +89,8 @@ struct node_config {
   /// node finds itself on the minority side, and with true when it is back.
   /// On the minority side our global names are released (each owner gets
   /// [name_released, Name, "minority"]) and new ones are refused; a minority
-  /// view counts once it has lasted `membership.quorum_settle`.
+  /// view counts once it has lasted `membership.quorum_settle` (until then
+  /// the majority may already own the same names: docs/GROUPS.md).
   partition_policy partitions = partition_policy::keep_running;
   std::size_t quorum = 0;
   std::function<void(bool has_quorum)> on_quorum_change;

@@ -426,6 +426,7 @@ class node::impl final : public internal::link_listener {
   void leave_only() {
     if (left_) return;
     left_ = true;
+    quorum_.cancel();  // membership no longer changes for us: nothing to settle
     membership_->leave();
     dist_.on_every_node_down(links_.nodes());
     links_.leave("left the cluster");
@@ -774,7 +775,8 @@ class node::impl final : public internal::link_listener {
       last_tick = now;
       links_.tick();
       dist_.tick(clock_.now());
-      if (const auto settled = quorum_.deadline(); settled && clock_.now() >= *settled && !left_) check_quorum();
+      if (const auto settled = quorum_.deadline(); settled && clock_.now() >= *settled && !left_ && !stopping_)
+        check_quorum();
     }
     {
       std::lock_guard lock(queue_mutex_);

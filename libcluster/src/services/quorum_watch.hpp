@@ -29,6 +29,8 @@ class quorum_watch {
   std::optional<time_point> deadline() const;
   /// As last reported: true until a loss has settled.
   bool has_quorum() const { return has_quorum_; }
+  /// Forgets a loss not yet reported (the node left: its view is over).
+  void cancel() { lost_since_.reset(); }
 
  private:
   duration settle_;
