@@ -465,6 +465,18 @@ void swim::apply_dead(const wire::member_update& u) {
   record* r = lookup(u.name);
   if (!r || r->m.creation != u.creation || u.incarnation < r->m.incarnation) return;
   if (!live(r->m.state)) return;
+  // A verdict reached by a member we hold dead was reached where we could
+  // not see: across a partition, whose heal brings it to members that never
+  // lost sight of the accused. It counts as a suspicion, which the accused
+  // refutes if it is alive (as a verdict from a full-state exchange does).
+  if (!left && u.from != self_.name) {
+    if (const record* reporter = lookup(u.from); reporter && !live(reporter->m.state)) {
+      auto as_suspect = u;
+      as_suspect.state = static_cast<std::uint8_t>(member_state::suspect);
+      apply_suspect(as_suspect);
+      return;
+    }
+  }
   r->m.incarnation = u.incarnation;
   queue(u);
   if (left)
