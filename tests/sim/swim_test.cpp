@@ -214,6 +214,40 @@ TEST_CASE("at a heal, members that never lost sight of each other do not see eac
   CHECK(flaps == 0);
 }
 
+TEST_CASE("a death verdict counts in full only from a member held alive, and not one just back") {
+  swim_cluster c(13);
+  grow(c, 5);
+  swim& n0 = *c[0].engine;
+  // n0's row about member i, as a claim made by `from`.
+  auto claim = [&](int i, member_state state, const std::string& from, std::uint64_t raise = 0) {
+    const member m = *n0.find(swim_cluster::name_of(i));
+    return wire::member_update{
+        m.name, m.host, m.port, m.creation, m.incarnation + raise, static_cast<std::uint8_t>(state), {}, from};
+  };
+  auto gossip = [&](int sender, std::vector<wire::member_update> updates) {
+    n0.on_datagram(swim_cluster::address_of(sender),
+                   wire::encode(wire::swim_gossip{swim_cluster::name_of(sender), std::move(updates)}));
+  };
+  // From a member held alive all along: a death.
+  gossip(3, {claim(1, member_state::dead, swim_cluster::name_of(3))});
+  CHECK(n0.state_of(swim_cluster::name_of(1)) == member_state::dead);
+  // From that dead member: a suspicion.
+  gossip(4, {claim(2, member_state::dead, swim_cluster::name_of(1))});
+  CHECK(n0.state_of(swim_cluster::name_of(2)) == member_state::suspect);
+  // Its own refutation first, then its older verdict in the same datagram (as
+  // its gossip orders them): still a suspicion.
+  gossip(1, {claim(1, member_state::alive, swim_cluster::name_of(1), 1),
+             claim(4, member_state::dead, swim_cluster::name_of(1))});
+  CHECK(n0.state_of(swim_cluster::name_of(1)) == member_state::alive);
+  CHECK(n0.state_of(swim_cluster::name_of(4)) == member_state::suspect);
+  // From a member we do not know: a suspicion.
+  gossip(3, {claim(3, member_state::dead, "stranger@10.9.9.9")});
+  CHECK(n0.state_of(swim_cluster::name_of(3)) == member_state::suspect);
+  // The suspects refute, and nobody is lost.
+  c.run_for(5s);
+  CHECK(c.converged());
+}
+
 TEST_CASE("in a 2 | 3 partition each side has the other dead within 2 s") {
   // The far side's helpers send no nacks, which Lifeguard counts against the
   // prober's own health, so its probes slow down; so the silent helpers are

@@ -395,13 +395,15 @@ void swim::apply_alive(const wire::member_update& u, bool spread) {
   queue(u);
   if (before == member_state::suspect)
     set_state(*r, member_state::alive, "refuted the suspicion", u.from, change::refuted);
-  else if (before == member_state::dead || before == member_state::left)
+  else if (before == member_state::dead || before == member_state::left) {
+    r->revived = clock_.now();
     set_state(*r, member_state::alive, "rejoined", u.from, change::up);
+  }
   if (moved && before != member_state::dead && before != member_state::left)
     listener_.on_member_change(r->m, change::updated, u.from);
 }
 
-void swim::apply_suspect(const wire::member_update& u) {
+void swim::apply_suspect(const wire::member_update& u, bool confirms) {
   if (u.name == self_.name) {
     if (u.creation == self_.creation && u.incarnation >= self_.incarnation) refute(u.incarnation);
     return;
@@ -411,7 +413,7 @@ void swim::apply_suspect(const wire::member_update& u) {
   if (r->m.state == member_state::suspect && r->susp) {
     r->m.incarnation = u.incarnation;
     // An independent confirmation shortens the suspicion (Lifeguard).
-    if (u.from != self_.name && u.from != r->susp->reporter && r->susp->confirmers.insert(u.from).second) {
+    if (confirms && u.from != self_.name && u.from != r->susp->reporter && r->susp->confirmers.insert(u.from).second) {
       shrink(*r->susp);
       queue(u);
     }
@@ -465,17 +467,13 @@ void swim::apply_dead(const wire::member_update& u) {
   record* r = lookup(u.name);
   if (!r || r->m.creation != u.creation || u.incarnation < r->m.incarnation) return;
   if (!live(r->m.state)) return;
-  // A verdict reached by a member we hold dead was reached where we could
-  // not see: across a partition, whose heal brings it to members that never
-  // lost sight of the accused. It counts as a suspicion, which the accused
+  // A verdict we cannot vouch for counts as a suspicion, which the accused
   // refutes if it is alive (as a verdict from a full-state exchange does).
-  if (!left && u.from != self_.name) {
-    if (const record* reporter = lookup(u.from); reporter && !live(reporter->m.state)) {
-      auto as_suspect = u;
-      as_suspect.state = static_cast<std::uint8_t>(member_state::suspect);
-      apply_suspect(as_suspect);
-      return;
-    }
+  if (!left && !trusted_verdict_from(u.from)) {
+    auto as_suspect = u;
+    as_suspect.state = static_cast<std::uint8_t>(member_state::suspect);
+    apply_suspect(as_suspect, false);
+    return;
   }
   r->m.incarnation = u.incarnation;
   queue(u);
@@ -483,6 +481,26 @@ void swim::apply_dead(const wire::member_update& u) {
     set_state(*r, member_state::left, "left the cluster", u.from, change::left);
   else
     set_state(*r, member_state::dead, "declared dead by " + u.from, u.from, change::down);
+}
+
+// A verdict counts in full from ourselves, or from a member we hold alive
+// and did not just see come back. Any other was reached where we could not
+// see, across a partition most likely: its heal brings the far side's
+// verdicts to members that never lost sight of the accused, before the
+// accused's refutation, and even after the reporter's own (its gossip puts
+// the fresh refutation before the older verdict). Applied in full they would
+// drop links to live members and fire noconnection at their monitors.
+bool swim::trusted_verdict_from(const std::string& reporter) {
+  if (reporter == self_.name) return true;
+  const record* r = lookup(reporter);
+  if (!r || r->m.state != member_state::alive) return false;
+  const auto window = std::chrono::duration_cast<duration>(suspicion_min() * cfg_.suspicion_max_mult);
+  return r->revived == time_point{} || clock_.now() - r->revived >= window;
+}
+
+duration swim::suspicion_min() const {
+  const double n = static_cast<double>(live_count());
+  return std::chrono::duration_cast<duration>(cfg_.probe_interval * cfg_.suspicion_mult * std::max(1.0, std::log10(n)));
 }
 
 // Lifeguard: the timeout falls from max towards min as the logarithm of
@@ -516,9 +534,7 @@ void swim::refute(std::uint64_t claimed_incarnation) {
 
 void swim::suspect(record& r, const std::string& reporter) {
   ++stats_.suspicions;
-  const double n = static_cast<double>(live_count());
-  const auto min =
-      std::chrono::duration_cast<duration>(cfg_.probe_interval * cfg_.suspicion_mult * std::max(1.0, std::log10(n)));
+  const auto min = suspicion_min();
   suspicion s;
   s.start = clock_.now();
   s.min = min;

@@ -146,6 +146,7 @@ class swim {
     time_point changed{};
     std::optional<suspicion> susp;
     std::deque<past_state> history;  ///< newest last; at most history_length
+    time_point revived{};            ///< when it last came back from dead or left
   };
   static constexpr std::size_t history_length = 16;
   /// periodic: the round-robin probe; confirm: a lost link, to be confirmed;
@@ -186,8 +187,14 @@ class swim {
   /// `sync_from`: the sender, if the claim came in a full-state exchange.
   void apply(const wire::member_update& u, const std::optional<std::string>& sync_from);
   void apply_alive(const wire::member_update& u, bool spread);
-  void apply_suspect(const wire::member_update& u);
+  /// `confirms`: an independent accuser, whose claim shortens a running
+  /// suspicion (not so a verdict taken as a suspicion, see apply_dead).
+  void apply_suspect(const wire::member_update& u, bool confirms = true);
   void apply_dead(const wire::member_update& u);
+  /// Whether a death verdict reached by `reporter` counts in full.
+  bool trusted_verdict_from(const std::string& reporter);
+  /// The shortest suspicion at the current size (Lifeguard's min).
+  duration suspicion_min() const;
   void refute(std::uint64_t claimed_incarnation);
   void suspect(record& r, const std::string& reporter);
   /// Probes a member another suspects, with a chance (see the definition).
