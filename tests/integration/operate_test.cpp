@@ -187,10 +187,14 @@ TEST_CASE("processes, registered, monitor, ping NODE; top and watch in a termina
   CHECK(names.out.find("\"cluster.pg.pg\"") != std::string::npos);
   CHECK(std::count(names.out.begin(), names.out.end(), ':') == 2);
 
-  // monitor waits for it to end (through n1: the process is on n2).
-  auto down = ctl(n1, {"monitor", pid});
+  // monitor waits for a process to end (through n1: the process is on n2).
+  // A fresh one: the commands above can take longer than the first sleeper
+  // lives on a loaded machine under the sanitizers.
+  const auto brief = ctl(n1, {"spawn", n2, "sys:sleep", "2000"}).out;
+  const std::string brief_pid = brief.substr(0, brief.find('\n'));
+  auto down = ctl(n1, {"monitor", brief_pid});
   CHECK(down.code == 0);
-  CHECK(down.out == "DOWN " + pid + " {\"atom\":\"normal\"}\n");
+  CHECK(down.out == "DOWN " + brief_pid + " {\"atom\":\"normal\"}\n");
   CHECK(ctl(n1, {"monitor", "<" + n2 + ".1.999999>"}).out.find("noproc") != std::string::npos);
   CHECK(ctl(n1, {"monitor", "not-a-pid"}).code == 2);
 
