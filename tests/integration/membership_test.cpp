@@ -170,11 +170,11 @@ TEST_CASE("a node with another cookie is kept out: its datagrams are dropped, co
 }
 
 TEST_CASE("clusterctl members shows tags and reasons; watch streams changes until stopped") {
-  const auto names = names_of(6, 3);
+  const auto names = names_of(6, 4);  // the fourth joins once watch is running
   noded n1(names[0], {"--tag", "role=db", "--tag", "zone=a"});
   noded n2(names[1], {"--join", names[0]});
   auto n3 = std::make_unique<noded>(names[2], std::vector<std::string>{"--join", names[0]});
-  REQUIRE(eventually([&] { return converged(names); }, 20s));
+  REQUIRE(eventually([&] { return converged({names[0], names[1], names[2]}); }, 20s));
 
   auto json = clusterctl({"--node", names[1], "--cookie", cookie, "--json", "members"});
   REQUIRE(json.code == 0);
@@ -188,8 +188,16 @@ TEST_CASE("clusterctl members shows tags and reasons; watch streams changes unti
   // watch: started in the background, it prints n3's failure as it happens.
   const std::string log = itest::temp_dir() + "/watch.out";
   const pid_t watcher =
-      itest::spawn({CLUSTERCTL_PATH, "--node", names[0], "--cookie", cookie, "watch", "--for", "15000"}, log);
-  std::this_thread::sleep_for(500ms);  // let it subscribe
+      itest::spawn({CLUSTERCTL_PATH, "--node", names[0], "--cookie", cookie, "watch", "--for", "30000"}, log);
+  // Subscribed once it prints a change: a fourth node joins (and is
+  // killed) until watch shows it; a sanitized clusterctl can take longer
+  // than any fixed pause to connect.
+  REQUIRE(eventually(
+      [&] {
+        noded n4(names[3], {"--join", names[0]});
+        return eventually([&] { return itest::read_file(log).find(names[3]) != std::string::npos; }, 3s);
+      },
+      20s));
   n3->kill9();
   CHECK(eventually([&] { return itest::read_file(log).find("down  " + names[2]) != std::string::npos; }, 10s));
   ::kill(watcher, SIGINT);

@@ -244,7 +244,7 @@ TEST_CASE("a partition splits the cluster in two sides that see each other down,
   const std::string pid = json::parse(spawned).at("pid");
   const std::string monitor_log = "/tmp/nscluster-lcp/monitor.out";
   REQUIRE(c.run("ctl 1 --json monitor '" + pid + "' --for 60000 > " + monitor_log + " 2>&1 &"));
-  std::this_thread::sleep_for(500ms);  // the monitor is in place
+  std::this_thread::sleep_for(2000ms);  // the monitor is in place (clusterctl may run sanitized: slow to start)
 
   const auto cut_at = std::chrono::steady_clock::now();
   REQUIRE(c.run("partition 1,2 3,4,5"));
