@@ -118,6 +118,7 @@ result<void> zmq_transport::bind(const std::string& ip, std::uint16_t port) {
       throw;
     }
     router_monitor_ = std::move(monitor);
+    router_fd_ = router->get(zmq::sockopt::fd);
     router_ = std::move(router);
     return {};
   } catch (const zmq::error_t& e) {
@@ -142,6 +143,7 @@ result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t po
         monitor_of(o.dealer, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
     o.dealer.connect(endpoint(host, port));
+    o.fd = o.dealer.get(zmq::sockopt::fd);
     const conn_id c = next_id_++;
     outbound_.emplace(c, std::move(o));
     return c;
@@ -154,8 +156,10 @@ result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t po
 bool zmq_transport::send(conn_id c, std::span<const std::uint8_t> frame) {
   try {
     if (const auto it = outbound_.find(c); it != outbound_.end()) {
+      it->second.drained = false;  // a send may take the descriptor's signal (read_ready)
       if (it->second.dealer.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait)) return true;
     } else if (const auto id = routing_id_of_.find(c); id != routing_id_of_.end() && router_) {
+      router_drained_ = false;
       if (router_->send(zmq::buffer(id->second), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
           router_->send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait))
         return true;
@@ -198,9 +202,13 @@ void zmq_transport::close(conn_id c) {
 
 bool zmq_transport::read_router(std::size_t budget) {
   bool any = false;
+  router_drained_ = false;
   for (std::size_t read = 0; read < budget;) {
     zmq::message_t id;
-    if (!router_->recv(id, zmq::recv_flags::dontwait)) return any;
+    if (!router_->recv(id, zmq::recv_flags::dontwait)) {
+      router_drained_ = true;
+      return any;
+    }
     any = true;
     std::vector<zmq::message_t> parts;
     bool more = id.more();
@@ -343,7 +351,11 @@ bool zmq_transport::read_dealer(conn_id c, std::size_t budget) {
     const auto it = outbound_.find(c);
     if (it == outbound_.end()) return any;  // closed by the handler meanwhile
     zmq::message_t frame;
-    if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) return any;
+    it->second.drained = false;
+    if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) {
+      it->second.drained = true;
+      return any;
+    }
     any = true;
     read += frame.size();
     if (handler_) handler_->on_frame(c, {static_cast<const std::uint8_t*>(frame.data()), frame.size()});
@@ -352,11 +364,30 @@ bool zmq_transport::read_dealer(conn_id c, std::size_t budget) {
 }
 
 bool zmq_transport::read_ready() {
-  bool any = router_ && read_router(read_budget);
-  // By id, as poll does: the handler may close connections as it reads.
-  dealers_.clear();
-  for (const auto& [c, o] : outbound_) dealers_.push_back(c);
-  for (const conn_id c : dealers_) any = read_dealer(c, read_budget) || any;
+  // One poll(2) over the sockets' notification descriptors rather than a
+  // recv on each: an empty recv costs libzmq two system calls (its fork
+  // check, getpid, then a poll of that same descriptor), and a busy-waiting
+  // owner turns every few microseconds. The descriptor signals new input
+  // only to a socket read dry: any other call on it (a send, a zmq_poll)
+  // may take the signal and leave frames behind, so a socket not drained
+  // since is read without asking.
+  ready_fds_.clear();
+  dealers_.clear();  // by id, as poll does: the handler may close connections as it reads
+  if (router_) ready_fds_.push_back({router_fd_, POLLIN, 0});
+  for (const auto& [c, o] : outbound_) {
+    ready_fds_.push_back({o.fd, POLLIN, 0});
+    dealers_.push_back(c);
+  }
+  if (::poll(ready_fds_.data(), ready_fds_.size(), 0) < 0)
+    for (auto& p : ready_fds_) p.revents = POLLIN;  // EINTR: look at every socket
+  bool any = false;
+  std::size_t at = 0;
+  if (router_ && ((ready_fds_[at++].revents != 0) || !router_drained_)) any = read_router(read_budget);
+  for (const conn_id c : dealers_) {
+    const bool signaled = ready_fds_[at++].revents != 0;
+    const auto it = outbound_.find(c);
+    if (it != outbound_.end() && (signaled || !it->second.drained)) any = read_dealer(c, read_budget) || any;
+  }
   return any;
 }
 

@@ -28,6 +28,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <poll.h>
+
 #include <zmq.hpp>
 
 #include "transport/transport.hpp"
@@ -82,10 +84,11 @@ class zmq_transport final : public transport {
   poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1);
   /// Delivers the frames the data sockets hold, without waiting: true if
   /// there were any. Cheaper than `poll(0)` (no zmq_poll over every socket
-  /// and descriptor), for an owner that busy-waits; it must still `poll`
-  /// now and then, which alone serves admission and the monitors. Unlike
-  /// `poll` it reads the ROUTER before the monitors have spoken: a descriptor
-  /// reused by a new connection is recognized by its first frame either way.
+  /// and descriptor; one system call when nothing came), for an owner that
+  /// busy-waits; it must still `poll` now and then, which alone serves
+  /// admission and the monitors. Unlike `poll` it reads the ROUTER before the
+  /// monitors have spoken: a descriptor reused by a new connection is
+  /// recognized by its first frame either way.
   bool read_ready();
 
   const zmq_transport_stats& stats() const { return stats_; }
@@ -103,6 +106,8 @@ class zmq_transport final : public transport {
     zmq::socket_t dealer;
     zmq::socket_t monitor;
     bool admitted = false;  ///< ZeroMQ's handshake (admission) has succeeded
+    int fd = -1;            ///< ZeroMQ's notification descriptor (ZMQ_FD)
+    bool drained = false;   ///< read dry since the last other call on it (read_ready)
     outbound(zmq::socket_t d, zmq::socket_t m) : dealer(std::move(d)), monitor(std::move(m)) {}
     outbound(outbound&&) = default;
     outbound& operator=(outbound&&) = default;
@@ -141,6 +146,8 @@ class zmq_transport final : public transport {
   std::unique_ptr<zmq::socket_t> zap_;  ///< ZeroMQ's authentication requests, when admitting
   std::unique_ptr<zmq::socket_t> router_;
   std::unique_ptr<zmq::socket_t> router_monitor_;
+  int router_fd_ = -1;           ///< the ROUTER's ZMQ_FD
+  bool router_drained_ = false;  ///< as outbound::drained
   std::map<std::string, conn_id> inbound_by_routing_id_;
   std::unordered_map<conn_id, std::string> routing_id_of_;
   std::unordered_map<int, conn_id> inbound_by_fd_;
@@ -151,7 +158,8 @@ class zmq_transport final : public transport {
   std::unordered_map<int, int> stale_disconnects_;     ///< DISCONNECTED events already acted on
 
   std::map<conn_id, outbound> outbound_;
-  std::vector<conn_id> dealers_;  ///< read_ready's list of outbound_, kept to spare an allocation per call
+  std::vector<conn_id> dealers_;   ///< read_ready's list of outbound_, kept to spare an allocation per call
+  std::vector<pollfd> ready_fds_;  ///< read_ready's descriptors, likewise
 };
 
 }  // namespace cluster::internal
