@@ -189,15 +189,8 @@ TEST_CASE("clusterctl members shows tags and reasons; watch streams changes unti
   const std::string log = itest::temp_dir() + "/watch.out";
   const pid_t watcher =
       itest::spawn({CLUSTERCTL_PATH, "--node", names[0], "--cookie", cookie, "watch", "--for", "30000"}, log);
-  // Subscribed once it prints a change: a fourth node joins (and is
-  // killed) until watch shows it; a sanitized clusterctl can take longer
-  // than any fixed pause to connect.
-  REQUIRE(eventually(
-      [&] {
-        noded n4(names[3], {"--join", names[0]});
-        return eventually([&] { return itest::read_file(log).find(names[3]) != std::string::npos; }, 3s);
-      },
-      20s));
+  REQUIRE(itest::watch_subscribed(names[3], names[0],
+                                  [&] { return itest::read_file(log).find(names[3]) != std::string::npos; }));
   n3->kill9();
   CHECK(eventually([&] { return itest::read_file(log).find("down  " + names[2]) != std::string::npos; }, 10s));
   ::kill(watcher, SIGINT);

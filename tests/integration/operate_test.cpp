@@ -217,16 +217,8 @@ TEST_CASE("processes, registered, monitor, ping NODE; top and watch in a termina
   // watch: membership changes stream onto the screen as they happen.
   terminal watch("lc-watch", std::string(CLUSTERCTL_PATH) + " --node " + n1 + " --cookie " + cookie + " watch");
   REQUIRE(watch.ok);
-  // Subscribed once it shows a change: a fourth node joins (and is killed)
-  // until it does; a sanitized clusterctl can take longer than any fixed
-  // pause to connect.
   const std::string n4 = "n4@127.7.3.4";
-  REQUIRE(eventually(
-      [&] {
-        noded d(n4, {"--join", n1});
-        return eventually([&] { return watch.screen().find(n4) != std::string::npos; }, 3s);
-      },
-      20s));
+  REQUIRE(itest::watch_subscribed(n4, n1, [&] { return watch.screen().find(n4) != std::string::npos; }));
   CHECK(c->terminate() == 0);
   CHECK(eventually([&] { return watch.screen().find("left  " + n3) != std::string::npos; }));
   watch.keys("C-c");

@@ -155,6 +155,20 @@ class noded {
   int exit_code_ = -1;
 };
 
+/// Whether a `clusterctl watch` running in the background is subscribed
+/// yet: a node named `probe` joins through `seed` (and is killed) until
+/// `shows_probe` finds it in the watch's output. A sanitized clusterctl can
+/// take longer than any fixed pause to connect.
+inline bool watch_subscribed(const std::string& probe, const std::string& seed,
+                             const std::function<bool()>& shows_probe) {
+  return eventually(
+      [&] {
+        noded n(probe, {"--join", seed});
+        return eventually(shows_probe, std::chrono::seconds(3));
+      },
+      std::chrono::seconds(20));
+}
+
 struct run_result {
   int code = -1;
   std::string out;  ///< stdout and stderr together
