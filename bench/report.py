@@ -186,7 +186,8 @@ def plot(samples, out):
     series = {
         "rtt": [("ours", "dist_pingpong", "libcluster"), ("erlang", "dist_pingpong", "Erlang/OTP"),
                 ("zmq", "zmq_pingpong", "bare ZeroMQ, busy-waiting"),
-                ("zmq", "zmq_pingpong_blocking", "bare ZeroMQ, blocking")],
+                ("zmq", "zmq_pingpong_blocking", "bare ZeroMQ, blocking"),
+                ("zmq", "tcp_pingpong", "bare TCP, busy-waiting")],
         "call": [("ours", "dist_call_latency", "libcluster call"), ("erlang", "dist_call_latency", "Erlang erpc:call")],
     }
     data = os.path.join(out, "latency.dat")

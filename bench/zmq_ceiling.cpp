@@ -1,11 +1,14 @@
 // The ceiling: a bare ZeroMQ DEALER -> ROUTER pair on loopback, with nothing
 // of ours in between, for the same workloads as bench_dist (64-byte and
 // 1 KiB payloads). bench/run.sh prints it beside our figures, so the distance
-// to the limit stays visible.
-//   bench_zmq_ceiling [one_way|one_way_1k|one_way_msgpack|pingpong|all] [N]
+// to the limit stays visible. `tcp_pingpong` is a bare TCP pair (Asio, no
+// ZeroMQ): the round trip of a data path whose own threads read and write
+// the sockets, without ZeroMQ's I/O thread on each side.
+//   bench_zmq_ceiling [one_way|one_way_1k|one_way_msgpack|pingpong|tcp_pingpong|all] [N]
 // Prints "name value unit" lines, as the other benchmarks do.
 #include <sched.h>
 
+#include <asio.hpp>
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
@@ -114,6 +117,61 @@ std::vector<double> pingpong(int n, bool spin) {
   return rtt;
 }
 
+// Reads exactly `bytes.size()` bytes: blocking, or on a non-blocking socket
+// yielding between tries, as take() does.
+void read_exact(asio::ip::tcp::socket& s, std::string& bytes) {
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    asio::error_code ec;
+    got += s.read_some(asio::buffer(bytes.data() + got, bytes.size() - got), ec);
+    if (ec == asio::error::would_block)
+      sched_yield();
+    else if (ec)
+      throw asio::system_error(ec);
+  }
+}
+
+std::vector<double> tcp_pingpong(int n, bool spin) {
+  asio::io_context io;
+  const asio::ip::tcp::endpoint at(asio::ip::make_address("127.4.60.1"), 47601);
+  asio::ip::tcp::acceptor acceptor(io, at);  // reuse_address, as Asio's default
+  std::thread server([&] {
+    asio::ip::tcp::socket s = acceptor.accept();
+    s.set_option(asio::ip::tcp::no_delay(true));
+    s.non_blocking(spin);
+    std::string ball(64, '\0');
+    for (int i = 0; i < n; ++i) {
+      read_exact(s, ball);
+      asio::write(s, asio::buffer(ball));
+    }
+  });
+  asio::ip::tcp::socket s(io);
+  s.connect(at);
+  s.set_option(asio::ip::tcp::no_delay(true));
+  s.non_blocking(spin);
+  std::string ball(64, 'x');
+  std::vector<double> rtt;
+  rtt.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = bench_clock::now();
+    asio::write(s, asio::buffer(ball));
+    read_exact(s, ball);
+    rtt.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - t0).count());
+  }
+  server.join();
+  std::sort(rtt.begin(), rtt.end());
+  return rtt;
+}
+
+void print_percentiles(const char* name, const std::vector<double>& rtt) {
+  // The percentiles of bench/dist_bench.cpp.
+  const std::pair<const char*, double> points[] = {{"p10", 0.10}, {"p25", 0.25}, {"p50", 0.50},  {"p75", 0.75},
+                                                   {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999}};
+  for (const auto& [suffix, q] : points)
+    std::printf("%s_%s %.1f us\n", name, suffix,
+                rtt[static_cast<std::size_t>(q * static_cast<double>(rtt.size() - 1))]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,15 +182,13 @@ int main(int argc, char** argv) {
   if (what == "all" || what == "one_way_msgpack") std::printf("zmq_msgpack_one_way_64B %.1f msg/s\n", one_way(n, true));
   // The ceiling waits as our nodes do (busy, yielding): like with like.
   // The blocking pair (a thread wake-up per message) is printed beside it.
-  if (what == "all" || what == "pingpong")
-    for (const bool spin : {true, false}) {
-      const auto rtt = pingpong(20000, spin);
-      // The percentiles of bench/dist_bench.cpp.
-      const std::pair<const char*, double> points[] = {{"p10", 0.10}, {"p25", 0.25}, {"p50", 0.50},  {"p75", 0.75},
-                                                       {"p90", 0.90}, {"p99", 0.99}, {"p999", 0.999}};
-      for (const auto& [suffix, q] : points)
-        std::printf("zmq_pingpong%s_%s %.1f us\n", spin ? "" : "_blocking", suffix,
-                    rtt[static_cast<std::size_t>(q * static_cast<double>(rtt.size() - 1))]);
-    }
+  if (what == "all" || what == "pingpong") {
+    print_percentiles("zmq_pingpong", pingpong(20000, true));
+    print_percentiles("zmq_pingpong_blocking", pingpong(20000, false));
+  }
+  if (what == "all" || what == "tcp_pingpong") {
+    print_percentiles("tcp_pingpong", tcp_pingpong(20000, true));
+    print_percentiles("tcp_pingpong_blocking", tcp_pingpong(20000, false));
+  }
   return 0;
 }
