@@ -44,6 +44,33 @@ void require_carried(bool carried) {
   std::_Exit(1);
 }
 
+/// Two transports on one context, `a` dialing `b` at `ip`; each records
+/// what it receives.
+struct dialed_pair {
+  zmq::context_t ctx;
+  zmq_transport a{ctx}, b{ctx};
+  recorder a_in, b_in;
+  conn_id c = 0;  ///< a's connection to b
+  explicit dialed_pair(const std::string& ip) {
+    a.set_handler(&a_in);
+    b.set_handler(&b_in);
+    REQUIRE(b.bind(ip, 0));
+    const auto dialed = a.connect(ip, b.bound_port());
+    REQUIRE(dialed);
+    c = *dialed;
+  }
+};
+
+/// Calls only `t.read_ready()` until `in` holds `count` frames (ZeroMQ's I/O
+/// threads carry them meanwhile), for at most 5 s: true if they came and
+/// the last call said there were frames.
+bool read_ready_until(zmq_transport& t, const recorder& in, std::size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool said = false;
+  while (in.frames.size() < count && std::chrono::steady_clock::now() < deadline) said = t.read_ready();
+  return in.frames.size() >= count && said;
+}
+
 }  // namespace
 
 // A DEALER closed by us and hung up on by its peer at the same moment made
@@ -90,33 +117,19 @@ TEST_CASE("closing a connection while its peer hangs up does not stall the trans
 
 // The busy-waiting owner's cheap turn: no zmq_poll, only the data sockets.
 TEST_CASE("read_ready delivers what the ROUTER and the DEALERs hold, and says whether there was any") {
-  zmq::context_t ctx;
-  zmq_transport a(ctx), b(ctx);
-  recorder a_in, b_in;
-  a.set_handler(&a_in);
-  b.set_handler(&b_in);
-  REQUIRE(b.bind("127.8.2.1", 0));
-  auto c = a.connect("127.8.2.1", b.bound_port());
-  REQUIRE(c);
-  CHECK_FALSE(a.read_ready());
+  dialed_pair p("127.8.2.1");
+  CHECK_FALSE(p.a.read_ready());
   const std::vector<std::uint8_t> frame(64, 0x22);
-  REQUIRE(a.send(*c, frame));
-  // Until it has come (ZeroMQ's I/O threads carry it meanwhile), or 5 s.
-  const auto take = [](zmq_transport& t, recorder& in) {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    bool said = false;
-    while (in.frames.empty() && std::chrono::steady_clock::now() < deadline) said = t.read_ready();
-    return said;
-  };
-  CHECK(take(b, b_in));  // through the ROUTER, from a connection it had not seen yet
-  REQUIRE(b_in.frames.size() == 1);
-  CHECK(b_in.frames[0].second == frame.size());
-  CHECK_FALSE(b.read_ready());
-  REQUIRE(b.send(b_in.frames[0].first, frame));
-  CHECK(take(a, a_in));  // back through the DEALER
-  REQUIRE(a_in.frames.size() == 1);
-  CHECK(a_in.frames[0].first == *c);
-  CHECK_FALSE(a.read_ready());
+  REQUIRE(p.a.send(p.c, frame));
+  CHECK(read_ready_until(p.b, p.b_in, 1));  // through the ROUTER, from a connection it had not seen yet
+  REQUIRE(p.b_in.frames.size() == 1);
+  CHECK(p.b_in.frames[0].second == frame.size());
+  CHECK_FALSE(p.b.read_ready());
+  REQUIRE(p.b.send(p.b_in.frames[0].first, frame));
+  CHECK(read_ready_until(p.a, p.a_in, 1));  // back through the DEALER
+  REQUIRE(p.a_in.frames.size() == 1);
+  CHECK(p.a_in.frames[0].first == p.c);
+  CHECK_FALSE(p.a.read_ready());
 }
 
 // read_ready asks ZeroMQ's notification descriptors first, and those signal
@@ -124,33 +137,21 @@ TEST_CASE("read_ready delivers what the ROUTER and the DEALERs hold, and says wh
 // budget, leaves frames that no signal announces. Driven by read_ready
 // alone (no poll), such a frame would wait for good and these would fail.
 TEST_CASE("read_ready alone carries a ping-pong and a burst past its byte budget") {
-  zmq::context_t ctx;
-  zmq_transport a(ctx), b(ctx);
-  recorder a_in, b_in;
-  a.set_handler(&a_in);
-  b.set_handler(&b_in);
-  REQUIRE(b.bind("127.8.2.2", 0));
-  auto c = a.connect("127.8.2.2", b.bound_port());
-  REQUIRE(c);
-  const auto take = [](zmq_transport& t, recorder& in, std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (in.frames.size() < count && std::chrono::steady_clock::now() < deadline) t.read_ready();
-    return in.frames.size() >= count;
-  };
+  dialed_pair p("127.8.2.2");
   const std::vector<std::uint8_t> ball(64, 0x33);
   constexpr std::size_t rounds = 2000;
   std::size_t done = 0;
   for (; done < rounds; ++done) {
-    REQUIRE(a.send(*c, ball));
-    if (!take(b, b_in, done + 1)) break;
-    REQUIRE(b.send(b_in.frames.back().first, ball));
-    if (!take(a, a_in, done + 1)) break;
+    REQUIRE(p.a.send(p.c, ball));
+    if (!read_ready_until(p.b, p.b_in, done + 1)) break;
+    REQUIRE(p.b.send(p.b_in.frames.back().first, ball));
+    if (!read_ready_until(p.a, p.a_in, done + 1)) break;
   }
   CHECK(done == rounds);
 
   const std::vector<std::uint8_t> big(256 << 10, 0x44);  // 64 of them: 16 MiB, sixteen budgets
-  for (int i = 0; i < 64; ++i) REQUIRE(a.send(*c, big));
-  CHECK(take(b, b_in, rounds + 64));
+  for (int i = 0; i < 64; ++i) REQUIRE(p.a.send(p.c, big));
+  CHECK(read_ready_until(p.b, p.b_in, rounds + 64));
 }
 
 // A peer that says goodbye and hangs up at once: its DISCONNECTED event is
