@@ -133,25 +133,46 @@ TEST_CASE("read_ready delivers what the ROUTER and the DEALERs hold, and says wh
 }
 
 // read_ready asks ZeroMQ's notification descriptors first, and those signal
-// only a socket read dry: a send on it, or a read cut short by the byte
-// budget, leaves frames that no signal announces. Driven by read_ready
-// alone (no poll), such a frame would wait for good and these would fail.
-TEST_CASE("read_ready alone carries a ping-pong and a burst past its byte budget") {
+// only a socket whose reader found it empty: frames on a fresh DEALER, past
+// a read's byte budget, or announced to a send (which may process the
+// socket's commands, and so take the signal) wait without one. Driven by
+// read_ready alone (no poll), such frames would wait for good and these
+// would fail.
+TEST_CASE("read_ready alone carries a pipelined exchange and a burst past its byte budget") {
   dialed_pair p("127.8.2.2");
+  // Eight frames in flight each way, each answered as it comes: sends often
+  // find frames waiting that nothing has read yet.
   const std::vector<std::uint8_t> ball(64, 0x33);
-  constexpr std::size_t rounds = 2000;
-  std::size_t done = 0;
-  for (; done < rounds; ++done) {
-    REQUIRE(p.a.send(p.c, ball));
-    if (!read_ready_until(p.b, p.b_in, done + 1)) break;
-    REQUIRE(p.b.send(p.b_in.frames.back().first, ball));
-    if (!read_ready_until(p.a, p.a_in, done + 1)) break;
+  constexpr std::size_t total = 4000, in_flight = 8;
+  std::size_t sent = 0, answered = 0;
+  for (; sent < in_flight; ++sent) REQUIRE(p.a.send(p.c, ball));
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (p.a_in.frames.size() < total && std::chrono::steady_clock::now() < deadline) {
+    p.b.read_ready();
+    for (; answered < p.b_in.frames.size(); ++answered) REQUIRE(p.b.send(p.b_in.frames[answered].first, ball));
+    p.a.read_ready();
+    for (; sent < std::min(total, p.a_in.frames.size() + in_flight); ++sent) REQUIRE(p.a.send(p.c, ball));
   }
-  CHECK(done == rounds);
+  CHECK(p.a_in.frames.size() == total);
+
+  // A send while a frame waits, announced but not read: the pause lets the
+  // frame arrive and outlasts libzmq's throttle (a send processes the
+  // socket's commands at most every millisecond or so), so the send takes
+  // the signal. Too short a pause only makes a round prove less.
+  for (std::size_t round = 0; round < 10; ++round) {
+    REQUIRE(p.a.send(p.c, ball));
+    std::this_thread::sleep_for(5ms);
+    REQUIRE(p.b.send(p.b_in.frames.back().first, ball));
+    REQUIRE(read_ready_until(p.b, p.b_in, total + 2 * round + 1));  // through the ROUTER
+    std::this_thread::sleep_for(5ms);
+    REQUIRE(p.a.send(p.c, ball));
+    REQUIRE(read_ready_until(p.a, p.a_in, total + round + 1));  // through the DEALER
+  }
+  const std::size_t at_b = p.b_in.frames.size();
 
   const std::vector<std::uint8_t> big(256 << 10, 0x44);  // 64 of them: 16 MiB, sixteen budgets
   for (int i = 0; i < 64; ++i) REQUIRE(p.a.send(p.c, big));
-  CHECK(read_ready_until(p.b, p.b_in, rounds + 64));
+  CHECK(read_ready_until(p.b, p.b_in, at_b + 64));
 }
 
 // A peer that says goodbye and hangs up at once: its DISCONNECTED event is

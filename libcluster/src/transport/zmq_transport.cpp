@@ -202,9 +202,9 @@ void zmq_transport::close(conn_id c) {
 
 bool zmq_transport::read_router(std::size_t budget) {
   bool any = false;
-  router_drained_ = false;
   for (std::size_t read = 0; read < budget;) {
     zmq::message_t id;
+    router_drained_ = false;  // until a recv finds nothing (read_ready)
     if (!router_->recv(id, zmq::recv_flags::dontwait)) {
       router_drained_ = true;
       return any;
@@ -351,7 +351,7 @@ bool zmq_transport::read_dealer(conn_id c, std::size_t budget) {
     const auto it = outbound_.find(c);
     if (it == outbound_.end()) return any;  // closed by the handler meanwhile
     zmq::message_t frame;
-    it->second.drained = false;
+    it->second.drained = false;  // until a recv finds nothing (read_ready)
     if (!it->second.dealer.recv(frame, zmq::recv_flags::dontwait)) {
       it->second.drained = true;
       return any;
@@ -368,9 +368,13 @@ bool zmq_transport::read_ready() {
   // recv on each: an empty recv costs libzmq two system calls (its fork
   // check, getpid, then a poll of that same descriptor), and a busy-waiting
   // owner turns every few microseconds. The descriptor signals new input
-  // only to a socket read dry: any other call on it (a send, a zmq_poll)
-  // may take the signal and leave frames behind, so a socket not drained
-  // since is read without asking.
+  // only to a socket whose reader found it empty: a recv that found nothing
+  // (drained). Frames can wait unannounced otherwise, so a socket not
+  // drained is read without asking: a new one (a fresh DEALER's pipe takes
+  // frames without a signal until first read dry), one read up to its
+  // budget, one sent on since (a send may process the socket's commands and
+  // so take the signal). poll's zmq_poll takes signals too, but it reads
+  // every socket it then reports readable.
   ready_fds_.clear();
   dealers_.clear();  // by id, as poll does: the handler may close connections as it reads
   if (router_) ready_fds_.push_back({router_fd_, POLLIN, 0});
@@ -379,10 +383,13 @@ bool zmq_transport::read_ready() {
     dealers_.push_back(c);
   }
   if (::poll(ready_fds_.data(), ready_fds_.size(), 0) < 0)
-    for (auto& p : ready_fds_) p.revents = POLLIN;  // EINTR: look at every socket
+    for (auto& p : ready_fds_) p.revents = POLLIN;  // failed (EINTR): look at every socket
   bool any = false;
   std::size_t at = 0;
-  if (router_ && ((ready_fds_[at++].revents != 0) || !router_drained_)) any = read_router(read_budget);
+  if (router_) {
+    const bool signaled = ready_fds_[at++].revents != 0;
+    if (signaled || !router_drained_) any = read_router(read_budget);
+  }
   for (const conn_id c : dealers_) {
     const bool signaled = ready_fds_[at++].revents != 0;
     const auto it = outbound_.find(c);

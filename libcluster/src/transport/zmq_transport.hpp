@@ -84,11 +84,11 @@ class zmq_transport final : public transport {
   poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1);
   /// Delivers the frames the data sockets hold, without waiting: true if
   /// there were any. Cheaper than `poll(0)` (no zmq_poll over every socket
-  /// and descriptor; one system call when nothing came), for an owner that
-  /// busy-waits; it must still `poll` now and then, which alone serves
-  /// admission and the monitors. Unlike `poll` it reads the ROUTER before the
-  /// monitors have spoken: a descriptor reused by a new connection is
-  /// recognized by its first frame either way.
+  /// and descriptor; one system call when nothing came or was sent), for an
+  /// owner that busy-waits; it must still `poll` now and then, which alone
+  /// serves admission and the monitors. Unlike `poll` it reads the ROUTER
+  /// before the monitors have spoken: a descriptor reused by a new
+  /// connection is recognized by its first frame either way.
   bool read_ready();
 
   const zmq_transport_stats& stats() const { return stats_; }
@@ -107,7 +107,7 @@ class zmq_transport final : public transport {
     zmq::socket_t monitor;
     bool admitted = false;  ///< ZeroMQ's handshake (admission) has succeeded
     int fd = -1;            ///< ZeroMQ's notification descriptor (ZMQ_FD)
-    bool drained = false;   ///< read dry since the last other call on it (read_ready)
+    bool drained = false;   ///< a recv found nothing, and no send since (read_ready)
     outbound(zmq::socket_t d, zmq::socket_t m) : dealer(std::move(d)), monitor(std::move(m)) {}
     outbound(outbound&&) = default;
     outbound& operator=(outbound&&) = default;
