@@ -750,7 +750,7 @@ class node::impl final : public internal::link_listener {
         // peer, about half with many (the full poll alone serves admission
         // and the monitors). The shorter each turn, the sooner the threads
         // we wake (ZeroMQ's, the workers) get the CPU that this thread yields.
-        internal::zmq_transport::poll_outcome seen;
+        internal::poll_outcome seen;
         if (tick_due)
           seen = transport_.poll(timeout, wake_fd_);
         else

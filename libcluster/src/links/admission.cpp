@@ -54,10 +54,10 @@ admission_token make_admission_token(const crypto::key& key, std::string_view ta
   return t;
 }
 
-std::function<zmtp_credentials(const std::string& peer)> admission_credentials(std::string_view cookie) {
+std::function<dial_credentials(const std::string& peer)> admission_credentials(std::string_view cookie) {
   return [key = crypto::derive_key(cookie, crypto::key_purpose::admission)](const std::string& peer) {
     auto t = make_admission_token(key, peer, std::chrono::system_clock::now());
-    return zmtp_credentials{std::move(t.username), std::move(t.password)};
+    return dial_credentials{std::move(t.username), std::move(t.password)};
   };
 }
 

@@ -48,7 +48,7 @@ admission_token make_admission_token(const crypto::key& key, std::string_view ta
 
 /// What a dialer with `cookie` presents: a fresh token per connection, for
 /// the node it dials (zmq_transport_options::credentials).
-std::function<zmtp_credentials(const std::string& peer)> admission_credentials(std::string_view cookie);
+std::function<dial_credentials(const std::string& peer)> admission_credentials(std::string_view cookie);
 
 /// The error a dialer reports when `peer` refused it in ZeroMQ's handshake
 /// (see transport_handler::on_refused).

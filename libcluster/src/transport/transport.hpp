@@ -2,8 +2,9 @@
 // carry frames (byte strings), opened by us (outbound) or by others (inbound).
 //
 // Implementations: `zmq_transport` (one ROUTER for inbound, one DEALER per
-// outbound connection) and `testing::sim_network` (in memory, seeded loss,
-// delay and partitions). A transport and its handler are used from one thread
+// outbound connection), `tcp_transport` (plain TCP, read and written on the
+// owner's thread) and `testing::sim_network` (in memory, seeded loss, delay
+// and partitions). A transport and its handler are used from one thread
 // only: the thread that drives the engine.
 #pragma once
 
@@ -25,6 +26,19 @@ using conn_id = std::uint64_t;
 /// connection hanging without telling the dialer, and it reports 500 to it.
 enum class admission_answer { admit = 200, refuse = 400, later = 500 };
 
+/// What a dialer presents at admission (at most 255 bytes each, as ZMTP
+/// PLAIN requires).
+struct dial_credentials {
+  std::string username, password;
+};
+
+/// What one wait of a transport's `poll` saw: the owner's wake descriptor
+/// readable, and anything else ready.
+struct poll_outcome {
+  bool woken = false;
+  bool traffic = false;
+};
+
 class transport_handler {
  public:
   virtual ~transport_handler() = default;
@@ -39,7 +53,7 @@ class transport_handler {
   /// nothing if the handshake failed otherwise (a peer without admission).
   virtual void on_refused(conn_id c, std::optional<admission_answer> /*answer*/) { on_closed(c); }
   /// Admission of a new inbound connection from `address`, before any of its
-  /// messages is read. Only transports that admit (zmq_transport) call it.
+  /// messages is read. Only transports that admit call it.
   virtual admission_answer admit(const std::string& /*address*/, std::string_view /*username*/,
                                  std::string_view /*password*/) {
     return admission_answer::admit;

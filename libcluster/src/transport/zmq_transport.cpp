@@ -133,7 +133,7 @@ result<conn_id> zmq_transport::connect(const std::string& host, std::uint16_t po
     outbound o(zmq::socket_t(ctx_, zmq::socket_type::dealer), zmq::socket_t());
     configure(o.dealer);
     if (options_.credentials) {
-      const zmtp_credentials cr = options_.credentials(peer);
+      const dial_credentials cr = options_.credentials(peer);
       o.dealer.set(zmq::sockopt::plain_username, cr.username);
       o.dealer.set(zmq::sockopt::plain_password, cr.password);
     }
@@ -435,7 +435,7 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
   return true;
 }
 
-zmq_transport::poll_outcome zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
+poll_outcome zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
   std::vector<zmq::pollitem_t> items;
   std::vector<conn_id> owners;  // for dealer and dealer-monitor items
   if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});

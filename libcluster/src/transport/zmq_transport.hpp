@@ -36,11 +36,6 @@
 
 namespace cluster::internal {
 
-/// What a dialer presents at admission (ZMTP PLAIN: at most 255 bytes each).
-struct zmtp_credentials {
-  std::string username, password;
-};
-
 struct zmq_transport_options {
   std::chrono::milliseconds heartbeat_interval{1000};   ///< ZMTP PING every...
   std::chrono::milliseconds heartbeat_timeout{5000};    ///< ...and drop after this long without traffic
@@ -52,7 +47,7 @@ struct zmq_transport_options {
   /// Dialing: what to present at the admission of the node named by the
   /// argument, asked once per connection (tokens are single-use); unset:
   /// dial without.
-  std::function<zmtp_credentials(const std::string& peer)> credentials;
+  std::function<dial_credentials(const std::string& peer)> credentials;
 };
 
 /// What the transport has counted, for stats and tests.
@@ -75,11 +70,6 @@ class zmq_transport final : public transport {
   /// The port the ROUTER listens on; 0 before `bind`.
   std::uint16_t bound_port() const;
 
-  /// What one `poll` saw: `wake_fd` readable, and anything else ready.
-  struct poll_outcome {
-    bool woken = false;
-    bool traffic = false;
-  };
   /// Waits up to `timeout` for traffic and delivers it to the handler.
   poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1);
   /// Delivers the frames the data sockets hold, without waiting: true if
