@@ -46,6 +46,8 @@ node_config config(const std::string& name) {
   c.cookie = cookie;
   // Set by `one_way_plaintext` before the server starts, so both sides agree.
   c.insecure_plaintext = std::getenv("BENCH_INSECURE_PLAINTEXT") != nullptr;
+  // Node links through ZeroMQ, as before direct links (for comparison).
+  if (std::getenv("BENCH_ZMQ_LINKS") != nullptr) c.dist_port.reset();
   return c;
 }
 

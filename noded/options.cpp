@@ -1,6 +1,8 @@
 #include "options.hpp"
 
+#include <exception>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -25,6 +27,10 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
          "this node's name: name@host or name@host:port (default port " + std::to_string(cluster::default_port) + ")")
       ->required();
   app.add_option("--port", port, "port to listen on (overrides the one in --name)")->check(CLI::Range(1, 65535));
+  std::string dist_port = "0";
+  app.add_option("--dist-port", dist_port,
+                 "TCP port for links from other nodes (0, the default: any free port, which the first contact "
+                 "announces; off: node links go through ZeroMQ at --port, as clients do)");
   app.add_option("--cookie", cookie, "the cluster's shared secret (visible in ps: prefer --cookie-file)");
   app.add_option("--cookie-file", cookie_file,
                  "a file holding the cookie (default: $CLUSTER_COOKIE, else " + cluster::default_cookie_path() +
@@ -128,6 +134,22 @@ std::variant<options, exit_now> parse_options(int argc, char** argv) {
   }
   o.node.name = *parsed;
   if (port != 0) o.node.name.port = static_cast<std::uint16_t>(port);
+  if (dist_port == "off") {
+    o.node.dist_port.reset();
+  } else {
+    unsigned long value = 0;
+    std::size_t end = 0;
+    try {
+      value = std::stoul(dist_port, &end);
+    } catch (const std::exception&) {
+      end = 0;
+    }
+    if (end == 0 || end != dist_port.size() || value > 65535) {
+      std::cerr << "noded: --dist-port: expected a port (0-65535) or off, got '" << dist_port << "'\n";
+      return exit_now{2};
+    }
+    o.node.dist_port = static_cast<std::uint16_t>(value);
+  }
   for (const auto& j : joins) {
     auto peer = cluster::parse_node_name(j);
     if (!peer) {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <set>
 
 #include "cluster/testing/manual_clock.hpp"
 #include "handshake/handshake.hpp"
@@ -166,6 +167,58 @@ TEST_CASE("cookie rotation: an acceptor takes any cookie it lists, and proves th
   CHECK_FALSE(second.acceptor_up);
 }
 
+TEST_CASE("version 3 binds each node's dist port; a version 2 peer's is not taken") {
+  auto with_dist = [](const char* name, std::uint32_t creation, std::uint16_t dist_port) {
+    auto c = make_config(name, "secret", creation);
+    c.self.dist_port = dist_port;
+    return c;
+  };
+  SUBCASE("both sides learn the other's") {
+    testing::manual_clock clock;
+    wire::message hello;
+    auto i = hs::handshake::initiate(with_dist("a@h", 1, 5001), clock.now(), hello);
+    auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
+    auto s1 = a.on_message(hello, clock.now(), nullptr);
+    auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
+    auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
+    REQUIRE(s3.done);
+    REQUIRE(i.on_message(*s3.send, clock.now(), nullptr).done);
+    CHECK(a.peer().dist_port == 5001);
+    CHECK(i.peer().dist_port == 5002);
+  }
+  SUBCASE("one altered in transit fails the proof") {
+    for (const bool alter_hello : {true, false}) {
+      testing::manual_clock clock;
+      wire::message hello;
+      auto i = hs::handshake::initiate(with_dist("a@h", 1, 5001), clock.now(), hello);
+      auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
+      if (alter_hello) std::get<wire::hello>(hello).dist_port = 6666;
+      auto s1 = a.on_message(hello, clock.now(), nullptr);
+      if (!alter_hello) std::get<wire::challenge>(*s1.send).dist_port = 6666;
+      auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
+      auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
+      REQUIRE(s3.failure);
+      CHECK(s3.failure->code == errc::auth_failed);
+    }
+  }
+  SUBCASE("a version 2 initiator's is ignored, and it does not learn ours") {
+    auto old = with_dist("a@h", 1, 5001);
+    old.version_max = 2;
+    testing::manual_clock clock;
+    wire::message hello;
+    auto i = hs::handshake::initiate(old, clock.now(), hello);
+    auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
+    auto s1 = a.on_message(hello, clock.now(), nullptr);
+    CHECK(std::get<wire::challenge>(*s1.send).version == 2);
+    auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
+    auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
+    REQUIRE(s3.done);
+    REQUIRE(i.on_message(*s3.send, clock.now(), nullptr).done);
+    CHECK(a.peer().dist_port == 0);
+    CHECK(i.peer().dist_port == 0);
+  }
+}
+
 TEST_CASE("a recorded challenge_reply cannot be replayed against a fresh challenge") {
   auto recorded = play(make_config("a@h", "secret", 1), make_config("b@h", "secret", 2));
   REQUIRE(recorded.acceptor_up);
@@ -254,7 +307,8 @@ struct recording_transport final : transport {
   conn_id next = 100;
   std::map<conn_id, std::vector<wire::message>> sent;  ///< frames that decode as plaintext
   std::map<conn_id, std::vector<wire::bytes>> raw;     ///< every frame as sent
-  std::vector<std::pair<std::string, std::uint16_t>> dialled;
+  std::vector<std::pair<std::string, std::uint16_t>> dialled, dialled_direct;
+  std::set<conn_id> direct_conns;  ///< ours dialled direct, and inbound ones a test marks
   std::vector<conn_id> closed;
 
   void set_handler(transport_handler* h) override { handler = h; }
@@ -262,6 +316,12 @@ struct recording_transport final : transport {
     dialled.emplace_back(host, port);
     return next++;
   }
+  result<conn_id> connect_direct(const std::string& host, std::uint16_t port, const std::string&) override {
+    dialled_direct.emplace_back(host, port);
+    direct_conns.insert(next);
+    return next++;
+  }
+  bool direct(conn_id c) const override { return direct_conns.contains(c); }
   bool send(conn_id c, std::span<const std::uint8_t> frame) override {
     raw[c].emplace_back(frame.begin(), frame.end());
     if (auto decoded = wire::decode_frame(frame, wire::decode_limits{}))
@@ -312,9 +372,11 @@ struct fixture {
   }
 
   conn_id peer_dials_in(const std::string& name, std::uint32_t creation, conn_id c,
-                        std::optional<hs::session_keys>* keys = nullptr) {
+                        std::optional<hs::session_keys>* keys = nullptr, std::uint16_t dist_port = 0) {
     wire::message hello;
-    auto peer = hs::handshake::initiate(peer_config(name, creation), clock.now(), hello);
+    auto cfg = peer_config(name, creation);
+    cfg.self.dist_port = dist_port;
+    auto peer = hs::handshake::initiate(cfg, clock.now(), hello);
     net.deliver(c, hello);
     for (std::size_t seen = 0; seen < net.sent[c].size(); ++seen) {
       auto s = peer.on_message(net.sent[c][seen], clock.now(), nullptr);
@@ -324,9 +386,78 @@ struct fixture {
     }
     return c;
   }
+
+  // Plays a peer we dialled on `c` (its hello already sent), through the
+  // whole handshake.
+  void peer_accepts(conn_id c, const std::string& name, std::uint32_t creation, std::uint16_t dist_port) {
+    auto cfg = peer_config(name, creation);
+    cfg.self.dist_port = dist_port;
+    auto peer = hs::handshake::accept(cfg, clock.now());
+    for (std::size_t seen = 0; seen < net.sent[c].size(); ++seen) {
+      auto s = peer.on_message(net.sent[c][seen], clock.now(), nullptr);
+      if (s.send) net.deliver(c, *s.send);
+      if (s.done || s.failure) break;
+    }
+  }
 };
 
 }  // namespace
+
+TEST_CASE(
+    "direct lane: a first contact between nodes with dist ports is a probe; the dialer moves to the direct lane") {
+  fixture f("a@h");
+  f.links.set_dist_port(7001);
+  f.links.join(*parse_node_name("b@h"));
+  REQUIRE(f.net.dialled.size() == 1);
+  CHECK(std::get<wire::hello>(f.net.sent[100].front()).dist_port == 7001);  // "this is a probe"
+  f.peer_accepts(100, "b@h", 7, 7002);
+  CHECK(f.events.ups.empty());  // the probe never carried the link
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{100}) != f.net.closed.end());
+  REQUIRE(f.net.dialled_direct == std::vector<std::pair<std::string, std::uint16_t>>{{"h", 7002}});
+  f.peer_accepts(101, "b@h", 7, 7002);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h"});
+  CHECK(f.links.stats().direct_upgrades == 1);
+  REQUIRE(f.links.node_link("b@h"));
+  CHECK(*f.links.node_link("b@h") == 101);
+}
+
+TEST_CASE("direct lane: after a direct dial that does not connect, the next first contact is the link") {
+  {
+    fixture g("a@h");
+    g.links.set_dist_port(7001);
+    g.links.join(*parse_node_name("b@h"));
+    g.peer_accepts(100, "b@h", 7, 7002);
+    REQUIRE(g.net.dialled_direct.size() == 1);
+    g.net.handler->on_closed(101);  // nothing listens there (a firewall)
+    CHECK(g.links.stats().direct_dials_failed == 1);
+    g.links.tick();
+    REQUIRE(g.net.dialled.size() == 2);
+    CHECK(std::get<wire::hello>(g.net.sent[102].front()).dist_port == 0);  // not a probe
+    g.peer_accepts(102, "b@h", 7, 7002);
+    CHECK(g.events.ups == std::vector<std::string>{"b@h"});
+    CHECK(*g.links.node_link("b@h") == 102);
+    CHECK(g.net.dialled_direct.size() == 1);
+  }
+}
+
+TEST_CASE("direct lane: an inbound probe brings no link up; the direct connection does") {
+  fixture f("a@h");
+  f.links.set_dist_port(7001);
+  f.peer_dials_in("b@h", 7, 500, nullptr, 7002);
+  CHECK(f.events.ups.empty());
+  CHECK(std::find(f.net.closed.begin(), f.net.closed.end(), conn_id{500}) != f.net.closed.end());
+  f.net.direct_conns.insert(501);
+  f.peer_dials_in("b@h", 7, 501, nullptr, 7002);
+  CHECK(f.events.ups == std::vector<std::string>{"b@h"});
+}
+
+TEST_CASE("direct lane: without a dist port of ours, the first contact is the link") {
+  {
+    fixture g("a@h");
+    g.peer_dials_in("b@h", 7, 500, nullptr, 7002);
+    CHECK(g.events.ups == std::vector<std::string>{"b@h"});
+  }
+}
 
 TEST_CASE("simultaneous connect: a hello from a smaller name is admitted while our own dial goes on") {
   fixture f("b@h");
@@ -491,6 +622,7 @@ TEST_CASE(
   };
   auto ic = make_config("py", "secret", 7, wire::peer_kind::client);
   ic.self.port = 0;
+  ic.version_max = 2;  // as the Python client
   ic.random = counting_from(0);
   auto ac = make_config("n1@127.0.0.1", "secret", 0xdeadbeef);
   ac.random = counting_from(32);

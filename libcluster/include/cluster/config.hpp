@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ struct node_config {
   /// cookie and each handshake) unless this is set; every node and client of
   /// a cluster must agree. For benchmarks and debugging only (docs/SECURITY.md).
   bool insecure_plaintext = false;
+  /// Where other nodes' links come in: plain TCP on this port, read and
+  /// written by the node's own I/O thread, without ZeroMQ's threads in the
+  /// way (about half a round trip, docs/PERFORMANCE.md). 0: any free port;
+  /// a node's first contact (at `name.port`, through ZeroMQ) tells its peer
+  /// which. Unset: links go through ZeroMQ at `name.port`, as clients do.
+  std::optional<std::uint16_t> dist_port = 0;
   /// The address to listen on; empty means the address `name.host` resolves to.
   /// `0.0.0.0` listens everywhere (containers that know their name only by DNS).
   std::string listen_address;

@@ -60,6 +60,13 @@ struct node_stats {
   /// refused at admission, or not presenting a token at all.
   std::uint64_t zmtp_handshakes_refused = 0;
   std::uint64_t unopened_frames = 0;  ///< sealed frames forged, altered or replayed (peer dropped)
+  /// The direct lane (node_config::dist_port): node links on it now; first
+  /// contacts replaced by a direct link; direct dials that did not connect
+  /// (that peer's links then go through ZeroMQ); connections refused at its
+  /// admission, malformed, or silent before it; and its links lost, of them
+  /// to heartbeat silence.
+  std::uint64_t direct_links = 0, direct_upgrades = 0, direct_dials_failed = 0, direct_handshakes_refused = 0;
+  std::uint64_t direct_disconnects = 0, direct_heartbeat_timeouts = 0;
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
   std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link

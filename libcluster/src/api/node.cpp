@@ -22,8 +22,8 @@
 #include "modules/module_host.hpp"
 #include "services/cluster_services.hpp"
 #include "services/quorum_watch.hpp"
+#include "transport/dual_transport.hpp"
 #include "transport/resolve.hpp"
-#include "transport/zmq_transport.hpp"
 #include "wire/member_rows.hpp"
 
 namespace cluster {
@@ -42,7 +42,9 @@ class node::impl final : public internal::link_listener {
         creation_(creation),
         listen_ip_(std::move(listen_ip)),
         transport_(ctx_, transport_options(cfg_)),
-        links_(link_config(cfg_, creation_), transport_, clock_, *this),
+        direct_(direct_options(cfg_)),
+        lanes_(transport_, direct_),
+        links_(link_config(cfg_, creation_), lanes_, clock_, *this),
         started_(clock_.now()),
         runtime_(runtime_config_of(cfg_, creation_)),
         dist_(runtime_.core(), links_, functions_,
@@ -73,6 +75,13 @@ class node::impl final : public internal::link_listener {
     for (const auto& path : cfg_.modules)
       if (auto loaded = modules_.load(path, internal::module_host::origin::config); !loaded) return loaded.err();
     if (auto bound = transport_.bind(listen_ip_, cfg_.name.port); !bound) return bound;
+    std::string links_at = "through ZeroMQ";
+    if (cfg_.dist_port) {
+      if (auto bound = direct_.bind(listen_ip_, *cfg_.dist_port); !bound)
+        return error{bound.err().code, "dist port: " + bound.err().message};
+      links_.set_dist_port(direct_.bound_port());
+      links_at = "direct, dist port " + std::to_string(direct_.bound_port());
+    }
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return error{errc::io_error, "eventfd failed"};
     auto members = membership::membership_service::start(
@@ -85,7 +94,7 @@ class node::impl final : public internal::link_listener {
       membership_ = std::move(members).value();
     }
     log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
-                             " (creation " + std::to_string(creation_) + ")");
+                             " (creation " + std::to_string(creation_) + "; node links " + links_at + ")");
     thread_ = std::thread([this] { run(); });
     services_.start();  // groups and global names: they need membership
     // Dial the seeds too: a handshake that fails says why on both sides
@@ -203,6 +212,12 @@ class node::impl final : public internal::link_listener {
     out.zmtp_handshakes_refused = transport_.stats().handshakes_refused;
     out.malformed_frames = s.malformed_frames;
     out.unopened_frames = s.unopened_frames;
+    for (const auto& l : links_.nodes()) out.direct_links += lanes_.direct(l.conn) ? 1 : 0;
+    out.direct_upgrades = s.direct_upgrades;
+    out.direct_dials_failed = s.direct_dials_failed;
+    out.direct_handshakes_refused = direct_.stats().handshakes_refused;
+    out.direct_disconnects = direct_.stats().disconnects;
+    out.direct_heartbeat_timeouts = direct_.stats().heartbeat_timeouts;
     out.send_failures = s.send_failures;
     out.links_lost = s.links_lost;
     out.dropped_from_closed = transport_.stats().dropped_from_closed;
@@ -524,6 +539,17 @@ class node::impl final : public internal::link_listener {
     return o;
   }
 
+  static internal::tcp_transport_options direct_options(const node_config& cfg) {
+    internal::tcp_transport_options o;
+    o.heartbeat_timeout = cfg.heartbeat_timeout;
+    o.max_frame_bytes = cfg.max_frame_bytes;
+    o.handshake_interval = cfg.handshake_timeout;
+    o.require_admission = true;  // as on the ZeroMQ port: see links/admission.hpp
+    o.credentials = internal::admission_credentials(cfg.cookie);
+    o.send_high_water_mark = 64;  // as on the ZeroMQ port
+    return o;
+  }
+
   static internal::link_config link_config(const node_config& cfg, std::uint32_t creation) {
     internal::link_config lc;
     lc.self = {wire::peer_kind::node, cfg.name.id(), cfg.name.port, creation,
@@ -735,6 +761,9 @@ class node::impl final : public internal::link_listener {
       const bool spinning = now - last_busy < cfg_.busy_wait;
       // A backlog the transport refused is retried every millisecond.
       auto timeout = std::chrono::milliseconds(dist_.backlogged() ? 1 : 1000);
+      // The direct lane's heartbeats and timeouts run when it is served.
+      const int direct_fd = cfg_.dist_port ? direct_.descriptor() : -1;
+      if (direct_fd >= 0) timeout = std::min(timeout, direct_.timer_grain());
       for (const auto next : {links_.next_deadline(), quorum_.deadline()}) {
         if (!next) continue;
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
@@ -752,9 +781,10 @@ class node::impl final : public internal::link_listener {
         // we wake (ZeroMQ's, the workers) get the CPU that this thread yields.
         internal::poll_outcome seen;
         if (tick_due)
-          seen = transport_.poll(timeout, wake_fd_);
+          seen = transport_.poll(timeout, wake_fd_, direct_fd);
         else
           seen.traffic = transport_.read_ready();
+        if (direct_fd >= 0) seen.traffic = direct_.read_ready() || seen.traffic;
         seen.woken = seen.woken || wake_pending_.load(std::memory_order_acquire);
         // What processes sent goes out before the answers commands post, so
         // a call's result never overtakes its function's earlier messages.
@@ -791,6 +821,8 @@ class node::impl final : public internal::link_listener {
   steady_clock clock_;
   zmq::context_t ctx_{1};
   internal::zmq_transport transport_;
+  internal::tcp_transport direct_;  // node links, when cfg_.dist_port (bound in start)
+  internal::dual_transport lanes_;
   link_manager links_;
   time_point started_;
   function_registry functions_;
@@ -878,6 +910,12 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"zmtp_handshakes_refused", &node_stats::zmtp_handshakes_refused},
     {"malformed_frames", &node_stats::malformed_frames},
     {"unopened_frames", &node_stats::unopened_frames},
+    {"direct_links", &node_stats::direct_links},
+    {"direct_upgrades", &node_stats::direct_upgrades},
+    {"direct_dials_failed", &node_stats::direct_dials_failed},
+    {"direct_handshakes_refused", &node_stats::direct_handshakes_refused},
+    {"direct_disconnects", &node_stats::direct_disconnects},
+    {"direct_heartbeat_timeouts", &node_stats::direct_heartbeat_timeouts},
     {"send_failures", &node_stats::send_failures},
     {"links_lost", &node_stats::links_lost},
     {"dropped_from_closed", &node_stats::dropped_from_closed},

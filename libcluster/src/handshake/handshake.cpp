@@ -15,10 +15,12 @@ void append_str(std::vector<std::uint8_t>& out, std::string_view s) {
 }
 
 identity identity_of(const wire::hello& h) {
-  return {static_cast<wire::peer_kind>(h.kind), h.name, h.port, h.creation, h.flags};
+  return {static_cast<wire::peer_kind>(h.kind), h.name, h.port, h.creation, h.flags, h.dist_port};
 }
 
-identity identity_of(const wire::challenge& c) { return {wire::peer_kind::node, c.name, c.port, c.creation, c.flags}; }
+identity identity_of(const wire::challenge& c) {
+  return {wire::peer_kind::node, c.name, c.port, c.creation, c.flags, c.dist_port};
+}
 
 std::string_view message_name(const wire::message& m) {
   switch (wire::type_of(m)) {
@@ -67,12 +69,14 @@ handshake handshake::initiate(config cfg, time_point now, wire::message& hello) 
   h.state_ = state::awaiting_challenge;
   h.nonce_initiator_ = h.cfg_.random(wire::nonce_size);
   wire::hello m;
+  m.version_max = h.cfg_.version_max;
   m.kind = static_cast<std::uint8_t>(h.cfg_.self.kind);
   m.name = h.cfg_.self.name;
   m.port = h.cfg_.self.port;
   m.creation = h.cfg_.self.creation;
   m.flags = h.cfg_.self.flags;
   m.nonce = h.nonce_initiator_;
+  m.dist_port = h.cfg_.self.dist_port;
   hello = std::move(m);
   return h;
 }
@@ -107,6 +111,7 @@ std::vector<std::uint8_t> handshake::transcript(std::string_view label) const {
     append_str(t, who->name);
     append_u32(t, who->creation);
     append_u32(t, who->port);
+    if (version_ >= 3) append_u32(t, who->dist_port);
     append_u32(t, static_cast<std::uint32_t>(who->flags >> 32));
     append_u32(t, static_cast<std::uint32_t>(who->flags));
   }
@@ -149,7 +154,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       const auto* h = std::get_if<wire::hello>(&m);
       if (!h) return fail(errc::malformed, "expected hello, got " + std::string(message_name(m)), true);
       const std::uint32_t lo = std::max(h->version_min, wire::protocol_version_min);
-      const std::uint32_t hi = std::min(h->version_max, wire::protocol_version_max);
+      const std::uint32_t hi = std::min({h->version_max, wire::protocol_version_max, cfg_.version_max});
       if (lo > hi)
         return fail(errc::unsupported_version,
                     "no common protocol version (peer speaks " + std::to_string(h->version_min) + ".." +
@@ -162,6 +167,7 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       if (h->name.empty()) return fail(errc::malformed, "hello carries no name", true);
       peer_ = identity_of(*h);
       version_ = hi;
+      if (version_ < 3) peer_.dist_port = 0;  // not bound in a version 2 transcript: not taken
       nonce_initiator_ = h->nonce;
       if (auto refused = check_encryption()) return std::move(*refused);
       if (admit) {
@@ -170,16 +176,19 @@ step handshake::on_message(const wire::message& m, time_point now, const admit_f
       }
       nonce_acceptor_ = cfg_.random(wire::nonce_size);
       state_ = state::awaiting_reply;
-      wire::challenge c{version_, cfg_.self.name, cfg_.self.port, cfg_.self.creation, cfg_.self.flags, nonce_acceptor_};
+      wire::challenge c{version_,        cfg_.self.name,  cfg_.self.port,     cfg_.self.creation,
+                        cfg_.self.flags, nonce_acceptor_, cfg_.self.dist_port};
       return step{std::move(c), false, std::nullopt};
     }
     case state::awaiting_challenge: {
       const auto* c = std::get_if<wire::challenge>(&m);
       if (!c) return fail(errc::malformed, "expected challenge, got " + std::string(message_name(m)), true);
-      if (c->version < wire::protocol_version_min || c->version > wire::protocol_version_max)
+      if (c->version < wire::protocol_version_min ||
+          c->version > std::min(wire::protocol_version_max, cfg_.version_max))
         return fail(errc::unsupported_version, "peer chose protocol version " + std::to_string(c->version), true);
       if (c->nonce.size() != wire::nonce_size) return fail(errc::malformed, "challenge nonce has the wrong size", true);
       peer_ = identity_of(*c);
+      if (c->version < 3) peer_.dist_port = 0;  // as for hello
       if (cfg_.expected_peer && *cfg_.expected_peer != c->name)
         return fail(errc::rejected, "expected to reach " + *cfg_.expected_peer + " but the node there is " + c->name,
                     true);

@@ -42,6 +42,11 @@ struct identity {
   std::uint16_t port = 0;  ///< where a node listens; 0 for clients
   std::uint32_t creation = 0;
   std::uint64_t flags = 0;
+  /// A node: where it takes direct links (a transport's direct lane, see
+  /// links/link_manager.hpp), 0 if it has none. An initiator announces it
+  /// only to say that this connection is a first contact, to be replaced by
+  /// a direct one.
+  std::uint16_t dist_port = 0;
 };
 
 /// The acceptor's verdict on a hello, from whoever owns the connection.
@@ -63,6 +68,8 @@ struct config {
   duration step_timeout = milliseconds(5000);
   random_source random;                      ///< nonces; the CSPRNG unless a test seeds one
   std::optional<std::string> expected_peer;  ///< initiator: the name we meant to reach
+  /// The newest protocol version offered or accepted (tests: an older peer).
+  std::uint32_t version_max = wire::protocol_version_max;
 };
 
 /// The keys of one link's two directions, from this side's point of view.

@@ -31,9 +31,10 @@ link_manager::link_manager(link_config cfg, transport& net, const clock& clk, li
   net_.set_handler(this);
 }
 
-handshake::config link_manager::handshake_config(std::optional<std::string> expected) const {
+handshake::config link_manager::handshake_config(std::optional<std::string> expected, bool announce_dist_port) const {
   handshake::config hc;
   hc.self = cfg_.self;
+  if (!announce_dist_port) hc.self.dist_port = 0;
   hc.key = cfg_.handshake_key;
   hc.also_accepted = cfg_.accepted_handshake_keys;
   hc.step_timeout = cfg_.handshake_timeout;
@@ -72,18 +73,23 @@ std::size_t link_manager::pending_handshakes() const {
       std::count_if(conns_.begin(), conns_.end(), [](const auto& kv) { return kv.second.hs && !kv.second.outbound; }));
 }
 
-void link_manager::connect_to(const std::string& name, const std::string& host, std::uint16_t port) {
-  auto c = net_.connect(host, port, name);
+void link_manager::connect_to(const std::string& name, const std::string& host, std::uint16_t port, bool direct) {
+  auto c = direct ? net_.connect_direct(host, port, name) : net_.connect(host, port, name);
   if (!c) {
     log(log_level::warn, cfg_.self.name + ": cannot connect to " + name + ": " + c.err().message);
     return;
   }
-  log(log_level::debug, cfg_.self.name + ": connecting to " + name + " at " + host + ":" + std::to_string(port));
+  log(log_level::debug, cfg_.self.name + ": connecting to " + name + " at " + host + ":" + std::to_string(port) +
+                            (direct ? " (direct)" : ""));
   wire::message hello;
   connection conn;
-  conn.hs = handshake::handshake::initiate(handshake_config(name), clock_.now(), hello);
+  const auto w = wanted_.find(name);
+  conn.announced_dist = !direct && cfg_.self.dist_port != 0 && (w == wanted_.end() || !w->second.direct_failed);
+  conn.hs = handshake::handshake::initiate(handshake_config(name, conn.announced_dist), clock_.now(), hello);
   conn.outbound = true;
   conn.target = name;
+  conn.host = host;
+  conn.direct = direct;
   conns_.insert_or_assign(*c, std::move(conn));
   send_raw(*c, hello);
 }
@@ -169,10 +175,23 @@ wire::node_entry link_manager::entry_of(const link_info& l) const {
   return wire::node_entry{l.name, l.host, l.port, l.creation};
 }
 
+bool link_manager::is_probe(conn_id c, const connection& conn, const handshake::identity& peer) const {
+  if (peer.kind != wire::peer_kind::node || net_.direct(c)) return false;
+  return conn.outbound ? conn.announced_dist && peer.dist_port != 0 : peer.dist_port != 0 && cfg_.self.dist_port != 0;
+}
+
 void link_manager::on_handshake_done(conn_id c, connection& conn) {
   const handshake::identity peer = conn.hs->peer();
   const bool outbound = conn.outbound;
   if (!outbound) backoff_.on_success(conn.source);
+  if (is_probe(c, conn, peer)) {
+    ++stats_.direct_upgrades;
+    const std::string host = conn.host;
+    conns_.erase(c);  // never a link: nothing was sent on it, nothing is lost
+    net_.close(c);
+    if (outbound) connect_to(peer.name, host, peer.dist_port, true);
+    return;
+  }
   // Sealing starts with the next frame. Nothing unsealed can ride behind the
   // handshake's last message: before authentication a frame holds one message.
   if (handshake::encrypted(cfg_.self)) {
@@ -461,6 +480,15 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   if (it == conns_.end()) return;
   connection conn = std::move(it->second);
   conns_.erase(it);
+  if (conn.direct && !conn.link && (reason.code == errc::no_connection || reason.code == errc::timeout)) {
+    ++stats_.direct_dials_failed;
+    if (auto w = wanted_.find(conn.target); w != wanted_.end()) {
+      w->second.direct_failed = true;
+      w->second.next_attempt = clock_.now();  // at the next tick, on the first contact
+    }
+    log(log_level::warn, cfg_.self.name + ": cannot reach " + conn.target + " on its dist port (" + reason.message +
+                             "): links to it go through ZeroMQ");
+  }
   // A ROUTER cannot hang up on one peer: tell an authenticated peer we are
   // dropping it, or it would keep a link we no longer have.
   if (close_transport && conn.link && !conn.outbound && reason.code != errc::shutting_down &&

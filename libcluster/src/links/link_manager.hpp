@@ -8,6 +8,20 @@
 // and retries seeds and lost peers. Messages it does not handle itself
 // (requests, later process traffic) go to the `link_listener`.
 //
+// The direct lane: a transport may have two (`dual_transport`: ZeroMQ, and
+// plain TCP without ZeroMQ's I/O threads in the way). A node dials a peer
+// first where its name says (ZeroMQ, so that a wrong cookie or a duplicate
+// name is diagnosed on both sides, as for any dial), and if both have a
+// direct lane (`self.dist_port`), that first contact is only a probe: when
+// its handshake succeeds neither side brings the link up; the dialer closes
+// it and dials the peer's dist port, which the handshake announced and
+// authenticated. Both sides tell a probe by the same facts: the dialer
+// announced its dist port in its hello, the acceptor has one, and the
+// connection is not direct. No message ever crosses a probe, so nothing can
+// be reordered by the change of lane. A direct dial that cannot connect
+// makes the next dials to that peer announce no dist port: the first contact
+// is then the link (ZeroMQ), until the peer is forgotten (it restarts).
+//
 // Pure protocol logic: it reads time from a `clock`, talks through a
 // `transport`, and is driven by whoever owns it (the I/O thread in production,
 // a simulation loop in tests) from one thread only: no locks inside.
@@ -79,6 +93,8 @@ struct link_stats {
   std::uint64_t unopened_frames = 0;      ///< sealed frames forged, altered or replayed (peer dropped)
   std::uint64_t send_failures = 0;        ///< frames the transport would not take
   std::uint64_t links_lost = 0;
+  std::uint64_t direct_upgrades = 0;      ///< probes that ended in a direct dial (ours or theirs)
+  std::uint64_t direct_dials_failed = 0;  ///< direct dials that did not connect (then ZeroMQ for that peer)
 };
 
 class link_listener {
@@ -133,6 +149,8 @@ class link_manager final : public transport_handler {
   /// Connections open now (links, clients, and handshakes in progress).
   std::size_t connection_count() const { return conns_.size(); }
   const link_config& config() const { return cfg_; }
+  /// Where our direct lane listens, once bound (before any dial).
+  void set_dist_port(std::uint16_t port) { cfg_.self.dist_port = port; }
 
   // transport_handler
   void on_frame(conn_id c, std::span<const std::uint8_t> frame) override;
@@ -146,18 +164,25 @@ class link_manager final : public transport_handler {
     std::optional<link_info> link;              ///< engaged once authenticated
     std::optional<crypto::link_cipher> cipher;  ///< engaged once authenticated, unless plaintext
     bool outbound = false;
-    std::string target;  ///< outbound: the node we meant to reach
-    std::string source;  ///< inbound: the peer's address, if the transport knows it
+    std::string target;           ///< outbound: the node we meant to reach
+    std::string source;           ///< inbound: the peer's address, if the transport knows it
+    std::string host;             ///< outbound: the address dialed
+    bool direct = false;          ///< outbound: dialed on the direct lane
+    bool announced_dist = false;  ///< outbound: our hello announced our dist port (a probe, if the peer has one)
   };
   struct wanted_peer {
     node_name address;
     bool seed = false;
     time_point next_attempt{};
     std::optional<time_point> forget_at;  ///< non-seeds are forgotten eventually
+    bool direct_failed = false;           ///< a direct dial did not connect: link on the first contact
   };
 
-  void connect_to(const std::string& name, const std::string& host, std::uint16_t port);
-  handshake::config handshake_config(std::optional<std::string> expected) const;
+  void connect_to(const std::string& name, const std::string& host, std::uint16_t port, bool direct = false);
+  handshake::config handshake_config(std::optional<std::string> expected, bool announce_dist_port = true) const;
+  /// A first contact whose handshake just ended, to be replaced by a direct
+  /// link (see the top of this file).
+  bool is_probe(conn_id c, const connection& conn, const handshake::identity& peer) const;
   handshake::admission admit(conn_id c, const handshake::identity& peer);
   void on_handshake_done(conn_id c, connection& conn);
   void handle_link_message(conn_id c, wire::message&& m);

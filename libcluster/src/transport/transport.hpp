@@ -68,6 +68,13 @@ class transport {
   /// admission token is made for it). Frames sent before it is established
   /// are queued. `host` must be an address the transport can dial.
   virtual result<conn_id> connect(const std::string& host, std::uint16_t port, const std::string& peer) = 0;
+  /// As `connect`, on the transport's direct lane (`dual_transport`: plain
+  /// TCP to the peer's dist port); a transport with one lane has only that.
+  virtual result<conn_id> connect_direct(const std::string& host, std::uint16_t port, const std::string& peer) {
+    return connect(host, port, peer);
+  }
+  /// True if `c` runs on the direct lane of a transport that has two.
+  virtual bool direct(conn_id /*c*/) const { return false; }
   /// Queues a frame; false (and counted as a drop) if the connection is gone
   /// or its queue is full.
   virtual bool send(conn_id c, std::span<const std::uint8_t> frame) = 0;

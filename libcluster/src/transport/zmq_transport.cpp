@@ -435,10 +435,11 @@ bool zmq_transport::read_dealer_monitor(conn_id c) {
   return true;
 }
 
-poll_outcome zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd) {
+poll_outcome zmq_transport::poll(std::chrono::milliseconds timeout, int wake_fd, int also_fd) {
   std::vector<zmq::pollitem_t> items;
   std::vector<conn_id> owners;  // for dealer and dealer-monitor items
   if (wake_fd >= 0) items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+  if (also_fd >= 0) items.push_back({nullptr, also_fd, ZMQ_POLLIN, 0});
   const std::size_t zap_at = items.size();
   if (zap_) items.push_back({zap_->handle(), 0, ZMQ_POLLIN, 0});
   const std::size_t router_at = items.size();

@@ -71,7 +71,9 @@ class zmq_transport final : public transport {
   std::uint16_t bound_port() const;
 
   /// Waits up to `timeout` for traffic and delivers it to the handler.
-  poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1);
+  /// `also_fd` (another transport's descriptor) ends the wait too, and
+  /// counts as traffic; its owner serves it.
+  poll_outcome poll(std::chrono::milliseconds timeout, int wake_fd = -1, int also_fd = -1);
   /// Delivers the frames the data sockets hold, without waiting: true if
   /// there were any. Cheaper than `poll(0)` (no zmq_poll over every socket
   /// and descriptor; one system call when nothing came or was sent), for an

@@ -45,9 +45,12 @@ message convert_body(msg_type type, const msgpack::object& body) {
   } else {
     using T = std::variant_alternative_t<I, message>;
     if (type_of<T>() == type) {
-      // Fewer fields than declared is malformed; more is a newer peer's
+      // Fewer fields than declared is malformed, unless the missing ones are
+      // those an older version does not send; more is a newer peer's
       // addition and is ignored.
-      if (body.via.array.size < field_count<T>()) throw msgpack::type_error();
+      std::uint32_t optional = 0;
+      if constexpr (requires { T::optional_fields; }) optional = T::optional_fields;
+      if (body.via.array.size + optional < field_count<T>()) throw msgpack::type_error();
       T value;
       body.convert(value);
       return value;

@@ -26,8 +26,11 @@ namespace cluster::internal::wire {
 /// spawns, process messages and signals between nodes, membership datagrams
 /// and member requests. Version 2: every frame after the handshake is sealed
 /// (crypto/link_cipher.hpp) unless both sides set `flag_insecure_plaintext`.
+/// Version 3: `hello` and `challenge` carry a node's dist port (direct links,
+/// links/link_manager.hpp), bound in the handshake's transcript; a version 2
+/// peer (a client that predates it) is still spoken to, without one.
 inline constexpr std::uint32_t protocol_version_min = 2;
-inline constexpr std::uint32_t protocol_version_max = 2;
+inline constexpr std::uint32_t protocol_version_max = 3;
 
 /// Bits of `hello.flags` and `challenge.flags`.
 /// The sender runs with --insecure-plaintext: its frames after the handshake
@@ -112,7 +115,10 @@ struct hello {
   std::uint32_t creation = 0;
   std::uint64_t flags = 0;
   std::vector<std::uint8_t> nonce;
-  MSGPACK_DEFINE(version_min, version_max, kind, name, port, creation, flags, nonce)
+  std::uint16_t dist_port = 0;  ///< version 3; see handshake::identity
+  /// Trailing fields a version 2 peer does not send (codec.cpp).
+  static constexpr std::uint32_t optional_fields = 1;
+  MSGPACK_DEFINE(version_min, version_max, kind, name, port, creation, flags, nonce, dist_port)
 };
 
 /// Acceptor -> initiator: the acceptor admits the hello (tie-breaks and limits
@@ -124,7 +130,9 @@ struct challenge {
   std::uint32_t creation = 0;
   std::uint64_t flags = 0;
   std::vector<std::uint8_t> nonce;
-  MSGPACK_DEFINE(version, name, port, creation, flags, nonce)
+  std::uint16_t dist_port = 0;                         ///< version 3; see handshake::identity
+  static constexpr std::uint32_t optional_fields = 1;  ///< as hello's
+  MSGPACK_DEFINE(version, name, port, creation, flags, nonce, dist_port)
 };
 
 /// Initiator -> acceptor: HMAC-SHA256 over the transcript, proving the cookie.
