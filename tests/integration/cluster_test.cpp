@@ -2,8 +2,14 @@
 // Each test case uses its own 127.1.N.x addresses so cases never collide.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <optional>
 #include <set>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <asio.hpp>
 
 #include "cluster/client.hpp"
 #include "integration/process.hpp"
@@ -41,6 +47,15 @@ std::uint32_t creation_of(const std::string& node) {
   if (!c) return 0;
   auto info = (*c)->info();
   return info ? info->creation : 0;
+}
+
+std::optional<cluster::node_stats> stats_of(const std::string& node) {
+  cluster::client_options o;
+  o.cookie = cookie;
+  auto c = cluster::client::connect(*cluster::parse_node_name(node), o);
+  if (!c) return std::nullopt;
+  auto s = (*c)->stats();
+  return s ? std::optional(*s) : std::nullopt;
 }
 
 bool answers(const std::string& node) {
@@ -167,9 +182,14 @@ TEST_CASE("noded refuses bad input with one line and a non-zero exit") {
     std::string expect;
   };
   const std::vector<bad_case> cases = {
-      {{"--join", "nonsense"}, "--join"}, {{"--log-level", "loud"}, "log-level"},
-      {{"--port", "99999"}, "port"},      {{"--busy-wait-us", "-5"}, "busy-wait-us"},
-      {{"--bogus-flag"}, "bogus"},        {{"--cookie-file", "/nonexistent/cookie"}, "cannot read cookie file"},
+      {{"--join", "nonsense"}, "--join"},
+      {{"--log-level", "loud"}, "log-level"},
+      {{"--port", "99999"}, "port"},
+      {{"--busy-wait-us", "-5"}, "busy-wait-us"},
+      {{"--bogus-flag"}, "bogus"},
+      {{"--cookie-file", "/nonexistent/cookie"}, "cannot read cookie file"},
+      {{"--dist-port", "lots"}, "--dist-port: expected a port (0-65535) or off"},
+      {{"--dist-port", "70000"}, "--dist-port"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.expect);
@@ -309,4 +329,53 @@ TEST_CASE("a call to a frozen node returns timeout on time, and the node answers
   CHECK(waited < 5s);  // bounded by the timeout, not by the frozen node
   n2.signal(SIGCONT);
   CHECK(eventually([&] { return (*c)->call("sys:echo", cluster::term(2), 1000ms, "n2@127.1.13.2").ok(); }));
+}
+
+// Node links move to the direct lane (plain TCP at each node's dist port)
+// after a first contact through ZeroMQ; a node with --dist-port off keeps
+// its links on ZeroMQ, and both kinds carry calls alike.
+TEST_CASE("links between nodes run on the direct lane, unless a node turns it off") {
+  noded n1("n1@127.1.20.1", {"--dist-port", "47990"});
+  REQUIRE(eventually([&] { return answers("n1@127.1.20.1"); }));
+  noded n2("n2@127.1.20.2", {"--join", "n1@127.1.20.1"});
+  noded n3("n3@127.1.20.3", {"--join", "n1@127.1.20.1", "--dist-port", "off"});
+  REQUIRE(eventually([&] {
+    return peers_of("n1@127.1.20.1").value_or(none).size() == 2 &&
+           peers_of("n2@127.1.20.2").value_or(none).size() == 2 && peers_of("n3@127.1.20.3").value_or(none).size() == 2;
+  }));
+  CHECK(n1.log().find("node links direct, dist port 47990") != std::string::npos);
+  CHECK(n3.log().find("node links through ZeroMQ") != std::string::npos);
+  const auto s1 = stats_of("n1@127.1.20.1"), s2 = stats_of("n2@127.1.20.2"), s3 = stats_of("n3@127.1.20.3");
+  REQUIRE((s1 && s2 && s3));
+  CHECK(s1->direct_links == 1);  // to n2; n3's is on ZeroMQ
+  CHECK(s2->direct_links == 1);
+  CHECK(s3->direct_links == 0);
+  CHECK(s1->direct_upgrades + s2->direct_upgrades >= 2);  // n1-n2 once on each side
+  CHECK(s1->direct_dials_failed + s2->direct_dials_failed == 0);
+
+  // Calls over each kind of link: n1-n2 direct, n2-n3 through ZeroMQ.
+  for (const auto& [via, to] :
+       {std::pair{"n1@127.1.20.1", "n2@127.1.20.2"}, std::pair{"n2@127.1.20.2", "n3@127.1.20.3"},
+        std::pair{"n3@127.1.20.3", "n1@127.1.20.1"}}) {
+    CAPTURE(to);
+    auto r = clusterctl({"--node", via, "--cookie", cookie, "call", to, "sys:echo", "\"over\""});
+    CHECK(r.code == 0);
+    CHECK(r.out.find("over") != std::string::npos);
+  }
+
+  // A stranger on the dist port is hung up on at its first frame, counted,
+  // and the node goes on.
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.1.20.1"), 47990});
+  const std::string junk = "GET / HTTP/1.1\r\n\r\n";
+  asio::write(s, asio::buffer(junk));
+  const timeval patience{5, 0};  // a node that never hung up fails the count below, not the run
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  asio::error_code ec;
+  std::array<char, 64> sink{};
+  while (!ec) s.read_some(asio::buffer(sink), ec);  // until the node hangs up
+  CHECK(eventually(
+      [&] { return stats_of("n1@127.1.20.1").value_or(cluster::node_stats{}).direct_handshakes_refused >= 1; }));
+  CHECK(answers("n1@127.1.20.1"));
 }
