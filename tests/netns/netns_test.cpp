@@ -79,8 +79,10 @@ extern "C" void clean_up_and_exit(int sig) {
 /// earlier, killed run left).
 class ns_cluster {
  public:
-  /// `node_args` go to every noded.
-  explicit ns_cluster(std::string prefix, std::string subnet, const std::string& node_args = "")
+  /// `node_args` go to every noded; `before_start` is an nscluster command
+  /// run once the hosts are up, before any node starts.
+  explicit ns_cluster(std::string prefix, std::string subnet, const std::string& node_args = "",
+                      const std::string& before_start = "")
       : prefix_(std::move(prefix)), subnet_(std::move(subnet)) {
     usable_ = ::geteuid() == 0 && shell("command -v nft").second;
     if (!usable_) return;
@@ -88,6 +90,7 @@ class ns_cluster {
     std::signal(SIGINT, clean_up_and_exit);
     std::signal(SIGTERM, clean_up_and_exit);
     usable_ = run("up " + std::to_string(hosts));
+    if (usable_ && !before_start.empty()) usable_ = run(before_start);
     for (int k = 1; usable_ && k <= hosts; ++k) usable_ = run("start " + std::to_string(k) + " " + node_args);
   }
   ~ns_cluster() {
@@ -537,4 +540,29 @@ TEST_CASE("group membership converges after a partition heals and after a node i
   // A node killed takes its members with it, on every node.
   REQUIRE(c.run("kill 3"));
   CHECK(eventually([&] { return everywhere(10); }, 20s));
+}
+
+// The direct lane behind a firewall: every node's dist port is closed, so
+// every direct dial goes unanswered. Each link falls back to the ZeroMQ
+// first contact once its direct dial has timed out, and carries calls.
+TEST_CASE("with every dist port firewalled, node links fall back to ZeroMQ and carry calls") {
+  ns_cluster c("lcf", "10.216.7", "--dist-port 47999", "close-port 47999");
+  if (!c.usable()) {
+    MESSAGE("skipped: needs root, ip netns and nftables");
+    return;
+  }
+  REQUIRE(eventually([&] { return c.converged(); }, 20s));
+  for (int k = 2; k <= hosts; ++k) {
+    CAPTURE(k);
+    CHECK(
+        eventually([&] { return c.output("ctl 1 --json call " + c.name(k) + " sys:echo '\"walled\"'").second; }, 30s));
+  }
+  std::uint64_t failed = 0, direct = 0;
+  for (int k = 1; k <= hosts; ++k) {
+    failed += c.counter(k, "direct_dials_failed");
+    direct += c.counter(k, "direct_links");
+  }
+  MESSAGE("direct dials that timed out: ", failed);
+  CHECK(failed >= 4);  // at least host 1's four links each tried once
+  CHECK(direct == 0);
 }
