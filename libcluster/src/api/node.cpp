@@ -542,11 +542,14 @@ class node::impl final : public internal::link_listener {
   static internal::tcp_transport_options direct_options(const node_config& cfg) {
     internal::tcp_transport_options o;
     o.heartbeat_timeout = cfg.heartbeat_timeout;
+    // Several heartbeats per timeout, however short it is set.
+    o.heartbeat_interval = std::min(o.heartbeat_interval, cfg.heartbeat_timeout / 4);
     o.max_frame_bytes = cfg.max_frame_bytes;
     o.handshake_interval = cfg.handshake_timeout;
     o.require_admission = true;  // as on the ZeroMQ port: see links/admission.hpp
     o.credentials = internal::admission_credentials(cfg.cookie);
     o.send_high_water_mark = 64;  // as on the ZeroMQ port
+    o.max_unadmitted = cfg.max_pending_handshakes;
     return o;
   }
 

@@ -77,6 +77,7 @@ void link_manager::connect_to(const std::string& name, const std::string& host, 
   auto c = direct ? net_.connect_direct(host, port, name) : net_.connect(host, port, name);
   if (!c) {
     log(log_level::warn, cfg_.self.name + ": cannot connect to " + name + ": " + c.err().message);
+    if (direct) direct_dial_failed(name, c.err());
     return;
   }
   log(log_level::debug, cfg_.self.name + ": connecting to " + name + " at " + host + ":" + std::to_string(port) +
@@ -480,15 +481,8 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
   if (it == conns_.end()) return;
   connection conn = std::move(it->second);
   conns_.erase(it);
-  if (conn.direct && !conn.link && (reason.code == errc::no_connection || reason.code == errc::timeout)) {
-    ++stats_.direct_dials_failed;
-    if (auto w = wanted_.find(conn.target); w != wanted_.end()) {
-      w->second.direct_failed = true;
-      w->second.next_attempt = clock_.now();  // at the next tick, on the first contact
-    }
-    log(log_level::warn, cfg_.self.name + ": cannot reach " + conn.target + " on its dist port (" + reason.message +
-                             "): links to it go through ZeroMQ");
-  }
+  if (conn.direct && !conn.link && (reason.code == errc::no_connection || reason.code == errc::timeout))
+    direct_dial_failed(conn.target, reason);
   // A ROUTER cannot hang up on one peer: tell an authenticated peer we are
   // dropping it, or it would keep a link we no longer have.
   if (close_transport && conn.link && !conn.outbound && reason.code != errc::shutting_down &&
@@ -522,6 +516,18 @@ void link_manager::drop(conn_id c, const error& reason, bool close_transport) {
     }
   }
   listener_.on_link_down(info, reason);
+}
+
+void link_manager::direct_dial_failed(const std::string& peer, const error& reason) {
+  // Not when we gave up on the peer meanwhile (forget): that is no sign of
+  // a firewall.
+  const auto w = wanted_.find(peer);
+  if (w == wanted_.end()) return;
+  ++stats_.direct_dials_failed;
+  w->second.direct_failed = true;
+  w->second.next_attempt = clock_.now();  // at the next tick, on the first contact
+  log(log_level::warn, cfg_.self.name + ": cannot reach " + peer + " on its dist port (" + reason.message +
+                           "): links to it go through ZeroMQ");
 }
 
 void link_manager::leave(const std::string& reason) {

@@ -183,6 +183,9 @@ class link_manager final : public transport_handler {
   /// A first contact whose handshake just ended, to be replaced by a direct
   /// link (see the top of this file).
   bool is_probe(conn_id c, const connection& conn, const handshake::identity& peer) const;
+  /// A direct dial to a wanted peer did not connect: its next dial is a
+  /// first contact that stays the link (see the top of this file).
+  void direct_dial_failed(const std::string& peer, const error& reason);
   handshake::admission admit(conn_id c, const handshake::identity& peer);
   void on_handshake_done(conn_id c, connection& conn);
   void handle_link_message(conn_id c, wire::message&& m);

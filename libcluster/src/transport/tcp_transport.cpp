@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/resolve.hpp"
+
 namespace cluster::internal {
 namespace {
 
@@ -88,7 +90,15 @@ tcp_transport::tcp_transport(tcp_transport_options options)
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
-tcp_transport::~tcp_transport() { ::close(epoll_fd_); }
+tcp_transport::~tcp_transport() {
+  // The goodbyes of connections closed last (a node that leaves) get their linger.
+  while (!closing_.empty()) {
+    const auto now = clock::now();
+    serve_closing(now);
+    if (!closing_.empty()) ::poll(nullptr, 0, 1);
+  }
+  ::close(epoll_fd_);
+}
 
 result<void> tcp_transport::bind(const std::string& ip, std::uint16_t port) {
   const std::string where = ip + ":" + std::to_string(port);
@@ -123,8 +133,13 @@ std::uint16_t tcp_transport::bound_port() const {
 result<conn_id> tcp_transport::connect(const std::string& host, std::uint16_t port, const std::string& peer) {
   const std::string where = host + ":" + std::to_string(port);
   asio::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return error{errc::io_error, "cannot dial " + where + ": not an IP address"};
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {  // a host name (a seed given by name): resolved here, blocking, once per dial
+    auto resolved = resolve_host(host);
+    if (!resolved) return error{errc::io_error, "cannot dial " + where + ": " + resolved.err().message};
+    address = asio::ip::make_address(*resolved, ec);
+    if (ec) return error{errc::io_error, "cannot dial " + where + ": not an address"};
+  }
   const asio::ip::tcp::endpoint to(address, port);
   asio::ip::tcp::socket s(io_);
   s.open(to.protocol(), ec);
@@ -228,6 +243,7 @@ void tcp_transport::flush(connection& conn) {
       conn.hello_queued = false;
     }
   }
+  if (conn.closing_until != clock::time_point{}) return;  // out of the epoll set: serve_closing writes it
   const bool pending = conn.at == phase::open ? !conn.out.empty() : conn.hello_queued;
   watch(conn, !conn.lost && pending);
 }
@@ -245,13 +261,35 @@ void tcp_transport::watch(connection& conn, bool want_write) {
   conn.want_write = want_write;
 }
 
+void tcp_transport::pause_accepting(bool paused) {
+  if (paused == accept_paused_ || !acceptor_.is_open()) return;
+  epoll_event e{};
+  e.events = EPOLLIN;
+  e.data.u64 = 0;
+  ::epoll_ctl(epoll_fd_, paused ? EPOLL_CTL_DEL : EPOLL_CTL_ADD, acceptor_.native_handle(), &e);
+  accept_paused_ = paused;
+}
+
 void tcp_transport::accept_all() {
   // A bounded number per turn: a flood of dialers cannot starve the links.
   for (int i = 0; i < 64; ++i) {
     asio::error_code ec;
     asio::ip::tcp::socket s(io_);
     acceptor_.accept(s, ec);
-    if (ec) return;  // none left (would_block), or out of descriptors: next turn
+    if (ec && (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS || ec.value() == ENOMEM)) {
+      // The connection stays in the backlog, and a level-triggered listener
+      // would wake us for it at once, forever: look again at the next timers.
+      ++stats_.accepts_failed;
+      pause_accepting(true);
+      return;
+    }
+    if (ec) return;  // none left (would_block)
+    if (std::count_if(conns_.begin(), conns_.end(), [](const auto& kv) {
+          return kv.second->at == phase::awaiting_hello;
+        }) >= static_cast<std::ptrdiff_t>(options_.max_unadmitted)) {
+      ++stats_.handshakes_refused;  // too many strangers at once: this one is hung up on
+      continue;
+    }
     const auto from = s.remote_endpoint(ec);
     if (!ec) s.non_blocking(true, ec);
     if (!ec) s.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -280,11 +318,14 @@ void tcp_transport::finish_connect(connection& conn) {
 bool tcp_transport::read(conn_id c) {
   connection* conn = conns_.at(c).get();
   bool delivered = false;
+  // Before admission, no more than one hello (or verdict) is read.
+  const auto limit_of = [this](const connection& k) {
+    return k.at == phase::awaiting_hello     ? max_hello_bytes
+           : k.at == phase::awaiting_verdict ? verdict_bytes
+                                             : options_.max_frame_bytes;
+  };
   for (std::size_t budget = read_budget; budget > 0 && !conn->lost;) {
-    // Before admission, no more than one hello (or verdict) is read.
-    const std::size_t limit = conn->at == phase::awaiting_hello     ? max_hello_bytes
-                              : conn->at == phase::awaiting_verdict ? verdict_bytes
-                                                                    : options_.max_frame_bytes;
+    const std::size_t limit = limit_of(*conn);
     const std::size_t buffered = conn->in_end - conn->in_start;
     std::size_t want = read_chunk;
     if (conn->at != phase::open)
@@ -294,7 +335,7 @@ bool tcp_transport::read(conn_id c) {
                                 std::min(buffered, header_bytes + limit));
     if (want == 0) break;
     if (conn->in.size() - conn->in_end < want) {
-      std::memmove(conn->in.data(), conn->in.data() + conn->in_start, buffered);
+      if (buffered > 0 && conn->in_start > 0) std::memmove(conn->in.data(), conn->in.data() + conn->in_start, buffered);
       conn->in_start = 0;
       conn->in_end = buffered;
       if (conn->in.size() - conn->in_end < want) conn->in.resize(conn->in_end + want);
@@ -313,7 +354,7 @@ bool tcp_transport::read(conn_id c) {
     conn->last_in = clock::now();
     while (conn->in_end - conn->in_start >= header_bytes) {
       const std::size_t length = get_length(&conn->in[conn->in_start]);
-      if (length > limit) {
+      if (length > limit_of(*conn)) {
         if (conn->at == phase::open) ++stats_.oversized_frames;
         lose(*conn);
         break;
@@ -404,16 +445,36 @@ void tcp_transport::close(conn_id c) {
   const auto it = conns_.find(c);
   if (it == conns_.end()) return;
   connection& conn = *it->second;
-  if (!conn.lost) {
-    flush(conn);  // a last goodbye still gets out, if the kernel takes it
-    ::shutdown(conn.socket.native_handle(), SHUT_WR);
-    // Unread bytes would make the close a reset, which can take the
-    // goodbye with it before the peer reads it.
-    std::array<std::uint8_t, 4096> sink{};
-    for (int i = 0; i < 16 && ::recv(conn.socket.native_handle(), sink.data(), sink.size(), 0) > 0; ++i) {
-    }
+  if (!conn.lost) flush(conn);  // a last goodbye goes out now, if the kernel takes it
+  const bool pending = !conn.lost && conn.at == phase::open && !conn.out.empty();
+  if (!pending) hang_up(conn);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn.socket.native_handle(), nullptr);
+  conn.watched = false;
+  if (pending) {  // what the kernel did not take yet gets up to `linger` more (as ZeroMQ's linger)
+    conn.closing_until = clock::now() + linger;
+    closing_.push_back(std::move(it->second));
+    conns_.erase(it);
+    return;
   }
   retire(c);
+}
+
+void tcp_transport::hang_up(connection& conn) {
+  ::shutdown(conn.socket.native_handle(), SHUT_WR);
+  // Unread bytes would make the close a reset, which can take the goodbye
+  // with it before the peer reads it.
+  std::array<std::uint8_t, 4096> sink{};
+  for (int i = 0; i < 16 && ::recv(conn.socket.native_handle(), sink.data(), sink.size(), 0) > 0; ++i) {
+  }
+}
+
+void tcp_transport::serve_closing(clock::time_point now) {
+  std::erase_if(closing_, [&](const std::unique_ptr<connection>& conn) {
+    flush(*conn);
+    if (!conn->lost && !conn->out.empty() && now < conn->closing_until) return false;
+    if (!conn->lost) hang_up(*conn);
+    return true;  // closed as it goes
+  });
 }
 
 void tcp_transport::report_lost() {
@@ -436,6 +497,7 @@ void tcp_transport::report_lost() {
 
 void tcp_transport::run_timers(clock::time_point now) {
   static const std::array<std::uint8_t, 0> heartbeat{};
+  pause_accepting(false);
   for (auto& [c, p] : conns_) {
     connection& conn = *p;
     if (conn.lost) continue;
@@ -472,6 +534,7 @@ bool tcp_transport::serve(int timeout_ms) {
     if ((what & (EPOLLIN | EPOLLERR | EPOLLHUP)) && !conn.lost) frames = read(c) || frames;
   }
   report_lost();
+  if (!closing_.empty()) serve_closing(clock::now());
   if (const auto now = clock::now(); now >= next_timers_) {
     next_timers_ = now + timer_grain_;
     run_timers(now);

@@ -46,6 +46,7 @@ struct tcp_transport_options {
   std::size_t max_frame_bytes = 64 << 20;               ///< a larger frame breaks the connection
   std::chrono::milliseconds handshake_interval{10000};  ///< to connect and exchange hellos
   std::size_t send_high_water_mark = 64;                ///< frames queued per connection beyond the kernel's buffer
+  std::size_t max_unadmitted = 64;                      ///< connections without a verdict yet; more are hung up on
   /// Listening: admit each new connection through `transport_handler::admit`.
   bool require_admission = false;
   /// Dialing: what to present to the node named by the argument, asked once
@@ -60,7 +61,8 @@ struct tcp_transport_stats {
   std::uint64_t heartbeat_timeouts = 0;  ///< ...of them, silent past heartbeat_timeout
   std::uint64_t oversized_frames = 0;    ///< ...of them, for a frame past max_frame_bytes
   std::uint64_t dials_refused = 0;       ///< our dials the peer refused at admission
-  std::uint64_t handshakes_refused = 0;  ///< inbound connections refused, malformed or too slow to say hello
+  std::uint64_t handshakes_refused = 0;  ///< inbound connections refused, malformed, too slow to say hello, or too many
+  std::uint64_t accepts_failed = 0;      ///< out of descriptors or memory: accepting paused until the next timers
 };
 
 class tcp_transport final : public transport {
@@ -117,12 +119,19 @@ class tcp_transport final : public transport {
     std::deque<std::vector<std::uint8_t>> out;  ///< whole frames, header included, not yet written
     std::size_t out_written = 0;                ///< bytes of out.front() already written
     bool hello_queued = false;                  ///< out.front() is our hello: until the verdict, only it goes out
+    clock::time_point closing_until{};          ///< closed by us with frames unwritten: written until then
   };
 
   /// Serves one epoll_wait's events (waiting up to `timeout_ms`); true if
   /// frames arrived.
   bool serve(int timeout_ms);
   void accept_all();
+  void pause_accepting(bool paused);
+  /// Ends our side of a connection we close: no more writes, unread input discarded.
+  void hang_up(connection& conn);
+  /// Writes what connections we closed still hold; closes those done or past their linger.
+  void serve_closing(clock::time_point now);
+  static constexpr std::chrono::milliseconds linger{200};
   void finish_connect(connection& conn);
   /// Reads up to the turn's budget and handles the frames; true if any
   /// was delivered.
@@ -155,6 +164,8 @@ class tcp_transport final : public transport {
   conn_id next_id_ = 1;  // 0 names the acceptor in epoll events
   std::map<conn_id, std::unique_ptr<connection>> conns_;
   std::vector<std::unique_ptr<connection>> retired_;
+  std::vector<std::unique_ptr<connection>> closing_;  ///< see connection::closing_until
+  bool accept_paused_ = false;
   clock::time_point next_timers_{};
 };
 
