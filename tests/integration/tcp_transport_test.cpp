@@ -11,11 +11,13 @@
 
 #include <asio.hpp>
 
+#include "integration/poll_until.hpp"
 #include "transport/tcp_transport.hpp"
 
 using namespace cluster;
 using namespace cluster::internal;
 using namespace std::chrono_literals;
+using itest::poll_until;
 
 namespace {
 
@@ -38,18 +40,6 @@ struct recorder final : transport_handler {
     return admission_answer::admit;
   }
 };
-
-/// Serves both transports until `done` or 5 s; false on timeout.
-template <class Done>
-bool serve_until(tcp_transport& a, tcp_transport& b, Done done, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    a.poll(1ms);
-    b.poll(1ms);
-  }
-  return true;
-}
 
 /// Serves `t` alone until `done` or 5 s.
 template <class Done>
@@ -97,7 +87,7 @@ TEST_CASE("frames cross both ways, in order and whole, sent before and after adm
   dialed_pair p("127.8.4.1");
   // Sent while still connecting: held until b's verdict, then in order.
   for (std::uint8_t i = 0; i < 5; ++i) REQUIRE(p.a.send(p.c, bytes(10 + i, i)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 5; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 5; }));
   CHECK(p.b_in.admitted_from == std::vector<std::string>{"127.0.0.1/to b@127.8.4.1"});
   for (std::uint8_t i = 0; i < 5; ++i) CHECK(p.b_in.frames[i].second == bytes(10 + i, i));
   CHECK(p.b.peer_address(p.b_end()) == "127.0.0.1");
@@ -108,7 +98,7 @@ TEST_CASE("frames cross both ways, in order and whole, sent before and after adm
   REQUIRE(p.b.send(p.b_end(), bytes(3, 1)));
   REQUIRE(p.b.send(p.b_end(), big));
   REQUIRE(p.b.send(p.b_end(), bytes(4, 2)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.a_in.frames.size() == 3; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.a_in.frames.size() == 3; }));
   CHECK(p.a_in.frames[0].first == p.c);
   CHECK(p.a_in.frames[1].second == big);
   CHECK(p.a_in.frames[2].second == bytes(4, 2));
@@ -120,7 +110,7 @@ TEST_CASE("a refused dialer hears why, and the listener reads nothing else from 
   SUBCASE("refuse") {
     dialed_pair p("127.8.4.2", {}, "wrong");
     REQUIRE(p.a.send(p.c, bytes(16, 0)));  // held, and never sent
-    REQUIRE(serve_until(p.a, p.b, [&] { return !p.a_in.refused.empty(); }));
+    REQUIRE(poll_until(p.a, p.b, [&] { return !p.a_in.refused.empty(); }));
     CHECK(p.a_in.refused[0] == std::pair{p.c, std::optional{admission_answer::refuse}});
     CHECK(p.a.stats().dials_refused == 1);
     CHECK(p.b.stats().handshakes_refused == 1);
@@ -130,7 +120,7 @@ TEST_CASE("a refused dialer hears why, and the listener reads nothing else from 
   SUBCASE("later") {
     dialed_pair p("127.8.4.2", {}, "wrong");
     p.b_in.otherwise = admission_answer::later;
-    REQUIRE(serve_until(p.a, p.b, [&] { return !p.a_in.refused.empty(); }));
+    REQUIRE(poll_until(p.a, p.b, [&] { return !p.a_in.refused.empty(); }));
     CHECK(p.a_in.refused[0].second == admission_answer::later);
   }
 }
@@ -180,7 +170,7 @@ TEST_CASE("a frame past max_frame_bytes loses the connection, and both ends hear
   CHECK_FALSE(p.a.send(p.c, bytes(2048, 0)));  // refused at the sender
   CHECK(p.a.stats().send_refused == 1);
   REQUIRE(p.a.send(p.c, bytes(16, 0)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
   // A sender with a larger limit is this receiver's problem.
   tcp_transport_options loose;
   loose.max_frame_bytes = 1 << 20;
@@ -191,7 +181,7 @@ TEST_CASE("a frame past max_frame_bytes loses the connection, and both ends hear
   const auto xc = x.connect("127.8.4.4", p.b.bound_port(), "b");
   REQUIRE(xc);
   REQUIRE(x.send(*xc, bytes(2048, 0)));
-  REQUIRE(serve_until(x, p.b, [&] { return !x_in.closed.empty(); }));
+  REQUIRE(poll_until(x, p.b, [&] { return !x_in.closed.empty(); }));
   CHECK(p.b.stats().oversized_frames == 1);
   CHECK(p.b_in.closed.size() == 1);
   CHECK(p.b_in.frames.size() == 1);  // only a's
@@ -203,9 +193,9 @@ TEST_CASE("heartbeats keep an idle connection; a peer that stops answering is lo
   quick.heartbeat_timeout = 500ms;
   dialed_pair p("127.8.4.5", quick);
   REQUIRE(p.a.send(p.c, bytes(8, 0)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
   // Idle for three timeouts, both served: still up, and heartbeats were not delivered.
-  CHECK_FALSE(serve_until(
+  CHECK_FALSE(poll_until(
       p.a, p.b, [&] { return !p.a_in.closed.empty() || !p.b_in.closed.empty(); }, 1500ms));
   CHECK(p.a_in.frames.empty());
   CHECK(p.b_in.frames.size() == 1);
@@ -219,10 +209,10 @@ TEST_CASE("heartbeats keep an idle connection; a peer that stops answering is lo
 TEST_CASE("a peer's close is heard, after the frames it sent last") {
   dialed_pair p("127.8.4.6");
   REQUIRE(p.a.send(p.c, bytes(8, 0)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
   REQUIRE(p.b.send(p.b_end(), bytes(5, 9)));  // a goodbye...
   p.b.close(p.b_end());                       // ...and gone at once
-  REQUIRE(serve_until(p.a, p.b, [&] { return !p.a_in.closed.empty(); }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return !p.a_in.closed.empty(); }));
   REQUIRE(p.a_in.frames.size() == 1);
   CHECK(p.a_in.frames[0].second == bytes(5, 9));
   CHECK(p.b_in.closed.empty());  // closed by b itself: not reported to b
@@ -241,7 +231,7 @@ TEST_CASE("a dial to a port nobody listens on is reported lost") {
   a.set_handler(&a_in);
   const auto c = a.connect("127.8.4.7", port, "nobody");
   REQUIRE(c);
-  REQUIRE(serve_until(a, idle, [&] { return !a_in.closed.empty(); }));
+  REQUIRE(poll_until(a, idle, [&] { return !a_in.closed.empty(); }));
   CHECK(a_in.closed == std::vector{*c});
 }
 
@@ -250,7 +240,7 @@ TEST_CASE("a receiver that does not read makes sends refused past the queue, not
   short_queue.send_high_water_mark = 4;
   dialed_pair p("127.8.4.8", short_queue);
   REQUIRE(p.a.send(p.c, bytes(8, 0)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
   // b stops reading: the kernel's buffers fill, then four frames wait, then no more.
   const auto frame = bytes(256 << 10, 1);
   int accepted = 0;
@@ -261,7 +251,7 @@ TEST_CASE("a receiver that does not read makes sends refused past the queue, not
   CHECK(accepted < 1000);
   CHECK(p.a.stats().send_refused == 1);
   // b reads again: everything accepted arrives.
-  REQUIRE(serve_until(
+  REQUIRE(poll_until(
       p.a, p.b, [&] { return p.b_in.frames.size() == 1 + static_cast<std::size_t>(accepted); }, 20s));
   CHECK(p.b_in.frames.back().second == frame);
 }
@@ -269,12 +259,12 @@ TEST_CASE("a receiver that does not read makes sends refused past the queue, not
 TEST_CASE("frames a closed connection still held reach the peer (a linger, as ZeroMQ's)") {
   dialed_pair p("127.8.4.9");
   REQUIRE(p.a.send(p.c, bytes(8, 0)));
-  REQUIRE(serve_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return p.b_in.frames.size() == 1; }));
   // More than the kernel's buffers take at once, then the goodbye, then close.
   for (int i = 0; i < 16; ++i) REQUIRE(p.b.send(p.b_end(), bytes(1 << 20, static_cast<std::uint8_t>(i))));
   REQUIRE(p.b.send(p.b_end(), bytes(3, 0xbb)));
   p.b.close(p.b_end());
-  REQUIRE(serve_until(p.a, p.b, [&] { return !p.a_in.closed.empty(); }));
+  REQUIRE(poll_until(p.a, p.b, [&] { return !p.a_in.closed.empty(); }));
   REQUIRE(p.a_in.frames.size() == 17);
   CHECK(p.a_in.frames.back().second == bytes(3, 0xbb));
 }
@@ -306,7 +296,7 @@ TEST_CASE("strangers that say nothing are capped, and the cap is counted") {
   const auto c = a.connect("127.8.4.10", b.bound_port(), "b");
   REQUIRE(c);
   REQUIRE(a.send(*c, bytes(4, 4)));
-  CHECK(serve_until(a, b, [&] { return b_in.frames.size() == 1; }));
+  CHECK(poll_until(a, b, [&] { return b_in.frames.size() == 1; }));
 }
 
 TEST_CASE("a host name is resolved for the dial") {
@@ -318,6 +308,6 @@ TEST_CASE("a host name is resolved for the dial") {
   const auto c = a.connect("localhost", b.bound_port(), "b");
   REQUIRE(c);
   REQUIRE(a.send(*c, bytes(5, 5)));
-  CHECK(serve_until(a, b, [&] { return b_in.frames.size() == 1; }));
+  CHECK(poll_until(a, b, [&] { return b_in.frames.size() == 1; }));
   CHECK_FALSE(a.connect("no-such-host.invalid", 1, "x"));
 }

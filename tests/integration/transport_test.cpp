@@ -10,11 +10,13 @@
 #include <thread>
 #include <vector>
 
+#include "integration/poll_until.hpp"
 #include "transport/zmq_transport.hpp"
 
 using namespace cluster;
 using namespace cluster::internal;
 using namespace std::chrono_literals;
+using itest::poll_until;
 
 namespace {
 
@@ -23,18 +25,6 @@ struct recorder final : transport_handler {
   void on_frame(conn_id c, std::span<const std::uint8_t> frame) override { frames.emplace_back(c, frame.size()); }
   void on_closed(conn_id) override {}
 };
-
-/// Polls both transports until `done` or `limit`; false on timeout.
-template <class Done>
-bool poll_until(zmq_transport& a, zmq_transport& b, Done done, std::chrono::milliseconds limit = 5000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    a.poll(1ms);
-    b.poll(1ms);
-  }
-  return true;
-}
 
 /// A fresh connection that carries nothing means ZeroMQ's I/O thread is
 /// stuck; destroying the context would hang as well, so leave at once.

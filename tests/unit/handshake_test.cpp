@@ -3,6 +3,7 @@
 // duplicates, restarts), with a recording transport and a manual clock.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -173,49 +174,56 @@ TEST_CASE("version 3 binds each node's dist port; a version 2 peer's is not take
     c.self.dist_port = dist_port;
     return c;
   };
-  SUBCASE("both sides learn the other's") {
+  // One exchange, step by step; `in_transit` may alter the hello and the challenge.
+  struct ended {
+    hs::handshake initiator, acceptor;
+    bool up = false;
+    std::optional<error> failure;  ///< the acceptor's, on the initiator's proof
+    std::uint32_t version = 0;
+  };
+  const auto exchange = [](hs::config ic, hs::config ac, const std::function<void(wire::message&)>& in_transit) {
     testing::manual_clock clock;
     wire::message hello;
-    auto i = hs::handshake::initiate(with_dist("a@h", 1, 5001), clock.now(), hello);
-    auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
-    auto s1 = a.on_message(hello, clock.now(), nullptr);
-    auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
-    auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
-    REQUIRE(s3.done);
-    REQUIRE(i.on_message(*s3.send, clock.now(), nullptr).done);
-    CHECK(a.peer().dist_port == 5001);
-    CHECK(i.peer().dist_port == 5002);
+    auto i = hs::handshake::initiate(std::move(ic), clock.now(), hello);
+    auto a = hs::handshake::accept(std::move(ac), clock.now());
+    in_transit(hello);
+    wire::message challenge = *a.on_message(hello, clock.now(), nullptr).send;
+    in_transit(challenge);
+    const auto version = std::get<wire::challenge>(challenge).version;
+    auto reply = i.on_message(challenge, clock.now(), nullptr);
+    auto verdict = a.on_message(*reply.send, clock.now(), nullptr);
+    const bool up = verdict.done && i.on_message(*verdict.send, clock.now(), nullptr).done;
+    return ended{std::move(i), std::move(a), up, verdict.failure, version};
+  };
+  const auto untouched = [](wire::message&) {};
+  SUBCASE("both sides learn the other's") {
+    const auto e = exchange(with_dist("a@h", 1, 5001), with_dist("b@h", 2, 5002), untouched);
+    REQUIRE(e.up);
+    CHECK(e.acceptor.peer().dist_port == 5001);
+    CHECK(e.initiator.peer().dist_port == 5002);
   }
   SUBCASE("one altered in transit fails the proof") {
-    for (const bool alter_hello : {true, false}) {
-      testing::manual_clock clock;
-      wire::message hello;
-      auto i = hs::handshake::initiate(with_dist("a@h", 1, 5001), clock.now(), hello);
-      auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
-      if (alter_hello) std::get<wire::hello>(hello).dist_port = 6666;
-      auto s1 = a.on_message(hello, clock.now(), nullptr);
-      if (!alter_hello) std::get<wire::challenge>(*s1.send).dist_port = 6666;
-      auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
-      auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
-      REQUIRE(s3.failure);
-      CHECK(s3.failure->code == errc::auth_failed);
+    for (const auto type : {wire::msg_type::hello, wire::msg_type::challenge}) {
+      const auto e = exchange(with_dist("a@h", 1, 5001), with_dist("b@h", 2, 5002), [type](wire::message& m) {
+        if (wire::type_of(m) != type) return;
+        std::visit(
+            [](auto& fields) {
+              if constexpr (requires { fields.dist_port; }) fields.dist_port = 6666;
+            },
+            m);
+      });
+      REQUIRE(e.failure);
+      CHECK(e.failure->code == errc::auth_failed);
     }
   }
   SUBCASE("a version 2 initiator's is ignored, and it does not learn ours") {
     auto old = with_dist("a@h", 1, 5001);
     old.version_max = 2;
-    testing::manual_clock clock;
-    wire::message hello;
-    auto i = hs::handshake::initiate(old, clock.now(), hello);
-    auto a = hs::handshake::accept(with_dist("b@h", 2, 5002), clock.now());
-    auto s1 = a.on_message(hello, clock.now(), nullptr);
-    CHECK(std::get<wire::challenge>(*s1.send).version == 2);
-    auto s2 = i.on_message(*s1.send, clock.now(), nullptr);
-    auto s3 = a.on_message(*s2.send, clock.now(), nullptr);
-    REQUIRE(s3.done);
-    REQUIRE(i.on_message(*s3.send, clock.now(), nullptr).done);
-    CHECK(a.peer().dist_port == 0);
-    CHECK(i.peer().dist_port == 0);
+    const auto e = exchange(old, with_dist("b@h", 2, 5002), untouched);
+    REQUIRE(e.up);
+    CHECK(e.version == 2);
+    CHECK(e.acceptor.peer().dist_port == 0);
+    CHECK(e.initiator.peer().dist_port == 0);
   }
 }
 
