@@ -20,7 +20,8 @@
 // connection is not direct. No message ever crosses a probe, so nothing can
 // be reordered by the change of lane. A direct dial that cannot connect
 // makes the next dials to that peer announce no dist port: the first contact
-// is then the link (ZeroMQ), until the peer is forgotten (it restarts).
+// is then the link (ZeroMQ), until membership has us forget the peer (it
+// restarted, or was declared dead).
 //
 // Pure protocol logic: it reads time from a `clock`, talks through a
 // `transport`, and is driven by whoever owns it (the I/O thread in production,
