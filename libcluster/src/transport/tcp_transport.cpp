@@ -451,7 +451,7 @@ void tcp_transport::close(conn_id c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn.socket.native_handle(), nullptr);
   conn.watched = false;
   if (pending) {  // what the kernel did not take yet gets up to `linger` more (as ZeroMQ's linger)
-    conn.closing_until = clock::now() + linger;
+    conn.closing_until = clock::now() + options_.linger;
     closing_.push_back(std::move(it->second));
     conns_.erase(it);
     return;

@@ -47,6 +47,9 @@ struct tcp_transport_options {
   std::chrono::milliseconds handshake_interval{10000};  ///< to connect and exchange hellos
   std::size_t send_high_water_mark = 64;                ///< frames queued per connection beyond the kernel's buffer
   std::size_t max_unadmitted = 64;                      ///< connections without a verdict yet; more are hung up on
+  /// How long a connection we close keeps writing what the kernel has not
+  /// taken yet (a goodbye behind a backlog), as ZeroMQ's linger.
+  std::chrono::milliseconds linger{200};
   /// Listening: admit each new connection through `transport_handler::admit`.
   bool require_admission = false;
   /// Dialing: what to present to the node named by the argument, asked once
@@ -131,7 +134,6 @@ class tcp_transport final : public transport {
   void hang_up(connection& conn);
   /// Writes what connections we closed still hold; closes those done or past their linger.
   void serve_closing(clock::time_point now);
-  static constexpr std::chrono::milliseconds linger{200};
   void finish_connect(connection& conn);
   /// Reads up to the turn's budget and handles the frames; true if any
   /// was delivered.
