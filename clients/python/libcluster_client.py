@@ -375,7 +375,8 @@ class Client:
         # a connect that never succeeds is reported as a timeout.
         monitor = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
                                           | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-                                          | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                                          | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                          | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
         client = cls(sock, monitor, identity, timeout)
         try:
             sock.connect(f"tcp://{host}:{port}")
@@ -610,9 +611,21 @@ class Client:
             try:
                 self._sock.send(frame, zmq.NOBLOCK)
                 return
-            except zmq.Again:            # no peer to queue to (connection gone), or HWM
+            except zmq.Again:            # no peer to queue to (yet, or any more), or HWM
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._sock.poll(remaining * 1000, zmq.POLLOUT):
+                ready = {}
+                if remaining > 0:
+                    # The monitor too: a refusal at admission means there will never be a peer.
+                    poller = zmq.Poller()
+                    poller.register(self._sock, zmq.POLLOUT)
+                    poller.register(self._monitor, zmq.POLLIN)
+                    ready = dict(poller.poll(remaining * 1000))
+                if self._monitor in ready:
+                    self._on_monitor_event()
+                    if self._broken is not None:
+                        raise ClusterError(self._broken.code, self._broken.message) from None
+                    continue
+                if self._sock not in ready:
                     if self._cipher:
                         self._cipher.unsend()    # never sent: the next frame takes its counter
                     raise ClusterError("timeout", "could not send to the node") from None
@@ -644,27 +657,32 @@ class Client:
                     self._reject(2, "a handshake frame holds one message", "malformed")
                 self._pending.extend(messages)
             elif self._monitor in ready:
-                event = recv_monitor_message(self._monitor)
-                if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                    self._admitted = True
-                elif event["event"] == zmq.EVENT_DISCONNECTED and not self._admitted:
-                    # Closed in ZeroMQ's handshake: the node's close can overtake its refusal.
-                    self._broken = ClusterError("auth_failed", f"{self.node} closed the connection in ZeroMQ's "
-                                                "handshake: cookie mismatch, clocks more than 15 minutes "
-                                                "apart, or the node there has another name")
-                elif event["event"] == zmq.EVENT_DISCONNECTED:
-                    self._broken = ClusterError("no_connection", f"lost the connection to {self.node}")
-                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and event["value"] == 500:
-                    self._broken = ClusterError("busy", f"{self.node} refuses new connections for now: it is "
-                                                "stopping, or our address is backed off after too many "
-                                                "failed authentications")
-                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-                    self._broken = ClusterError("auth_failed", f"{self.node} refused us at admission: "
-                                                "cookie mismatch, clocks more than 15 minutes apart, "
-                                                "or the node there has another name")
-                elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-                    self._broken = ClusterError("auth_failed", f"{self.node} failed ZeroMQ's handshake "
-                                                "(not a libcluster node of this version?)")
+                self._on_monitor_event()
+
+    def _on_monitor_event(self) -> None:
+        """Takes one event from the socket's monitor: admitted, refused or disconnected."""
+        event = recv_monitor_message(self._monitor)
+        if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._admitted = True
+        elif (event["event"] in (zmq.EVENT_DISCONNECTED, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+              and not self._admitted):
+            # Closed in ZeroMQ's handshake: the node's close can overtake its refusal.
+            self._broken = ClusterError("auth_failed", f"{self.node} closed the connection in ZeroMQ's "
+                                        "handshake: cookie mismatch, clocks more than 15 minutes "
+                                        "apart, or the node there has another name")
+        elif event["event"] == zmq.EVENT_DISCONNECTED:
+            self._broken = ClusterError("no_connection", f"lost the connection to {self.node}")
+        elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH and event["value"] == 500:
+            self._broken = ClusterError("busy", f"{self.node} refuses new connections for now: it is "
+                                        "stopping, or our address is backed off after too many "
+                                        "failed authentications")
+        elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            self._broken = ClusterError("auth_failed", f"{self.node} refused us at admission: "
+                                        "cookie mismatch, clocks more than 15 minutes apart, "
+                                        "or the node there has another name")
+        elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            self._broken = ClusterError("auth_failed", f"{self.node} failed ZeroMQ's handshake "
+                                        "(not a libcluster node of this version?)")
 
 
 def _result(f: list):
