@@ -266,7 +266,8 @@ TEST_CASE("frames a closed connection still held reach the peer (a linger, as Ze
   for (int i = 0; i < 16; ++i) REQUIRE(p.b.send(p.b_end(), bytes(1 << 20, static_cast<std::uint8_t>(i))));
   REQUIRE(p.b.send(p.b_end(), bytes(3, 0xbb)));
   p.b.close(p.b_end());
-  REQUIRE(poll_until(p.a, p.b, [&] { return !p.a_in.closed.empty(); }, 20s));
+  REQUIRE(poll_until(
+      p.a, p.b, [&] { return !p.a_in.closed.empty(); }, 20s));
   REQUIRE(p.a_in.frames.size() == 17);
   CHECK(p.a_in.frames.back().second == bytes(3, 0xbb));
 }
