@@ -370,6 +370,9 @@ bool tcp_transport::read(conn_id c) {
       conn->in_start = conn->in_end = 0;
       if (conn->in.size() > read_budget) conn->in = {};  // a large frame's room is not kept
     }
+    // Less than asked for: the socket was empty. Asking again would only
+    // hear so (a system call per message); epoll says when more comes.
+    if (static_cast<std::size_t>(n) < want) break;
   }
   return delivered;
 }
