@@ -11,6 +11,7 @@
 #include "cluster/inbox.hpp"
 #include "cluster/runtime.hpp"
 #include "cluster/supervisor.hpp"
+#include "runtime/runtime_core.hpp"
 
 using namespace cluster;
 using namespace std::chrono_literals;
@@ -62,6 +63,34 @@ TEST_CASE("two processes play 100,000 rounds of ping-pong") {
     ctx.send(to, std::string("done"));
   });
   CHECK(out.receive_as<std::string>(60s) == "done");
+}
+
+TEST_CASE("a busy-waiting worker does the idle work, and runs the process it wakes itself") {
+  // Stands for a node's I/O: the first poll delivers a message.
+  struct deliver_once final : internal::idle_work {
+    runtime* rt = nullptr;
+    pid to;
+    std::atomic<bool> done{false};
+    std::atomic<std::thread::id> poller{};
+    bool poll() override {
+      if (done.exchange(true)) return false;
+      poller = std::this_thread::get_id();
+      rt->send(to, 1);
+      return true;
+    }
+  } io;  // before the runtime: it outlives the workers
+  runtime rt(threaded(1));
+  inbox out(rt);
+  const pid receiver = rt.spawn([to = out.self()](context& ctx, message&) {
+    ctx.send(to, std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  });
+  io.rt = &rt;
+  io.to = receiver;
+  rt.core().set_idle_work(&io);
+  const auto ran_on = out.receive_as<std::size_t>(30s);
+  REQUIRE(ran_on);
+  CHECK(*ran_on == std::hash<std::thread::id>{}(io.poller.load()));
+  rt.core().set_idle_work(nullptr);
 }
 
 TEST_CASE("a spawn storm from several processes: every child runs and every exit is counted") {

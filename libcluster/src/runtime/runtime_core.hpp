@@ -136,6 +136,8 @@ class runtime_core {
   void set_remote(remote_router* r) { remote_ = r; }
   remote_router* remote() const { return remote_; }
   void set_services(node_services* s) { services_ = s; }
+  /// What idle workers do between their looks for processes (scheduler.hpp).
+  void set_idle_work(idle_work* w) { scheduler_.set_idle_work(w); }
   node_services* services() const { return services_; }
 
   /// One turn of `p` (the scheduler's callback; adopts one reference).

@@ -94,6 +94,9 @@ bool scheduler::busy_wait_for_work() {
   do {
     queued = queued_processes();
     if (queued > 0 || stopping_.load(std::memory_order_relaxed)) break;
+    // I/O we do here puts the processes it wakes on our own queue: we run
+    // them next, with no wake-up of another thread on the way.
+    if (idle_work* w = idle_work_.load(std::memory_order_acquire); w && w->poll()) continue;
     sched_yield();
   } while (std::chrono::steady_clock::now() < until);
   waiting_.fetch_sub(1, std::memory_order_seq_cst);

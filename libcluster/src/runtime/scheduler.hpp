@@ -29,6 +29,18 @@
 
 namespace cluster::internal {
 
+/// Work a busy-waiting worker may do between its looks for processes: the
+/// node's I/O, so that a message read by the worker that will run its
+/// receiver needs no hand-over between threads.
+class idle_work {
+ public:
+  /// Does what there is without blocking; true if it found any.
+  virtual bool poll() = 0;
+
+ protected:
+  ~idle_work() = default;
+};
+
 class scheduler {
  public:
   using run_fn = std::function<void(process*)>;
@@ -48,6 +60,9 @@ class scheduler {
   /// True on one of this scheduler's worker threads.
   bool on_worker() const;
   std::size_t worker_count() const { return workers_.size(); }
+  /// What busy-waiting workers do between looks (nullptr: nothing). The
+  /// object must outlive the workers, or be replaced first.
+  void set_idle_work(idle_work* w) { idle_work_.store(w, std::memory_order_release); }
 
  private:
   struct run_queue {
@@ -70,6 +85,7 @@ class scheduler {
   std::atomic<int> sleepers_{0};
   std::atomic<int> waiting_{0};  // workers busy-waiting for work (at most one)
   std::atomic<bool> stopping_{false};
+  std::atomic<idle_work*> idle_work_{nullptr};
   std::mutex sleep_mutex_;  // pairs with wake_
   std::condition_variable wake_;
 };
