@@ -544,3 +544,34 @@ TEST_CASE("a large message does not overtake a small one sent before it to the s
   CHECK(out.receive_as<term>(10s) == term(atom{"small"}));
   CHECK(out.receive_as<term>(10s) == term(atom{"large"}));
 }
+
+TEST_CASE("between messages, idle workers serve the direct lane: they read, send, and run what they read") {
+  auto a = start("a@127.3.18.1");
+  auto b = start("b@127.3.18.2", {"a@127.3.18.1"});
+  linked(*a, *b);
+  const pid remote_echo = b->processes().spawn(echo());
+  inbox out(a->processes());
+  // A ping-pong between processes: after each turn of the pinger (on a) and
+  // of the echo (on b), a worker waits for work there and takes turns of I/O.
+  // Whether a given message is caught by a worker or by the I/O thread is up
+  // to the OS's scheduling, so rounds go on until both nodes count some.
+  const auto play = [&](int rounds) {
+    a->processes().spawn([rounds, remote_echo, to = out.self()](context& ctx) -> task {
+      for (int i = 0; i < rounds; ++i) {
+        ctx.send(remote_echo, term(term_list{ctx.self(), i}));
+        co_await ctx.receive();
+      }
+      ctx.send(to, atom{"done"});
+    });
+    REQUIRE(out.receive_as<atom>(60s) == atom{"done"});
+  };
+  const auto a_before = a->stats(), b_before = b->stats();
+  const auto grew = [&] {
+    return a->stats().worker_io_turns > a_before.worker_io_turns &&
+           b->stats().worker_io_turns > b_before.worker_io_turns;
+  };
+  int played = 0;
+  for (; played < 50 && !grew(); ++played) play(200);
+  CHECK(grew());
+  CHECK(a->stats().remote_received - a_before.remote_received == 200u * static_cast<unsigned>(played));
+}

@@ -67,6 +67,10 @@ struct node_stats {
   /// to heartbeat silence.
   std::uint64_t direct_links = 0, direct_upgrades = 0, direct_dials_failed = 0, direct_handshakes_refused = 0;
   std::uint64_t direct_disconnects = 0, direct_heartbeat_timeouts = 0;
+  /// Turns of I/O that idle workers took and that moved traffic: messages
+  /// read off the direct lane by the worker that then ran their receivers,
+  /// or sent without waking the I/O thread (docs/ARCHITECTURE.md, "Turns of I/O").
+  std::uint64_t worker_io_turns = 0;
   std::uint64_t remote_sent = 0, remote_received = 0, remote_frames = 0;
   std::uint64_t dropped_unserializable = 0;  ///< non-term messages to remote PIDs
   std::uint64_t dropped_no_connection = 0;   ///< messages to nodes without a link

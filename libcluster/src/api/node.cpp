@@ -33,9 +33,15 @@ using internal::link_manager;
 namespace membership = internal::membership;
 namespace wire = internal::wire;
 
-// Everything below runs on the I/O thread except `post`, `call` and the
-// constructor/`start`/`stop` path, which only touch the command queue.
-class node::impl final : public internal::link_listener {
+// Everything below runs in a turn of I/O (holding io_turn_) except `post`,
+// `call`, `wake`, `send_soon` and the constructor/`start`/`stop` path, which
+// only touch the command queue and the flags. The I/O thread takes turns;
+// with the direct lane, so does a busy-waiting worker (`poll`) while the I/O
+// thread is between turns: it reads the direct lane and sends what waits, so
+// a message reaches the process it wakes, and the process's answer the
+// wire, with no hand-over between threads (docs/ARCHITECTURE.md, "Turns of
+// I/O").
+class node::impl final : public internal::link_listener, public internal::idle_work {
  public:
   impl(node_config cfg, std::uint32_t creation, std::string listen_ip)
       : cfg_(std::move(cfg)),
@@ -48,7 +54,7 @@ class node::impl final : public internal::link_listener {
         started_(clock_.now()),
         runtime_(runtime_config_of(cfg_, creation_)),
         dist_(runtime_.core(), links_, functions_,
-              {[this] { wake(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }},
+              {[this] { send_soon(); }, [this](std::function<void()> fn) { (void)post(std::move(fn)); }},
               {cfg_.peer_queue_bytes, cfg_.max_message_bytes}),
         modules_(functions_, runtime_, cfg_.module_dirs),
         services_(runtime_, replica_hooks()) {
@@ -60,6 +66,7 @@ class node::impl final : public internal::link_listener {
 
   ~impl() override {
     stop();
+    runtime_.core().set_idle_work(nullptr);
     {
       std::lock_guard lock(membership_mutex_);  // a replica may be reading who is up
       membership_.reset();                      // its thread posts to us: it goes first
@@ -95,7 +102,12 @@ class node::impl final : public internal::link_listener {
     }
     log(log_level::info, cfg_.name.id() + ": listening on " + listen_ip_ + ":" + std::to_string(cfg_.name.port) +
                              " (creation " + std::to_string(creation_) + "; node links " + links_at + ")");
+    {
+      std::lock_guard turn(io_turn_);
+      io_open_ = true;
+    }
     thread_ = std::thread([this] { run(); });
+    runtime_.core().set_idle_work(this);
     services_.start();  // groups and global names: they need membership
     // Dial the seeds too: a handshake that fails says why on both sides
     // (cookie mismatch, duplicate name), which a dropped datagram cannot.
@@ -161,7 +173,50 @@ class node::impl final : public internal::link_listener {
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
   }
 
-  bool on_io_thread() const { return std::this_thread::get_id() == io_thread_id_.load(); }
+  // In a turn of I/O: on the I/O thread, or a worker taking one.
+  bool on_io_thread() const { return turn_holder == this || std::this_thread::get_id() == io_thread_id_.load(); }
+
+  // Marks this thread as in a turn of I/O, for `on_io_thread`.
+  struct in_turn {
+    explicit in_turn(const impl* n) : outer(std::exchange(turn_holder, n)) {}
+    ~in_turn() { turn_holder = outer; }
+    in_turn(const in_turn&) = delete;
+    in_turn& operator=(const in_turn&) = delete;
+    const impl* outer;
+  };
+
+  // The outbox was empty and a process queued a message for another node.
+  // A spinning I/O thread sends it on its next turn, or a polling worker
+  // sooner; an I/O thread blocked in poll is woken. Not `wake`: a spinning
+  // I/O thread leaves the outbox to a polling worker (see `run`), never the
+  // commands.
+  void send_soon() {
+    outbox_pending_.store(true, std::memory_order_seq_cst);  // the same handshake as wake's
+    if (io_spinning_.load(std::memory_order_seq_cst)) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  // idle_work: a busy-waiting worker reads the direct lane and sends what
+  // waits; a process it wakes goes to that worker's own queue, and runs
+  // next. Never waits for the turn. Not without the direct lane: ZeroMQ's
+  // own I/O thread stands between its sockets and us anyway.
+  bool poll() override {
+    if (!cfg_.dist_port) return false;
+    std::unique_lock turn(io_turn_, std::try_to_lock);
+    if (!turn || !io_open_) return false;
+    const in_turn held(this);
+    worker_polled_.store(clock_.now().time_since_epoch().count(), std::memory_order_relaxed);
+    const auto frames_before = dist_.stats().frames.load(std::memory_order_relaxed);
+    const bool read = direct_.read_ready();
+    outbox_pending_.store(false, std::memory_order_relaxed);  // before the flush: a later send sets it again
+    dist_.flush();
+    if (read || dist_.stats().frames.load(std::memory_order_relaxed) != frames_before) {
+      worker_turns_.fetch_add(1, std::memory_order_relaxed);
+      helped_.store(true, std::memory_order_relaxed);  // traffic: the I/O thread keeps spinning
+    }
+    return read;
+  }
 
   /// Runs `fn` on the I/O thread and waits for its value.
   template <class F>
@@ -218,6 +273,7 @@ class node::impl final : public internal::link_listener {
     out.direct_handshakes_refused = direct_.stats().handshakes_refused;
     out.direct_disconnects = direct_.stats().disconnects;
     out.direct_heartbeat_timeouts = direct_.stats().heartbeat_timeouts;
+    out.worker_io_turns = worker_turns_.load(std::memory_order_relaxed);
     out.send_failures = s.send_failures;
     out.links_lost = s.links_lost;
     out.dropped_from_closed = transport_.stats().dropped_from_closed;
@@ -756,66 +812,100 @@ class node::impl final : public internal::link_listener {
     io_thread_id_ = std::this_thread::get_id();
     time_point last_busy = clock_.now(), last_tick = last_busy;
     while (!stopping_) {
+      if (helped_.exchange(false, std::memory_order_relaxed)) last_busy = clock_.now();
       // For `busy_wait` after the last traffic we poll without blocking,
       // yielding the CPU in between: the next message of a conversation
       // then costs no thread wake-up (tens of microseconds here, twice per
       // round trip: once for ZeroMQ's signal, once for our wake_fd).
       const time_point now = clock_.now();
       const bool spinning = now - last_busy < cfg_.busy_wait;
-      // A backlog the transport refused is retried every millisecond.
-      auto timeout = std::chrono::milliseconds(dist_.backlogged() ? 1 : 1000);
-      // The direct lane's heartbeats and timeouts run when it is served.
-      const int direct_fd = cfg_.dist_port ? direct_.descriptor() : -1;
-      if (direct_fd >= 0) timeout = std::min(timeout, direct_.timer_grain());
-      for (const auto next : {links_.next_deadline(), quorum_.deadline()}) {
-        if (!next) continue;
-        const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
-        timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
+      // While a worker polls, it serves the direct lane and the outbox: a
+      // turn of ours would only hold it up. Commands and timers are ours.
+      const time_point polled{time_point::duration(worker_polled_.load(std::memory_order_relaxed))};
+      if (spinning && now - polled < worker_covers && now - last_tick < std::chrono::milliseconds(1) &&
+          !wake_pending_.load(std::memory_order_acquire)) {
+        sched_yield();
+        continue;
       }
-      io_spinning_.store(spinning, std::memory_order_seq_cst);
-      if (spinning || wake_pending_.load(std::memory_order_seq_cst)) timeout = std::chrono::milliseconds(0);
-      // Timeouts and retries have millisecond grain: spinning need not scan them.
-      const bool tick_due = !spinning || now - last_tick >= std::chrono::milliseconds(1);
-      try {
-        // Between ticks a spinning turn looks only at the data sockets and
-        // the wake flag: a third of the system calls of a full poll with one
-        // peer, about half with many (the full poll alone serves admission
-        // and the monitors). The shorter each turn, the sooner the threads
-        // we wake (ZeroMQ's, the workers) get the CPU that this thread yields.
-        internal::poll_outcome seen;
-        if (tick_due)
-          seen = transport_.poll(timeout, wake_fd_, direct_fd);
-        else
-          seen.traffic = transport_.read_ready();
-        if (direct_fd >= 0) seen.traffic = direct_.read_ready() || seen.traffic;
-        seen.woken = seen.woken || wake_pending_.load(std::memory_order_acquire);
-        // What processes sent goes out before the answers commands post, so
-        // a call's result never overtakes its function's earlier messages.
-        // The second flush is needed too: run_commands clears the wake flag,
-        // which a process may have set for the outbox after the first one.
-        dist_.flush();
-        if (seen.woken) run_commands();
-        dist_.flush();
-        if (seen.woken || seen.traffic)
-          last_busy = clock_.now();
-        else if (spinning)
-          sched_yield();
-      } catch (const zmq::error_t& e) {
-        // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
-        log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
+      std::unique_lock turn(io_turn_, std::defer_lock);
+      if (!spinning) {
+        turn.lock();
+      } else if (!turn.try_lock()) {  // a worker's turn: it is short, and waking from the lock is not
+        sched_yield();
+        continue;
       }
-      if (!tick_due) continue;
-      last_tick = now;
-      links_.tick();
-      dist_.tick(clock_.now());
-      if (const auto settled = quorum_.deadline(); settled && clock_.now() >= *settled && !left_ && !stopping_)
-        check_quorum();
+      const in_turn held(this);
+      const bool idle = take_turn(spinning, last_busy, last_tick);
+      turn.unlock();
+      if (idle) sched_yield();
     }
+    std::lock_guard turn(io_turn_);
+    const in_turn held(this);
+    io_open_ = false;  // nobody takes turns any more
     {
       std::lock_guard lock(queue_mutex_);
       accepting_ = false;  // later posts are refused, so nobody waits on a task that never runs
     }
     run_commands();  // whatever was posted before the queue closed
+  }
+
+  // One turn of the I/O thread: waits for traffic (not while spinning),
+  // serves it, sends what waits, runs commands and, once a millisecond, the
+  // timers. True if it found nothing to do while spinning.
+  bool take_turn(bool spinning, time_point& last_busy, time_point& last_tick) {
+    const time_point now = clock_.now();
+    // A backlog the transport refused is retried every millisecond.
+    auto timeout = std::chrono::milliseconds(dist_.backlogged() ? 1 : 1000);
+    // The direct lane's heartbeats and timeouts run when it is served.
+    const int direct_fd = cfg_.dist_port ? direct_.descriptor() : -1;
+    if (direct_fd >= 0) timeout = std::min(timeout, direct_.timer_grain());
+    for (const auto next : {links_.next_deadline(), quorum_.deadline()}) {
+      if (!next) continue;
+      const auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
+      timeout = std::clamp(until, std::chrono::milliseconds(0), timeout);
+    }
+    io_spinning_.store(spinning, std::memory_order_seq_cst);
+    if (spinning || wake_pending_.load(std::memory_order_seq_cst) || outbox_pending_.load(std::memory_order_seq_cst))
+      timeout = std::chrono::milliseconds(0);
+    // Timeouts and retries have millisecond grain: spinning need not scan them.
+    const bool tick_due = !spinning || now - last_tick >= std::chrono::milliseconds(1);
+    bool idle = false;
+    try {
+      // Between ticks a spinning turn looks only at the data sockets and
+      // the wake flag: a third of the system calls of a full poll with one
+      // peer, about half with many (the full poll alone serves admission
+      // and the monitors). The shorter each turn, the sooner the threads
+      // we wake (ZeroMQ's, the workers) get the CPU that this thread yields.
+      internal::poll_outcome seen;
+      if (tick_due)
+        seen = transport_.poll(timeout, wake_fd_, direct_fd);
+      else
+        seen.traffic = transport_.read_ready();
+      if (direct_fd >= 0) seen.traffic = direct_.read_ready() || seen.traffic;
+      seen.woken = seen.woken || wake_pending_.load(std::memory_order_acquire);
+      const bool sent = outbox_pending_.exchange(false, std::memory_order_relaxed);  // before the flush, as in poll
+      // What processes sent goes out before the answers commands post, so
+      // a call's result never overtakes its function's earlier messages.
+      // The second flush is needed too: run_commands clears the wake flag,
+      // which a process may have set for the outbox after the first one.
+      dist_.flush();
+      if (seen.woken) run_commands();
+      dist_.flush();
+      if (seen.woken || seen.traffic || sent)
+        last_busy = clock_.now();
+      else
+        idle = spinning;
+    } catch (const zmq::error_t& e) {
+      // ZeroMQ refused something (EINTR, out of descriptors): say so, go on.
+      log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
+    }
+    if (!tick_due) return idle;
+    last_tick = now;
+    links_.tick();
+    dist_.tick(clock_.now());
+    if (const auto settled = quorum_.deadline(); settled && clock_.now() >= *settled && !left_ && !stopping_)
+      check_quorum();
+    return idle;
   }
 
   node_config cfg_;
@@ -833,23 +923,35 @@ class node::impl final : public internal::link_listener {
   internal::distribution dist_;
   internal::module_host modules_;        // after runtime_: its processes are stopped (in ~impl) before it goes
   internal::cluster_services services_;  // likewise
-  internal::quorum_watch quorum_{cfg_.membership.quorum_settle};  // I/O thread only
+  internal::quorum_watch quorum_{cfg_.membership.quorum_settle};  // in a turn
   std::unique_ptr<membership::membership_service> membership_;
   std::mutex membership_mutex_;  // guards membership_ (the pointer) for the replicas, which read it from their threads
-  std::vector<std::function<void(const node_event&)>> subscribers_;           // I/O thread only
-  std::vector<pid> node_watchers_;                                            // I/O thread only
-  std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; I/O thread
-  std::multimap<internal::conn_id, pid> client_monitors_;  // processes monitoring for clients; I/O thread
+  std::vector<std::function<void(const node_event&)>> subscribers_;           // in a turn
+  std::vector<pid> node_watchers_;                                            // in a turn
+  std::vector<std::pair<internal::conn_id, std::uint64_t>> member_watchers_;  // clients watching; in a turn
+  std::multimap<internal::conn_id, pid> client_monitors_;  // processes monitoring for clients; in a turn
 
   std::thread thread_;
   std::atomic<std::thread::id> io_thread_id_{};  // set by the I/O thread as it starts
   int wake_fd_ = -1;
-  std::atomic<bool> wake_pending_{false};  // set by wake(), cleared by run_commands()
-  std::atomic<bool> io_spinning_{false};   // the I/O thread busy-waits: wake() need not write wake_fd_
-  bool stopping_ = false;                  // I/O thread only
-  bool left_ = false;                      // I/O thread only: left the cluster, still running
-  std::mutex stop_mutex_;                  // held while stopping and joining
-  std::mutex queue_mutex_;                 // guards queue_ and accepting_
+  std::atomic<bool> wake_pending_{false};    // set by wake(), cleared by run_commands()
+  std::atomic<bool> outbox_pending_{false};  // set by send_soon(), cleared by the turn that flushes
+  std::atomic<bool> io_spinning_{false};     // the I/O thread busy-waits: wake() need not write wake_fd_
+  std::mutex io_turn_;                       // held for a turn of I/O, by whichever thread takes it
+  bool io_open_ = false;                     // guarded by io_turn_: turns may be taken (from start to the end of run)
+  std::atomic<time_point::rep> worker_polled_{0};  // when a worker last took a turn (poll)
+  std::atomic<std::uint64_t> worker_turns_{0};     // turns workers took that moved traffic
+  std::atomic<bool> helped_{false};                // a worker moved traffic: the I/O thread keeps spinning
+  // How long after a worker's turn the spinning I/O thread leaves the
+  // direct lane and the outbox to it: a worker's busy wait polls every few
+  // microseconds, and one that stopped (it runs a process, or sleeps) is
+  // replaced this soon.
+  static constexpr auto worker_covers = std::chrono::microseconds(50);
+  static inline thread_local const impl* turn_holder = nullptr;  // the node whose turn this thread is in
+  std::atomic<bool> stopping_{false};                            // set in a turn; read by the I/O thread between turns
+  bool left_ = false;                                            // in a turn: left the cluster, still running
+  std::mutex stop_mutex_;                                        // held while stopping and joining
+  std::mutex queue_mutex_;                                       // guards queue_ and accepting_
   std::deque<std::function<void()>> queue_;
   std::deque<std::function<void()>> running_;  // the commands being run (I/O thread)
   bool accepting_ = true;
@@ -919,6 +1021,7 @@ constexpr std::pair<const char*, std::uint64_t node_stats::*> counter_fields[] =
     {"direct_handshakes_refused", &node_stats::direct_handshakes_refused},
     {"direct_disconnects", &node_stats::direct_disconnects},
     {"direct_heartbeat_timeouts", &node_stats::direct_heartbeat_timeouts},
+    {"worker_io_turns", &node_stats::worker_io_turns},
     {"send_failures", &node_stats::send_failures},
     {"links_lost", &node_stats::links_lost},
     {"dropped_from_closed", &node_stats::dropped_from_closed},
