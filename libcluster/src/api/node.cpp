@@ -130,6 +130,7 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     dist_.close();
     links_.leave("shutdown");
     stopping_ = true;
+    io_open_ = false;  // workers take no more turns
   }
 
   void stop() {
@@ -197,20 +198,34 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
   }
 
-  // idle_work: a busy-waiting worker reads the direct lane and sends what
-  // waits; a process it wakes goes to that worker's own queue, and runs
-  // next. Never waits for the turn. Not without the direct lane: ZeroMQ's
-  // own I/O thread stands between its sockets and us anyway.
+  // idle_work: a busy-waiting worker reads the data sockets of both lanes,
+  // as a spinning turn of the I/O thread does (which leaves them to it
+  // meanwhile), and sends what waits; a process it wakes goes to that
+  // worker's own queue, and runs next. Never waits for the turn. Not
+  // without the direct lane: ZeroMQ's own I/O thread stands between its
+  // sockets and us anyway. ZeroMQ's sockets (clients, and links through
+  // ZeroMQ) are read every `zmq_read_every` only: reading them costs each
+  // look a few microseconds, which a round trip on the direct lane pays.
   bool poll() override {
     if (!cfg_.dist_port) return false;
     std::unique_lock turn(io_turn_, std::try_to_lock);
     if (!turn || !io_open_) return false;
     const in_turn held(this);
-    worker_polled_.store(clock_.now().time_since_epoch().count(), std::memory_order_relaxed);
+    const time_point now = clock_.now();
+    worker_polled_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
     const auto frames_before = dist_.stats().frames.load(std::memory_order_relaxed);
-    const bool read = direct_.read_ready();
-    outbox_pending_.store(false, std::memory_order_relaxed);  // before the flush: a later send sets it again
-    dist_.flush();
+    bool read = false;
+    try {
+      if (now - zmq_read_at_ >= zmq_read_every) {
+        zmq_read_at_ = now;
+        read = transport_.read_ready();
+      }
+      read = direct_.read_ready() || read;
+      outbox_pending_.store(false, std::memory_order_relaxed);  // before the flush: a later send sets it again
+      dist_.flush();
+    } catch (const zmq::error_t& e) {
+      log(log_level::error, cfg_.name.id() + ": transport error: " + e.what());
+    }
     if (read || dist_.stats().frames.load(std::memory_order_relaxed) != frames_before) {
       worker_turns_.fetch_add(1, std::memory_order_relaxed);
       helped_.store(true, std::memory_order_relaxed);  // traffic: the I/O thread keeps spinning
@@ -226,8 +241,11 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
     auto answer = task->get_future();
     if (post([task] { (*task)(); })) return answer.get();
-    // Stopped or stopping: once the I/O thread is gone, the state is ours to read.
+    // Stopped or stopping: once the I/O thread is gone, the state is ours to
+    // read. It may still be in its last turn (stopped from a callback).
     std::lock_guard stop_lock(stop_mutex_);
+    std::lock_guard turn(io_turn_);
+    const in_turn held(this);
     (*task)();
     return answer.get();
   }
@@ -947,6 +965,8 @@ class node::impl final : public internal::link_listener, public internal::idle_w
   // microseconds, and one that stopped (it runs a process, or sleeps) is
   // replaced this soon.
   static constexpr auto worker_covers = std::chrono::microseconds(50);
+  static constexpr auto zmq_read_every = std::chrono::microseconds(20);
+  time_point zmq_read_at_{};                                     // in a turn: when a worker last read ZeroMQ's sockets
   static inline thread_local const impl* turn_holder = nullptr;  // the node whose turn this thread is in
   std::atomic<bool> stopping_{false};                            // set in a turn; read by the I/O thread between turns
   bool left_ = false;                                            // in a turn: left the cluster, still running
