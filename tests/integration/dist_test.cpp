@@ -575,3 +575,44 @@ TEST_CASE("between messages, idle workers serve the direct lane: they read, send
   CHECK(grew());
   CHECK(a->stats().remote_received - a_before.remote_received == 200u * static_cast<unsigned>(played));
 }
+
+TEST_CASE("what a called function sends its caller arrives before the call's answer") {
+  auto a = start("a@127.3.19.1");
+  auto cb = config_of("b@127.3.19.2", {"a@127.3.19.1"});
+  cb.dist_port.reset();
+  auto b = start(cb);
+  linked(*a, *b);
+  constexpr int told = 20;
+  // Tells the caller (its argument) `told` times, then answers.
+  b->functions().add_coroutine("test:tell_then_answer", [](context& ctx, term args, term& result) -> task {
+    for (int i = 0; i < told; ++i) ctx.send(args.as<pid>(), term(i));
+    result = atom{"answer"};
+    co_return;
+  });
+  // b's I/O thread alone sends (its links go through ZeroMQ), and commands
+  // keep it running them between its flushes: the answer, a command too,
+  // must not overtake the messages there. (The window is narrow: this
+  // guards the order; it rarely caught its loss.)
+  std::atomic<bool> done{false};
+  std::thread commands([&] {
+    while (!done) (void)b->stats();
+  });
+  inbox out(a->processes());
+  constexpr int calls = 300;
+  a->processes().spawn([to = out.self()](context& ctx) -> task {
+    const std::string node_b = "b@127.3.19.2", fn = "test:tell_then_answer";
+    int in_order = 0;
+    for (int i = 0; i < calls; ++i) {
+      auto answer = co_await call(ctx, node_b, fn, term(ctx.self()), 5s);
+      if (!answer.ok()) break;
+      // Already here: the messages came before the answer.
+      int got = 0;
+      while (co_await ctx.receive({}, 0ms)) ++got;
+      if (got == told) ++in_order;
+    }
+    ctx.send(to, term(in_order));
+  });
+  CHECK(out.receive_as<term>(60s) == term(calls));
+  done = true;
+  commands.join();
+}

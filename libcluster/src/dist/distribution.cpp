@@ -191,7 +191,7 @@ void distribution::bounce_noconnection(const bounce_info& b) {
   }
 }
 
-void distribution::flush() {
+void distribution::take_outbox() {
   {
     // The two vectors trade places, each keeping its capacity: no allocation
     // per flush, nor per message once they have grown.
@@ -202,6 +202,10 @@ void distribution::flush() {
   for (auto& out : flushing_) intake(std::move(out));
   flushing_.clear();
   if (flushing_.capacity() > kept_outbox_entries) flushing_ = {};  // a burst's peak is not kept
+}
+
+void distribution::flush() {
+  take_outbox();
   backlogged_ = false;
   const time_point now = now_();
   std::vector<std::string> unreachable;
@@ -393,8 +397,12 @@ void distribution::answer(const answer_to& a, bool spawn, errc code, term value,
     send_reply(a.conn, spawn, a.id, code, value, text);
     return;
   }
-  // Connections belong to the I/O thread: hand the answer over to it.
+  // Connections belong to the I/O thread: hand the answer over to it. What
+  // the function sent before it returned may still be in the outbox (the
+  // I/O thread flushed just before it ran this): queued first, it keeps its
+  // place ahead of the answer.
   hooks_.post([this, conn = a.conn, id = a.id, code, spawn, value = std::move(value), text] {
+    take_outbox();
     send_reply(conn, spawn, id, code, value, text);
   });
 }

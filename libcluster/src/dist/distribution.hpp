@@ -235,6 +235,8 @@ class distribution final : public remote_router {
   }
   std::shared_ptr<peer_flow> flow_of(const node_atom& node);
   void intake(outgoing out);
+  /// Moves what processes queued into the per-node queues (sends nothing).
+  void take_outbox();
   /// Sends as much of `q` as the transport takes; false if it refused some.
   bool send_queue(conn_id link, const std::string& node, peer_queue& q);
   /// Moves a whole message into `f`.
