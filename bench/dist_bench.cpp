@@ -7,6 +7,8 @@
 //     spawn, spawn_pipelined, in this order whatever the order given (`all`:
 //     every one but call_16: the 16 callers of `call` alone, to profile them)
 //     N one-way messages (default 2,000,000); the other workloads scale with it
+//     BENCH_PINGPONG_SAMPLES=FILE: pingpong writes every round trip there
+//     (start in us, length in us), for bench/tick_phase.py
 //   bench_dist one_way_plaintext [N]
 //     one_way with both nodes on --insecure-plaintext: the cost of encryption
 //   bench_dist serve NAME    (internal) the remote node
@@ -139,8 +141,9 @@ void report_percentiles(const std::string& prefix, std::vector<double>& samples)
 
 void pingpong(node& a, int n) {
   inbox me(a.processes());
-  static std::vector<double> samples;
+  static std::vector<double> samples, starts;
   samples.assign(static_cast<std::size_t>(n), 0);
+  starts.assign(static_cast<std::size_t>(n), 0);
   a.processes().spawn([n, to = me.self()](context& ctx) -> task {
     const std::string where = server_name, fn = "bench:echo";
     auto echo_pid = co_await spawn_on(ctx, where, fn, term(ctx.self()), 5s);
@@ -155,10 +158,17 @@ void pingpong(node& a, int n) {
       ctx.send(echo, term(std::move(l)));
       co_await ctx.receive();
       samples[static_cast<std::size_t>(i)] = std::chrono::duration<double, std::micro>(bench_clock::now() - t).count();
+      starts[static_cast<std::size_t>(i)] = std::chrono::duration<double, std::micro>(t.time_since_epoch()).count();
     }
     ctx.send(to, 1);
   });
   if (!me.receive(600s)) return;
+  // Every round trip, for bench/tick_phase.py: when it started, how long.
+  if (const char* path = std::getenv("BENCH_PINGPONG_SAMPLES"))
+    if (FILE* out = std::fopen(path, "w")) {
+      for (std::size_t i = 0; i < samples.size(); ++i) std::fprintf(out, "%.1f %.1f\n", starts[i], samples[i]);
+      std::fclose(out);
+    }
   report_percentiles("dist_pingpong", samples);
 }
 

@@ -64,6 +64,11 @@ CASES = [
     # Not a comparison: what moving a cache line between two CPUs cost right before and after
     # each of our local-send runs (vCPU placement on the host; local sends follow it).
     ("core_to_core_rtt_ns", "core_to_core_rtt_ns", None, None, "ns", "lower", None),
+    # Not a comparison: what the machine took from a lone spinning thread right before each of
+    # the distribution runs (timer ticks, the hypervisor): the floor under a round trip's tail.
+    ("cpu_gaps_per_s", "cpu_gaps_per_s", None, None, "gaps", "lower", None),
+    ("cpu_gap_p50_us", "cpu_gap_p50", None, None, "us", "lower", None),
+    ("cpu_gap_p99_us", "cpu_gap_p99", None, None, "us", "lower", None),
     # Encrypted over plaintext one-way 64 B throughput, per repetition (derived in load()).
     ("encrypt_tput_ratio", "encrypt_tput_ratio", None, None, "ratio", "higher", ("min", 0.7)),
 ]

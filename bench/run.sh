@@ -35,7 +35,7 @@ for tool in erl:erlang-nox gnuplot:gnuplot-nox; do
   command -v "${tool%%:*}" >/dev/null || $sudo apt-get install -y -qq "${tool#*:}" >/dev/null
 done
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCLUSTER_BUILD_TESTS=OFF >/dev/null
-cmake --build build-bench -j "$(nproc)" --target noded clusterctl bench_runtime bench_dist bench_zmq_ceiling \
+cmake --build build-bench -j "$(nproc)" --target noded clusterctl bench_runtime bench_dist bench_zmq_ceiling bench_cpu_gaps \
   bench_groups bench_membership_sim >/dev/null
 erl_out=$(mktemp -d)
 trap 'rm -rf "$erl_out"' EXIT
@@ -110,6 +110,8 @@ for i in $(seq 1 "$reps"); do
   bounded erlang 300 erl_local ring "$ring"
   bounded ours 300 "$bin/bench_runtime" pingpong "$pings"
   bounded erlang 300 erl_local pingpong "$pings"
+  # What the machine takes from a running thread (ticks): the floor under the round trips' tail.
+  bounded ours 60 "$bin/bench_cpu_gaps"
   bounded ours 600 "$bin/bench_dist" all "$dist_n"
   bounded ours 300 "$bin/bench_dist" one_way_plaintext "$dist_n"
   bounded erlang 600 erl_dist
