@@ -184,6 +184,22 @@ TEST_CASE("a message to a name on another node reaches the process registered th
     co_return;
   });
   CHECK(result.receive_as<term>(5s) == term("by name"));
+  // A node named otherwise than in its PIDs (with a port, or not a node
+  // name at all) reaches nobody: dropped at once and counted, with no
+  // record kept for it.
+  const auto before = a->stats();
+  inbox sent(a->processes());
+  a->processes().spawn([to = sent.self()](context& ctx) -> task {
+    ctx.send("db", "b@127.3.7.2:4370", message::make(term("with a port")));
+    ctx.send("db", "not a node", message::make(term("nowhere")));
+    ctx.send(to, atom{"sent"});
+    co_return;
+  });
+  REQUIRE(sent.receive_as<atom>(5s) == atom{"sent"});
+  const auto after = a->stats();
+  CHECK(after.dropped_no_connection - before.dropped_no_connection >= 2);
+  CHECK(after.flow_records == before.flow_records);
+  CHECK(!result.receive_as<term>(200ms));
 }
 
 TEST_CASE("a message of a C++ type that cannot cross nodes is dropped and counted") {

@@ -201,6 +201,9 @@ TEST_CASE("a client lists processes and names, sends to NAME@NODE, and monitors 
   std::this_thread::sleep_for(300ms);  // let the monitor be set up first
   auto c2 = client::connect(*parse_node_name("a@127.2.5.1"), o);
   REQUIRE(c2.ok());
+  // A node is named as in its PIDs: a port, or no name at all, is refused.
+  CHECK((*c2)->send("db", "b@127.2.5.2:4370", term("x")).err().code == errc::bad_argument);
+  CHECK((*c2)->send("db", "nobody", term("x")).err().code == errc::bad_argument);
   REQUIRE((*c2)->send("db", "b@127.2.5.2", term("hello")).ok());
   CHECK(out.receive_as<term>(5s) == term("hello"));
   watching.join();

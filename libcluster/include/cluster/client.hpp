@@ -97,7 +97,8 @@ class client {
   /// Sends `msg` to the process registered as `name` on the connected node.
   result<void> send(const std::string& name, const term& msg);
   /// Sends `msg` to the process registered as `name` on `node` (any node,
-  /// reached through the connected one).
+  /// reached through the connected one; empty: the connected one). `node` is
+  /// `name@host`, as in PIDs: anything else is a bad_argument error.
   result<void> send(const std::string& name, const std::string& node, const term& msg);
 
   /// The name the node proved it has.

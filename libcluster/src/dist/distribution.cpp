@@ -1,5 +1,6 @@
 #include "dist/distribution.hpp"
 
+#include "cluster/node_name.hpp"
 #include "runtime/envelopes.hpp"
 
 #include <typeinfo>
@@ -150,6 +151,13 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
 }
 
 void distribution::route_named(const std::string& node, const std::string& name, std::unique_ptr<envelope> e) {
+  // A node is named by its identity, `name@host`, as in its PIDs. Anything
+  // else (a client may send any string) reaches nobody, and would only take
+  // a place in the table of node names on its way to being dropped.
+  if (const auto n = parse_node_name(node); !n || n->id() != node) {
+    stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (auto* t = payload_if<term>(e.get())) {
     enqueue(node, wire::process_send_named{name, std::move(*t)}, receiver_key(name), true);
     return;
