@@ -20,7 +20,7 @@ namespace {
 using gap_clock = std::chrono::steady_clock;
 
 struct gap {
-  double at_us;  // since the clock's epoch, for the phase
+  double at_us;  // when it started, since the clock's epoch (for the phase)
   double length_us;
 };
 
@@ -39,16 +39,25 @@ double rhythm(const std::vector<gap>& gaps, double period_us) {
 
 int main(int argc, char** argv) {
   const double seconds = argc >= 2 ? std::atof(argv[1]) : 1.0;
-  std::vector<gap> gaps;
-  gaps.reserve(100000);
+  if (!(seconds > 0 && seconds <= 600)) {
+    std::fprintf(stderr, "usage: bench_cpu_gaps [SECONDS], 0 < SECONDS <= 600\n");
+    return 2;
+  }
+  // Room for 20,000 gaps a second, written once before the clock starts: a
+  // vector that grows, or a page touched for the first time, would make
+  // gaps of its own.
+  std::vector<gap> gaps(static_cast<std::size_t>(seconds * 20000) + 1);
+  std::size_t count = 0;
   const auto start = gap_clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
-  for (auto last = start; last < end;) {
+  for (auto last = start; last < end && count < gaps.size();) {
     const auto now = gap_clock::now();
     const double length = std::chrono::duration<double, std::micro>(now - last).count();
-    if (length > 3) gaps.push_back({std::chrono::duration<double, std::micro>(now.time_since_epoch()).count(), length});
+    if (length > 3)
+      gaps[count++] = {std::chrono::duration<double, std::micro>(last.time_since_epoch()).count(), length};
     last = now;
   }
+  gaps.resize(count);
   std::vector<double> lengths;
   double lost = 0;
   for (const auto& g : gaps) {

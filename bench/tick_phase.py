@@ -18,6 +18,8 @@ def percentile(values, q):
 
 def main(path):
     rows = [tuple(map(float, line.split())) for line in open(path) if line.strip()]
+    if not rows:
+        sys.exit(f"tick_phase.py: no round trips in {path}")
     median = percentile([length for _, length in rows], 0.5)
     slow = [start for start, length in rows if length > 1.6 * median]
     c = sum(math.cos(2 * math.pi * t / 1000) for t in slow)

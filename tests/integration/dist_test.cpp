@@ -198,8 +198,7 @@ TEST_CASE("a message to a name on another node reaches the process registered th
   REQUIRE(sent.receive_as<atom>(5s) == atom{"sent"});
   const auto after = a->stats();
   CHECK(after.dropped_no_connection - before.dropped_no_connection >= 2);
-  CHECK(after.flow_records == before.flow_records);
-  CHECK(!result.receive_as<term>(200ms));
+  CHECK(after.flow_records == before.flow_records);  // the old way made one, for "not a node"
 }
 
 TEST_CASE("a message of a C++ type that cannot cross nodes is dropped and counted") {
