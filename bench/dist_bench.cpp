@@ -9,6 +9,8 @@
 //     N one-way messages (default 2,000,000); the other workloads scale with it
 //     BENCH_PINGPONG_SAMPLES=FILE: pingpong writes every round trip there
 //     (start in us, length in us), for bench/tick_phase.py
+//     BENCH_BUSY_WAIT_US=N, BENCH_WORKERS=N: both nodes' busy-wait and
+//     scheduler threads (node_config), for A/B runs
 //   bench_dist one_way_plaintext [N]
 //     one_way with both nodes on --insecure-plaintext: the cost of encryption
 //   bench_dist serve NAME    (internal) the remote node
@@ -50,6 +52,8 @@ node_config config(const std::string& name) {
   c.insecure_plaintext = std::getenv("BENCH_INSECURE_PLAINTEXT") != nullptr;
   // Node links through ZeroMQ, as before direct links (for comparison).
   if (std::getenv("BENCH_ZMQ_LINKS") != nullptr) c.dist_port.reset();
+  if (const char* us = std::getenv("BENCH_BUSY_WAIT_US")) c.busy_wait = std::chrono::microseconds(std::atoll(us));
+  if (const char* w = std::getenv("BENCH_WORKERS")) c.workers = std::atoi(w);
   return c;
 }
 

@@ -39,10 +39,9 @@ void scheduler::schedule(process* p) {
   // Seen together with the sleeper's own re-check under sleep_mutex_, this
   // cannot miss a worker that is about to sleep. A busy-waiting worker will
   // take the process (and wake a sleeper if it finds more): no wake-up here.
-  if (sleepers_.load(std::memory_order_seq_cst) > 0 && waiting_.load(std::memory_order_seq_cst) == 0) {
-    std::lock_guard lock(sleep_mutex_);
-    wake_.notify_one();
-  }
+  if (sleepers_.load(std::memory_order_seq_cst) > woken_.load(std::memory_order_seq_cst) &&
+      waiting_.load(std::memory_order_seq_cst) == 0)
+    wake_sleepers(1);
 }
 
 bool scheduler::run_one() {
@@ -108,12 +107,18 @@ bool scheduler::busy_wait_for_work() {
   // sender wakes a sleeper itself.
   const std::size_t now_queued = queued_processes();
   const std::size_t more = now_queued > 1 ? now_queued - 1 : 0;
-  const auto asleep = static_cast<std::size_t>(std::max(0, sleepers_.load(std::memory_order_seq_cst)));
-  if (more > 0 && asleep > 0) {
-    std::lock_guard lock(sleep_mutex_);
-    for (std::size_t i = 0; i < std::min(more, asleep); ++i) wake_.notify_one();
-  }
+  if (more > 0) wake_sleepers(more);
   return true;
+}
+
+void scheduler::wake_sleepers(std::size_t n) {
+  std::lock_guard lock(sleep_mutex_);
+  // A sleeper already woken is on its way: waking it again is a wasted
+  // system call, and with a burst of work it came up for every process.
+  for (; n > 0 && sleepers_.load() > woken_.load(); --n) {
+    woken_.fetch_add(1);
+    wake_.notify_one();
+  }
 }
 
 void scheduler::work(std::size_t index) {
@@ -129,6 +134,9 @@ void scheduler::work(std::size_t index) {
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
     if (queued_processes() == 0 && !stopping_.load()) wake_.wait_for(lock, std::chrono::milliseconds(100));
     sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    // Woken or not (a timeout), one fewer on its way: at worst a later
+    // wake-up is one too many, never one too few.
+    if (woken_.load() > 0) woken_.fetch_sub(1);
   }
 }
 

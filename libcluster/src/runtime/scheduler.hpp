@@ -8,8 +8,9 @@
 // yielding the CPU between looks: waking a sleeping thread costs tens of
 // microseconds on a VM, more than a round trip's own work, while a yielding
 // waiter costs the threads that have work nothing. Sleeping workers are woken
-// only when work arrives and someone is actually asleep. Fairness comes from the runtime: a process yields after a
-// budget of messages and goes to the back of the queue.
+// only when work arrives and someone is actually asleep, and not already being
+// woken. Fairness comes from the runtime: a process yields after a budget of
+// messages and goes to the back of the queue.
 //
 // Manual mode (0 workers) runs nothing by itself: `run_one` executes one
 // queued process on the calling thread, for deterministic tests.
@@ -75,6 +76,8 @@ class scheduler {
   /// Processes in every worker's queue (each queue locked in turn).
   std::size_t queued_processes() const;
   process* take(std::size_t index);
+  /// Wakes up to `n` sleepers, none twice.
+  void wake_sleepers(std::size_t n);
 
   run_fn run_;
   std::chrono::microseconds busy_wait_;
@@ -84,6 +87,7 @@ class scheduler {
   std::atomic<std::size_t> next_{0};
   std::atomic<int> sleepers_{0};
   std::atomic<int> waiting_{0};  // workers busy-waiting for work (at most one)
+  std::atomic<int> woken_{0};    // sleepers woken and not yet up (changed under sleep_mutex_)
   std::atomic<bool> stopping_{false};
   std::atomic<idle_work*> idle_work_{nullptr};
   std::mutex sleep_mutex_;  // pairs with wake_
