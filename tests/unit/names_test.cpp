@@ -89,6 +89,15 @@ TEST_CASE("an IPv6 node's identity keeps its brackets, so it parses back") {
   CHECK(again->host == "::1");
 }
 
+TEST_CASE("a node's identity is name@host as its PIDs carry it, without a port") {
+  CHECK(is_node_id("n1@10.0.0.5"));
+  CHECK(is_node_id("n1@[::1]"));
+  CHECK_FALSE(is_node_id("n1@10.0.0.5:4370"));  // a port: where it listens, not who it is
+  CHECK_FALSE(is_node_id("n1@::1"));            // IPv6 without brackets
+  CHECK_FALSE(is_node_id("not a node"));
+  CHECK_FALSE(is_node_id(""));
+}
+
 TEST_CASE("a node atom is its name: equal, ordered and hashed as the string is") {
   const std::string long_name = "a_node_name_past_sso@10.20.30.40";
   const node_atom a = long_name, b = std::string_view(long_name), other = "z@h";

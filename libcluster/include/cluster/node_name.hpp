@@ -34,4 +34,8 @@ struct node_name {
 /// the offending part.
 result<node_name> parse_node_name(std::string_view text);
 
+/// Whether `text` is a node's identity exactly as its PIDs carry it:
+/// `name@host`, with no port (an IPv6 host in brackets).
+bool is_node_id(std::string_view text);
+
 }  // namespace cluster

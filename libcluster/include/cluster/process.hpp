@@ -209,7 +209,9 @@ class context {
   bool send(const std::string& name, message m) const;
   /// Sends to `name` registered on `node` (this node or another). For another
   /// node it cannot tell whether the name exists there: a missing name drops
-  /// the message there, counted.
+  /// the message there, counted. False (the message dropped and counted) if
+  /// no process here has the name, if `node` is not named as in its PIDs
+  /// (`name@host`, no port), or if the message cannot cross nodes.
   bool send(const std::string& name, const std::string& node, message m) const;
 
   pid spawn(behavior b) const;

@@ -396,10 +396,10 @@ result<void> client::send(const std::string& name, const term& msg) {
 }
 
 result<void> client::send(const std::string& name, const std::string& node, const term& msg) {
-  if (!node.empty()) {
+  if (!node.empty() && !is_node_id(node)) {
     const auto n = parse_node_name(node);
     if (!n) return n.err();
-    if (n->id() != node) return error{errc::bad_argument, "name the node as in its PIDs: " + n->id() + ", no port"};
+    return error{errc::bad_argument, "name the node as in its PIDs: " + n->id() + ", no port"};
   }
   return impl_->post(wire::process_send_named_at{node, name, msg});
 }

@@ -20,6 +20,11 @@ std::string node_name::id() const {
 
 std::string node_name::to_string() const { return id() + ":" + std::to_string(port); }
 
+bool is_node_id(std::string_view text) {
+  const auto n = parse_node_name(text);
+  return n && n->id() == text;
+}
+
 result<node_name> parse_node_name(std::string_view text) {
   // The error names the text; built only on failure (a valid name is parsed
   // on every remote named send).

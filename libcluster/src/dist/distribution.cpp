@@ -150,19 +150,20 @@ void distribution::route(const pid& to, std::unique_ptr<envelope> e) {
   }
 }
 
-void distribution::route_named(const std::string& node, const std::string& name, std::unique_ptr<envelope> e) {
+bool distribution::route_named(const std::string& node, const std::string& name, std::unique_ptr<envelope> e) {
   // A node is named by its identity, `name@host`, as in its PIDs. Anything
   // else (a client may send any string) reaches nobody, and would only take
   // a place in the table of node names on its way to being dropped.
-  if (const auto n = parse_node_name(node); !n || n->id() != node) {
+  if (!is_node_id(node)) {
     stats_.dropped_no_connection.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return false;
   }
   if (auto* t = payload_if<term>(e.get())) {
     enqueue(node, wire::process_send_named{name, std::move(*t)}, receiver_key(name), true);
-    return;
+    return true;
   }
   stats_.dropped_unserializable.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 void distribution::remember(const std::string& node, tie t) {
@@ -554,9 +555,10 @@ bool distribution::handle(const link_info& from, wire::message& m) {
     return true;
   }
   if (auto* s = std::get_if<wire::process_send_named_at>(&m)) {
-    // Here, or on to the node named (counted there if nobody has the name).
+    // Here, or on to the node named (counted there if nobody has the name;
+    // one that cannot go there is counted on its way, by route_named).
     const std::string& node = s->node.empty() ? rt_.node() : s->node;
-    if (!rt_.send_named(s->name, node, message::make(std::move(s->message))))
+    if (!rt_.send_named(s->name, node, message::make(std::move(s->message))) && node == rt_.node())
       stats_.dropped_unknown_name.fetch_add(1, std::memory_order_relaxed);
     return true;
   }

@@ -70,7 +70,7 @@ class distribution final : public remote_router {
 
   // -- any thread --
   void route(const pid& to, std::unique_ptr<detail::envelope> e) override;
-  void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) override;
+  bool route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) override;
   void request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id, const std::string& function,
                const term& args, bool spawn, spawn_ties ties) override;
 

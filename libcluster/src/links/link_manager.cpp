@@ -142,8 +142,7 @@ bool link_manager::send(conn_id to, const wire::message& m) {
 handshake::admission link_manager::admit(conn_id c, const handshake::identity& peer) {
   if (leaving_) return {errc::shutting_down, cfg_.self.name + " is stopping"};
   if (peer.kind == wire::peer_kind::client) return handshake::admission::accept();
-  if (auto parsed = parse_node_name(peer.name); !parsed || parsed->id() != peer.name)
-    return {errc::bad_argument, "'" + peer.name + "' is not a valid node name (name@host)"};
+  if (!is_node_id(peer.name)) return {errc::bad_argument, "'" + peer.name + "' is not a valid node name (name@host)"};
   if (peer.port == 0) return {errc::bad_argument, peer.name + " announces no listening port"};
   if (peer.name == cfg_.self.name)
     return {errc::rejected, "a node named " + peer.name + " is already running here (duplicate node name)"};

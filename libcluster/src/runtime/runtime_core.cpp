@@ -602,8 +602,8 @@ bool runtime_core::send_named(const std::string& name, const std::string& node, 
     return true;
   }
   if (!remote_) return false;
-  remote_->route_named(node, name, m.release());
-  return true;  // whether the name exists there is not known here, as in Erlang
+  // Whether the name exists there is not known here, as in Erlang.
+  return remote_->route_named(node, name, m.release());
 }
 
 std::optional<pid> runtime_core::whereis(const std::string& name) const {

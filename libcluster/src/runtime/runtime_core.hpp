@@ -75,7 +75,9 @@ class remote_router {
  public:
   virtual ~remote_router() = default;
   virtual void route(const pid& to, std::unique_ptr<detail::envelope> e) = 0;
-  virtual void route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
+  /// False if the message cannot go (`node` is not a node's `name@host`, or
+  /// the message cannot cross nodes): dropped then, and counted.
+  virtual bool route_named(const std::string& node, const std::string& name, std::unique_ptr<detail::envelope> e) = 0;
   /// True while the queue to `node` is over its bound (senders are suspended).
   virtual bool busy(const node_atom& node) const = 0;
   /// Starts a call (or spawn, or cast when `reply_to` is empty) of a
