@@ -424,28 +424,32 @@ std::optional<pid> distribution::run_function(answer_to a, const std::string& fu
     return std::nullopt;
   }
   const bool reply_with_result = a.wanted && !spawn;
-  behavior run = [this, fn = std::move(fn), args, a, reply_with_result](context& ctx) -> task {
-    term result;
-    errc code = errc::ok;
-    std::string text;
-    try {
-      co_await (*fn)(ctx, args, result);
-    } catch (const bad_arguments& e) {
-      code = errc::bad_argument;
-      text = e.what();
-    } catch (const call_error& e) {
-      code = e.code;
-      text = e.what();
-    } catch (const std::exception& e) {
-      code = errc::exception;
-      text = e.what();
-    }
-    if (reply_with_result) answer(a, false, code, std::move(result), text);
-    if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
-  };
-  const pid p = rt_.spawn(std::move(run).labelled(function), child);
+  const pid p = rt_.spawn_frame(
+      [&](context& ctx) { return run_registered(ctx, *this, std::move(fn), args, a, reply_with_result); }, function,
+      child);
   if (spawn) answer(a, true, errc::ok, p, "");
   return p;
+}
+
+task distribution::run_registered(context& ctx, distribution& self, std::shared_ptr<const function_body> fn, term args,
+                                  answer_to a, bool reply_with_result) {
+  term result;
+  errc code = errc::ok;
+  std::string text;
+  try {
+    co_await (*fn)(ctx, args, result);
+  } catch (const bad_arguments& e) {
+    code = errc::bad_argument;
+    text = e.what();
+  } catch (const call_error& e) {
+    code = e.code;
+    text = e.what();
+  } catch (const std::exception& e) {
+    code = errc::exception;
+    text = e.what();
+  }
+  if (reply_with_result) self.answer(a, false, code, std::move(result), text);
+  if (code != errc::ok) ctx.stop(term(text));  // a spawned process dies of it, as in Erlang
 }
 
 void distribution::request(const std::string& node, std::optional<pid> reply_to, std::uint64_t id,

@@ -256,6 +256,11 @@ class distribution final : public remote_router {
   /// unknown); `child` ties a spawned one to a process before it runs.
   std::optional<pid> run_function(answer_to answer, const std::string& function, const term& args, bool spawn,
                                   const spawn_options& child = {});
+  /// The body of a process that runs a registered function. All it needs
+  /// is a parameter, so it lives in the coroutine's frame (see
+  /// runtime_core::spawn_frame).
+  static task run_registered(context& ctx, distribution& self, std::shared_ptr<const function_body> fn, term args,
+                             answer_to a, bool reply_with_result);
   void answer(const answer_to& a, bool spawn, errc code, term value, const std::string& text);
   /// Sends a `call_reply` (or, for a spawn, a `spawn_reply`) on a connection
   /// (I/O thread).

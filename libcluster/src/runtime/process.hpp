@@ -52,13 +52,14 @@ struct external_waiter {
 
 class process {
  public:
-  process(std::uint64_t pid_id, runtime_core& owner) : id(pid_id), core(owner), ctx(*this, owner) {}
+  /// A process from malloc, or (`pooled`) from the block pools.
+  static process* make(std::uint64_t pid_id, runtime_core& owner, bool pooled);
   ~process();
-  // Not from the block pools, unlike envelopes and frames: pooled, the local
-  // send benchmark fell from 18M to 11M msg/s, most likely because the
-  // fields a sender writes and those its receiver writes then shared cache
-  // lines. (A remote spawn frees its process on another thread than the one
-  // that made it; in measurements that cost less than the pooling did.)
+  // Most processes are not from the block pools, unlike envelopes and
+  // frames: pooled, the local send benchmark fell from 18M to 11M msg/s,
+  // most likely because the fields a sender writes and those its receiver
+  // writes then shared cache lines. Those of runtime_core::spawn_frame are
+  // (see there for why).
 
   // Written by senders first, then the read-only fields, then what the
   // process itself writes for every message. The read-only fields take more
@@ -79,6 +80,7 @@ class process {
   mailbox inbox;
   // Read-only once the process is visible.
   const std::uint64_t id;
+  const bool pooled;  ///< its memory goes back to the block pools
   runtime_core& core;
   context ctx;                                ///< what the process's code sees
   std::string label;                          ///< what it runs (set before it is visible)
@@ -122,8 +124,13 @@ class process {
 
   void add_ref() { refs.fetch_add(1, std::memory_order_relaxed); }
   void release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
   }
+
+ private:
+  process(std::uint64_t pid_id, runtime_core& owner, bool from_pool)
+      : id(pid_id), pooled(from_pool), core(owner), ctx(*this, owner) {}
+  void destroy();
 };
 
 /// An owning reference to a process.

@@ -35,6 +35,26 @@ std::size_t default_workers(std::size_t requested) {
 
 }  // namespace
 
+process* process::make(std::uint64_t pid_id, runtime_core& owner, bool pooled) {
+  if (!pooled) return new process(pid_id, owner, false);
+  void* memory = detail::pool_allocate(sizeof(process));
+  try {
+    return new (memory) process(pid_id, owner, true);
+  } catch (...) {
+    detail::pool_free(memory, sizeof(process));
+    throw;
+  }
+}
+
+void process::destroy() {
+  if (!pooled) {
+    delete this;
+    return;
+  }
+  this->~process();
+  detail::pool_free(this, sizeof(process));
+}
+
 process::~process() {
   if (coroutine) coroutine.destroy();
   pending.clear();
@@ -86,8 +106,20 @@ bool runtime_core::alive(const pid& p) const {
 // -- spawning -----------------------------------------------------------------
 
 pid runtime_core::spawn(behavior b, const spawn_options& o) {
-  auto* p = new process(next_id_.fetch_add(1, std::memory_order_relaxed), *this);
-  p->label = b.label();
+  process* p = create(b.label(), o, false);
+  if (b.is_coroutine()) {
+    // Call the stored function, so a coroutine lambda's captures outlive the call.
+    p->coroutine_fn = std::move(b).coroutine();
+    p->coroutine = p->coroutine_fn(p->ctx).release();
+  } else {
+    p->handler = std::move(b).handler();
+  }
+  return launch(*p);
+}
+
+process* runtime_core::create(std::string label, const spawn_options& o, bool pooled) {
+  process* p = process::make(next_id_.fetch_add(1, std::memory_order_relaxed), *this, pooled);
+  p->label = std::move(label);
   const pid self = pid_of(*p);
   if (o.link_to) {
     p->ext().links.push_back(pid_of(*o.link_to));
@@ -99,30 +131,28 @@ pid runtime_core::spawn(behavior b, const spawn_options& o) {
   }
   if (o.linked_with) p->ext().links.push_back(*o.linked_with);
   if (o.monitored_by) p->ext().monitored_by.push_back(*o.monitored_by);
-  const bool coroutine = b.is_coroutine();
-  if (coroutine) {
-    // Call the stored function, so a coroutine lambda's captures outlive the call.
-    p->coroutine_fn = std::move(b).coroutine();
-    p->coroutine = p->coroutine_fn(p->ctx).release();
-  } else {
-    p->handler = std::move(b).handler();
-  }
+  return p;
+}
+
+pid runtime_core::launch(process& p) {
+  const pid self = pid_of(p);
+  const bool coroutine = static_cast<bool>(p.coroutine);
   spawned_.fetch_add(1, std::memory_order_relaxed);
   alive_.fetch_add(1, std::memory_order_relaxed);
   // A coroutine must run to its first receive. Mark it scheduled before it is
   // visible, so a message arriving meanwhile does not queue it a second time.
   if (coroutine) {
-    p->state.store(process_state::scheduled);
-    p->add_ref();  // the run queue's
+    p.state.store(process_state::scheduled);
+    p.add_ref();  // the run queue's
   }
-  insert(p);  // the table owns the initial reference
+  insert(&p);  // the table owns the initial reference
   if (shut_down_.load()) signal(self, envelope_kind::exit_signal, exit_signal{self, reason::kill(), false});
-  if (coroutine) scheduler_.schedule(p);
+  if (coroutine) scheduler_.schedule(&p);
   return self;
 }
 
 process_ref runtime_core::create_external() {
-  auto* p = new process(next_id_.fetch_add(1, std::memory_order_relaxed), *this);
+  process* p = process::make(next_id_.fetch_add(1, std::memory_order_relaxed), *this, false);
   p->external = std::make_unique<external_waiter>();
   p->trap_exit = true;
   spawned_.fetch_add(1, std::memory_order_relaxed);

@@ -117,6 +117,20 @@ class runtime_core {
 
   using spawn_options = internal::spawn_options;
   pid spawn(behavior b, const spawn_options& o = {});
+  /// Spawns a process running the coroutine that `start(ctx)` makes, here
+  /// on this thread. Nothing of `start` is kept, so the coroutine's frame
+  /// must hold all it needs (parameters by value, not a lambda's captures),
+  /// and the process itself comes from the block pools. For processes made
+  /// on the I/O thread and ended on a scheduler thread (registered functions
+  /// run for other nodes): with malloc, each such free goes back to the I/O
+  /// thread's arena under its lock, and waits for that lock were the most
+  /// frequent context switch in a flood of remote spawns.
+  template <class Start>
+  pid spawn_frame(Start&& start, std::string label, const spawn_options& o = {}) {
+    process* p = create(std::move(label), o, true);
+    p->coroutine = std::forward<Start>(start)(p->ctx).release();
+    return launch(*p);
+  }
   /// A process driven by a foreign thread (an inbox).
   process_ref create_external();
   /// Ends an external process (its owner's thread).
@@ -197,6 +211,11 @@ class runtime_core {
   void terminate(process& p, const term& reason);
   void insert(process* p);
   void erase(std::uint64_t id);
+  /// A new process with its ties in place, not yet visible; `pooled`: its
+  /// memory from the block pools (see process).
+  process* create(std::string label, const spawn_options& o, bool pooled);
+  /// Makes a process from `create` visible and, with a coroutine, runs it.
+  pid launch(process& p);
 
   const std::uint64_t serial_;  ///< tells runtimes apart in per-thread caches
   runtime_config cfg_;
