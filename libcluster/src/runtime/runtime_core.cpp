@@ -187,12 +187,13 @@ process* runtime_core::find_for_send(std::uint64_t id) {
   return last.ref.get();
 }
 
-// What senders write and what the process writes for every message never
+// What senders touch and what the process writes for every message never
 // share a cache line, however the record is aligned (see process.hpp).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 static_assert(offsetof(process, held) < offsetof(process, inbox));
-static_assert(offsetof(process, accepted) >= offsetof(process, inbox) + sizeof(mailbox) + 64);
+static_assert(offsetof(process, external) > offsetof(process, inbox));
+static_assert(offsetof(process, accepted) >= offsetof(process, external) + sizeof(process::external) + 64);
 #pragma GCC diagnostic pop
 
 namespace {
