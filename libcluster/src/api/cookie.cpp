@@ -48,17 +48,27 @@ result<std::vector<std::string>> create_cookie_file(const std::string& path) {
   const auto random = internal::crypto::random_bytes(32);
   std::string secret;
   for (const auto b : random) secret += alphabet[b % (sizeof alphabet - 1)];
-  // O_EXCL: if two processes race to create it, one wins and the other reads it.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0400);
-  if (fd < 0) {
-    if (errno == EEXIST) return read_cookie_file(path);
-    return error{errc::io_error, "cannot create cookie file " + path + ": " + std::strerror(errno)};
-  }
+  // Written whole under a private name, then linked into place: link()
+  // fails if the file exists, so when two processes race to create it (nodes
+  // started together), one wins and the other reads the winner's cookie,
+  // never a file that is there but not yet written.
+  std::string temp = path + ".XXXXXX";
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) return error{errc::io_error, "cannot create cookie file " + path + ": " + std::strerror(errno)};
   const std::string line = secret + "\n";
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool written = ::fchmod(fd, 0400) == 0 &&
+                       ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok) return error{errc::io_error, "cannot write cookie file " + path};
-  return std::vector<std::string>{secret};
+  if (!written) {
+    ::unlink(temp.c_str());
+    return error{errc::io_error, "cannot write cookie file " + path};
+  }
+  const int linked = ::link(temp.c_str(), path.c_str());
+  const int link_error = errno;
+  ::unlink(temp.c_str());
+  if (linked == 0) return std::vector<std::string>{secret};
+  if (link_error == EEXIST) return read_cookie_file(path);
+  return error{errc::io_error, "cannot create cookie file " + path + ": " + std::strerror(link_error)};
 }
 
 }  // namespace
