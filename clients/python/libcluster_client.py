@@ -477,11 +477,12 @@ class Client:
                              lambda f: [NodeEntry(*e[:4]) for e in f[1]])
 
     def info(self, timeout: float | None = None) -> dict:
-        """name, host, port, creation, uptime_ms, version, process_count, node_count."""
+        """name, host, port, creation, uptime_ms, version, process_count, node_count,
+        dist_port (where node links arrive; 0: through ZeroMQ only; absent from older nodes)."""
         keys = ("name", "host", "port", "creation", "uptime_ms", "version",
-                "process_count", "node_count")
+                "process_count", "node_count", "dist_port")
         return self._request(INFO_REQUEST, [], INFO_REPLY, timeout,
-                             lambda f: dict(zip(keys, f[1:9])))
+                             lambda f: dict(zip(keys, f[1:10])))
 
     def members(self, timeout: float | None = None) -> list[Member]:
         """The node's member table, itself included, sorted by name."""

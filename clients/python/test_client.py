@@ -140,6 +140,7 @@ class ClusterTest(unittest.TestCase):
         self.assertRegex(info["version"], r"^\d+\.\d+\.\d+")
         self.assertGreaterEqual(info["process_count"], 0)
         self.assertEqual(info["node_count"], 2)
+        self.assertGreater(info["dist_port"], 0)                      # chose a free one
 
     def test_nodes(self):
         nodes = self.c.nodes()

@@ -345,6 +345,14 @@ TEST_CASE("links between nodes run on the direct lane, unless a node turns it of
   }));
   CHECK(n1.log().find("node links direct, dist port 47990") != std::string::npos);
   CHECK(n3.log().find("node links through ZeroMQ") != std::string::npos);
+  // The dist port a node chose itself is in its info (a firewall must know it).
+  auto info2 = clusterctl({"--node", "n2@127.1.20.2", "--cookie", cookie, "info", "--json"});
+  CHECK(info2.out.find("\"dist_port\":0") == std::string::npos);
+  CHECK(info2.out.find("\"dist_port\":") != std::string::npos);
+  auto info1 = clusterctl({"--node", "n1@127.1.20.1", "--cookie", cookie, "info"});
+  CHECK(info1.out.find("dist port:  47990") != std::string::npos);
+  auto info3 = clusterctl({"--node", "n3@127.1.20.3", "--cookie", cookie, "info", "--json"});
+  CHECK(info3.out.find("\"dist_port\":0") != std::string::npos);
   const auto s1 = stats_of("n1@127.1.20.1"), s2 = stats_of("n2@127.1.20.2"), s3 = stats_of("n3@127.1.20.3");
   REQUIRE((s1 && s2 && s3));
   CHECK(s1->direct_links == 1);  // to n2; n3's is on ZeroMQ

@@ -58,12 +58,16 @@ TEST_CASE("two embedded nodes link up, report events, and answer from any thread
   CHECK(info.name == "b@127.2.1.2");
   CHECK(info.creation == (*b)->creation());
   CHECK(info.node_count == 1);
+  CHECK(info.dist_port != 0);  // node_config::dist_port 0: a free port, chosen at start
 
   client_options o;
   o.cookie = "api-cookie";
   auto c = client::connect(*parse_node_name("a@127.2.1.1"), o);
   REQUIRE(c.ok());
   CHECK((*c)->node() == "a@127.2.1.1");
+  auto remote_info = (*c)->info();
+  REQUIRE(remote_info.ok());
+  CHECK(remote_info->dist_port == (*a)->info().dist_port);
   auto nodes = (*c)->nodes();
   REQUIRE(nodes.ok());
   REQUIRE(nodes->size() == 1);

@@ -28,7 +28,7 @@ std::vector<message> one_of_each() {
       nodes_request{3},
       nodes_reply{3, {{"n1@h", "h", 4370, 1}, {"n2@h", "h", 4371, 2}}},
       info_request{4},
-      info_reply{4, "n1@h", "h", 4370, 5, 1000, "0.1.0", 0, 2},
+      info_reply{4, "n1@h", "h", 4370, 5, 1000, "0.1.0", 0, 2, 47990},
       error_reply{4, 11, "no such thing"},
       call_request{5, "n2@h", "sys:echo", term_list{1, "two"}},
       call_reply{5, 0, atom{"ok"}, ""},
@@ -125,6 +125,17 @@ TEST_CASE("a message with extra trailing fields from a newer peer still decodes"
   auto decoded = decode_frame(frame, decode_limits{});
   REQUIRE(decoded.ok());
   CHECK(std::get<ping>((*decoded)[0]).seq == 7);
+}
+
+TEST_CASE("an info_reply from a node that predates dist_port decodes, with no dist port") {
+  // [35, [4, "a@h", "h", 4370, 5, 1000, "0.1.0", 0, 2]]: one field short
+  const bytes frame = {0x92, 0x23, 0x99, 0x04, 0xa3, 'a', '@', 'h', 0xa1, 'h', 0xcd, 0x11, 0x12,
+                       0x05, 0xcd, 0x03, 0xe8, 0xa5, '0', '.', '1', '.',  '0', 0x00, 0x02};
+  auto decoded = decode_frame(frame, decode_limits{});
+  REQUIRE(decoded.ok());
+  const auto& reply = std::get<info_reply>((*decoded)[0]);
+  CHECK(reply.node_count == 2);
+  CHECK(reply.dist_port == 0);
 }
 
 TEST_CASE("terms round-trip with their types, including pid, ref and atom extensions") {

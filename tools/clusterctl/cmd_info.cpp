@@ -13,7 +13,8 @@ int run_info(context& ctx) {
            {"uptime_ms", info->uptime.count()},
            {"version", info->version},
            {"process_count", info->process_count},
-           {"node_count", info->node_count}});
+           {"node_count", info->node_count},
+           {"dist_port", info->dist_port}});
   } else {
     std::cout << "name:       " << info->name << "\n"
               << "listening:  " << info->host << ":" << info->port << "\n"
@@ -21,7 +22,9 @@ int run_info(context& ctx) {
               << "uptime:     " << info->uptime.count() / 1000.0 << " s\n"
               << "version:    " << info->version << "\n"
               << "processes:  " << info->process_count << "\n"
-              << "nodes:      " << info->node_count << "\n";
+              << "nodes:      " << info->node_count << "\n"
+              << "dist port:  " << (info->dist_port ? std::to_string(info->dist_port) : "off (links through ZeroMQ)")
+              << "\n";
   }
   return exit_ok;
 }

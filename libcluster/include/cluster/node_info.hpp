@@ -28,6 +28,7 @@ struct node_info {
   std::string version;  ///< the libcluster version the node runs
   std::uint64_t process_count = 0;
   std::uint64_t node_count = 0;  ///< connected peer nodes
+  std::uint16_t dist_port = 0;   ///< where node links arrive (the direct lane); 0: through ZeroMQ only
 };
 
 }  // namespace cluster

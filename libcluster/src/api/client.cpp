@@ -360,6 +360,7 @@ result<node_info> client::info() {
   i.version = reply->version;
   i.process_count = reply->process_count;
   i.node_count = reply->node_count;
+  i.dist_port = reply->dist_port;
   return i;
 }
 

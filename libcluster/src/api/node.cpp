@@ -260,6 +260,7 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     i.version = std::string(version);
     i.process_count = runtime_.process_count();
     i.node_count = links_.nodes().size();
+    if (cfg_.dist_port) i.dist_port = direct_.bound_port();
     return i;
   }
 
@@ -559,7 +560,7 @@ class node::impl final : public internal::link_listener, public internal::idle_w
             const node_info i = info_now();
             (void)links_.send(from.conn, wire::info_reply{msg.request_id, i.name, i.host, i.port, i.creation,
                                                           static_cast<std::uint64_t>(i.uptime.count()), i.version,
-                                                          i.process_count, i.node_count});
+                                                          i.process_count, i.node_count, i.dist_port});
           } else if constexpr (std::is_same_v<T, wire::members_request>) {
             wire::members_reply reply{msg.request_id, {}};
             for (const auto& row : membership_->members()) reply.members.push_back(wire::row_of(row));

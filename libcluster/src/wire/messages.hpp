@@ -216,7 +216,9 @@ struct info_reply {
   std::string version;
   std::uint64_t process_count = 0;
   std::uint64_t node_count = 0;
-  MSGPACK_DEFINE(request_id, name, host, port, creation, uptime_ms, version, process_count, node_count)
+  std::uint16_t dist_port = 0;                         ///< 0: no direct lane
+  static constexpr std::uint32_t optional_fields = 1;  ///< dist_port: older nodes do not send it (codec.cpp)
+  MSGPACK_DEFINE(request_id, name, host, port, creation, uptime_ms, version, process_count, node_count, dist_port)
 };
 
 /// The answer to a request that failed (the request's id, an errc, a sentence).
