@@ -54,7 +54,6 @@ class process {
  public:
   /// A process from malloc, or (`pooled`) from the block pools.
   static process* make(std::uint64_t pid_id, runtime_core& owner, bool pooled);
-  ~process();
   // Most processes are not from the block pools, unlike envelopes and
   // frames: pooled, the local send benchmark fell from 18M to 11M msg/s,
   // most likely because the fields a sender writes and those its receiver
@@ -136,6 +135,9 @@ class process {
  private:
   process(std::uint64_t pid_id, runtime_core& owner, bool from_pool)
       : id(pid_id), pooled(from_pool), core(owner), ctx(*this, owner) {}
+  // Private: a pooled record must not meet `delete`; the last release()
+  // ends every record, through destroy().
+  ~process();
   void destroy();
 };
 
