@@ -421,6 +421,36 @@ TEST_CASE("spawn_monitor and spawn_link tie the child from its first instant") {
   CHECK(out.receive_as<bool>(0ms) == true);
 }
 
+// A function that throws before its coroutine exists (as a frame that cannot
+// be allocated would): the spawn throws, and leaves no process, no half-made
+// record (LeakSanitizer would report it) and no tie in the spawner.
+TEST_CASE("a spawn whose function throws before starting leaves nothing behind") {
+  runtime rt(manual());
+  inbox out(rt);
+  const auto cannot_start = [](context&) -> task { throw std::runtime_error("no frame"); };
+  const pid spawner = rt.spawn([to = out.self(), cannot_start](context& ctx) -> task {
+    for (int i = 0; i < 2; ++i) {
+      try {
+        if (i == 0)
+          (void)ctx.spawn_link(cannot_start);
+        else
+          (void)ctx.spawn_monitor(cannot_start);
+        ctx.send(to, term("spawned"));
+      } catch (const std::runtime_error& e) {
+        ctx.send(to, term(e.what()));
+      }
+    }
+    co_await ctx.receive();  // stays, so the count below is ours and the inbox's
+  });
+  rt.run_until_idle();
+  CHECK(out.receive_as<term>(0ms) == term("no frame"));
+  CHECK(out.receive_as<term>(0ms) == term("no frame"));
+  CHECK(rt.process_count() == 2);
+  const internal::process_ref p = rt.core().find(spawner.id);
+  REQUIRE(p);
+  CHECK((!p->extras || (p->extras->links.empty() && p->extras->monitoring.empty())));
+}
+
 namespace {
 // A helper coroutine that receives on behalf of its caller.
 task next_int(context& ctx, int& out) {

@@ -214,6 +214,10 @@ class context {
   /// (`name@host`, no port), or if the message cannot cross nodes.
   bool send(const std::string& name, const std::string& node, message m) const;
 
+  /// A function that throws before its coroutine exists (a plain function
+  /// returning a task, or a frame that cannot be allocated) makes the spawn
+  /// throw that, with no process made and nothing linked or monitored.
+  /// Once running, a process that throws exits with the exception's text.
   pid spawn(behavior b) const;
   /// Spawns and links atomically: if the child dies first, we still hear of it.
   pid spawn_link(behavior b) const;

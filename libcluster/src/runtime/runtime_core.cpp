@@ -106,36 +106,40 @@ bool runtime_core::alive(const pid& p) const {
 // -- spawning -----------------------------------------------------------------
 
 pid runtime_core::spawn(behavior b, const spawn_options& o) {
-  process* p = create(b.label(), o, false);
-  if (b.is_coroutine()) {
-    // Call the stored function, so a coroutine lambda's captures outlive the call.
-    p->coroutine_fn = std::move(b).coroutine();
-    p->coroutine = p->coroutine_fn(p->ctx).release();
-  } else {
-    p->handler = std::move(b).handler();
+  process* p = create(b.label(), false);
+  try {
+    if (b.is_coroutine()) {
+      // Call the stored function, so a coroutine lambda's captures outlive the call.
+      p->coroutine_fn = std::move(b).coroutine();
+      p->coroutine = p->coroutine_fn(p->ctx).release();
+    } else {
+      p->handler = std::move(b).handler();
+    }
+  } catch (...) {
+    p->release();  // as in spawn_frame
+    throw;
   }
-  return launch(*p);
+  return launch(*p, o);
 }
 
-process* runtime_core::create(std::string label, const spawn_options& o, bool pooled) {
+process* runtime_core::create(std::string label, bool pooled) {
   process* p = process::make(next_id_.fetch_add(1, std::memory_order_relaxed), *this, pooled);
   p->label = std::move(label);
-  const pid self = pid_of(*p);
-  if (o.link_to) {
-    p->ext().links.push_back(pid_of(*o.link_to));
-    o.link_to->ext().links.push_back(self);
-  }
-  if (o.monitor_by) {
-    p->ext().monitored_by.emplace_back(o.monitor, pid_of(*o.monitor_by));
-    o.monitor_by->ext().monitoring.emplace_back(o.monitor, self);
-  }
-  if (o.linked_with) p->ext().links.push_back(*o.linked_with);
-  if (o.monitored_by) p->ext().monitored_by.push_back(*o.monitored_by);
   return p;
 }
 
-pid runtime_core::launch(process& p) {
+pid runtime_core::launch(process& p, const spawn_options& o) {
   const pid self = pid_of(p);
+  if (o.link_to) {
+    p.ext().links.push_back(pid_of(*o.link_to));
+    o.link_to->ext().links.push_back(self);
+  }
+  if (o.monitor_by) {
+    p.ext().monitored_by.emplace_back(o.monitor, pid_of(*o.monitor_by));
+    o.monitor_by->ext().monitoring.emplace_back(o.monitor, self);
+  }
+  if (o.linked_with) p.ext().links.push_back(*o.linked_with);
+  if (o.monitored_by) p.ext().monitored_by.push_back(*o.monitored_by);
   const bool coroutine = static_cast<bool>(p.coroutine);
   spawned_.fetch_add(1, std::memory_order_relaxed);
   alive_.fetch_add(1, std::memory_order_relaxed);

@@ -127,9 +127,14 @@ class runtime_core {
   /// frequent context switch in a flood of remote spawns.
   template <class Start>
   pid spawn_frame(Start&& start, std::string label, const spawn_options& o = {}) {
-    process* p = create(std::move(label), o, true);
-    p->coroutine = std::forward<Start>(start)(p->ctx).release();
-    return launch(*p);
+    process* p = create(std::move(label), true);
+    try {
+      p->coroutine = std::forward<Start>(start)(p->ctx).release();
+    } catch (...) {
+      p->release();  // no frame: nothing was tied to it or made visible
+      throw;
+    }
+    return launch(*p, o);
   }
   /// A process driven by a foreign thread (an inbox).
   process_ref create_external();
@@ -211,11 +216,13 @@ class runtime_core {
   void terminate(process& p, const term& reason);
   void insert(process* p);
   void erase(std::uint64_t id);
-  /// A new process with its ties in place, not yet visible; `pooled`: its
-  /// memory from the block pools (see process).
-  process* create(std::string label, const spawn_options& o, bool pooled);
-  /// Makes a process from `create` visible and, with a coroutine, runs it.
-  pid launch(process& p);
+  /// A new process record, not yet tied or visible; `pooled`: its memory
+  /// from the block pools (see process). Until `launch`, release() undoes it.
+  process* create(std::string label, bool pooled);
+  /// Ties a process from `create` as `o` says, makes it visible and, with a
+  /// coroutine, runs it. Called once its function is in place, so that a
+  /// function that cannot start (its frame not allocated) leaves no ties.
+  pid launch(process& p, const spawn_options& o);
 
   const std::uint64_t serial_;  ///< tells runtimes apart in per-thread caches
   runtime_config cfg_;
