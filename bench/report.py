@@ -69,6 +69,9 @@ CASES = [
     ("cpu_gaps_per_s", "cpu_gaps_per_s", None, None, "gaps", "lower", None),
     ("cpu_gap_p50_us", "cpu_gap_p50", None, None, "us", "lower", None),
     ("cpu_gap_p99_us", "cpu_gap_p99", None, None, "us", "lower", None),
+    # Not a comparison: a bare TCP pair's round trip, p99 over p50, per repetition (derived in
+    # load()): how far the machine alone spreads a short round trip's tail.
+    ("bare_tcp_rtt_p99_over_p50", "bare_tcp_rtt_p99_over_p50", None, None, "ratio", "lower", None),
     # Encrypted over plaintext one-way 64 B throughput, per repetition (derived in load()).
     ("encrypt_tput_ratio", "encrypt_tput_ratio", None, None, "ratio", "higher", ("min", 0.7)),
 ]
@@ -93,6 +96,9 @@ def load(path):
     # plaintext one measured right after it.
     pairs = zip(samples.get(("ours", "dist_one_way_64B"), []), samples.get(("ours", "dist_one_way_64B_plaintext"), []))
     samples[("ours", "encrypt_tput_ratio")] = [enc / plain for enc, plain in pairs if plain > 0]
+    # The machine's own spread of a round trip (no code of ours in it), for remote_rtt_p99_us.
+    bare = zip(samples.get(("zmq", "tcp_pingpong_p99"), []), samples.get(("zmq", "tcp_pingpong_p50"), []))
+    samples[("ours", "bare_tcp_rtt_p99_over_p50")] = [p99 / p50 for p99, p50 in bare if p50 > 0]
     return samples, failures
 
 
