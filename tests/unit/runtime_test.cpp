@@ -451,6 +451,18 @@ TEST_CASE("a spawn whose function throws before starting leaves nothing behind")
   CHECK((!p->extras || (p->extras->links.empty() && p->extras->monitoring.empty())));
 }
 
+TEST_CASE("a pooled spawn (spawn_frame) whose start throws, with ties elsewhere, leaves nothing behind") {
+  runtime rt(manual());
+  internal::spawn_options o;  // the child's halves of a link and a monitor with another node
+  o.linked_with = pid{"other@host", 1, 5};
+  o.monitored_by = std::pair{ref{"other@host", 1, 9}, pid{"other@host", 1, 6}};
+  const auto cannot_start = [](context&) -> task { throw std::runtime_error("no frame"); };
+  CHECK_THROWS_WITH_AS(rt.core().spawn_frame(cannot_start, "test:frame", o), "no frame", std::runtime_error);
+  CHECK(rt.process_count() == 0);
+  CHECK(rt.core().spawn_frame([](context&) -> task { co_return; }, "test:frame", o).id != 0);  // the pool is fine
+  rt.run_until_idle();
+}
+
 namespace {
 // A helper coroutine that receives on behalf of its caller.
 task next_int(context& ctx, int& out) {

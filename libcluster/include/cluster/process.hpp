@@ -216,8 +216,10 @@ class context {
 
   /// A function that throws before its coroutine exists (a plain function
   /// returning a task, or a frame that cannot be allocated) makes the spawn
-  /// throw that, with no process made and nothing linked or monitored.
-  /// Once running, a process that throws exits with the exception's text.
+  /// throw that: no process is made, and spawn_link's link or
+  /// spawn_monitor's monitor is not set up (what the function itself did
+  /// through its context stays done). Once running, a process that throws
+  /// exits with the exception's text.
   pid spawn(behavior b) const;
   /// Spawns and links atomically: if the child dies first, we still hear of it.
   pid spawn_link(behavior b) const;

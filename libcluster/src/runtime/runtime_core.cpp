@@ -27,6 +27,13 @@ class borrowed_message {
   message m_;
 };
 
+// Links are a set: false if `other` is there already.
+bool add_link(std::vector<pid>& links, const pid& other) {
+  if (std::find(links.begin(), links.end(), other) != links.end()) return false;
+  links.push_back(other);
+  return true;
+}
+
 std::size_t default_workers(std::size_t requested) {
   if (requested) return requested;
   const unsigned n = std::thread::hardware_concurrency();
@@ -130,15 +137,17 @@ process* runtime_core::create(std::string label, bool pooled) {
 
 pid runtime_core::launch(process& p, const spawn_options& o) {
   const pid self = pid_of(p);
+  // Added as a set: a plain function that returns a task runs in spawn,
+  // and may have linked already.
   if (o.link_to) {
-    p.ext().links.push_back(pid_of(*o.link_to));
-    o.link_to->ext().links.push_back(self);
+    add_link(p.ext().links, pid_of(*o.link_to));
+    add_link(o.link_to->ext().links, self);
   }
   if (o.monitor_by) {
     p.ext().monitored_by.emplace_back(o.monitor, pid_of(*o.monitor_by));
     o.monitor_by->ext().monitoring.emplace_back(o.monitor, self);
   }
-  if (o.linked_with) p.ext().links.push_back(*o.linked_with);
+  if (o.linked_with) add_link(p.ext().links, *o.linked_with);
   if (o.monitored_by) p.ext().monitored_by.push_back(*o.monitored_by);
   const bool coroutine = static_cast<bool>(p.coroutine);
   spawned_.fetch_add(1, std::memory_order_relaxed);
@@ -576,9 +585,7 @@ void runtime_core::terminate(process& p, const term& reason) {
 
 void runtime_core::link(process& p, const pid& other) {
   if (other == pid_of(p)) return;
-  auto& links = p.ext().links;
-  if (std::find(links.begin(), links.end(), other) != links.end()) return;
-  links.push_back(other);
+  if (!add_link(p.ext().links, other)) return;
   signal(other, envelope_kind::link, link_signal{pid_of(p)});
 }
 
