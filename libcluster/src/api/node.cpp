@@ -86,8 +86,9 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     if (cfg_.dist_port) {
       if (auto bound = direct_.bind(listen_ip_, *cfg_.dist_port); !bound)
         return error{bound.err().code, "dist port: " + bound.err().message};
-      links_.set_dist_port(direct_.bound_port());
-      links_at = "direct, dist port " + std::to_string(direct_.bound_port());
+      dist_port_ = direct_.bound_port();
+      links_.set_dist_port(dist_port_);
+      links_at = "direct, dist port " + std::to_string(dist_port_);
     }
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) return error{errc::io_error, "eventfd failed"};
@@ -260,7 +261,7 @@ class node::impl final : public internal::link_listener, public internal::idle_w
     i.version = std::string(version);
     i.process_count = runtime_.process_count();
     i.node_count = links_.nodes().size();
-    if (cfg_.dist_port) i.dist_port = direct_.bound_port();
+    i.dist_port = dist_port_;
     return i;
   }
 
@@ -929,6 +930,7 @@ class node::impl final : public internal::link_listener, public internal::idle_w
 
   node_config cfg_;
   std::uint32_t creation_;
+  std::uint16_t dist_port_ = 0;  // the direct lane's, once bound in start; 0 without one
   std::string listen_ip_;
   steady_clock clock_;
   zmq::context_t ctx_{1};
