@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   std::string ping_node;
   ping->add_option("node", ping_node, "another node to reach through --node (name@host)");
   auto* nodes = app.add_subcommand("nodes", "list the nodes this node is connected to");
-  auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version and counts");
+  auto* info = app.add_subcommand("info", "the node's name, creation, uptime, version, counts and dist port");
   auto* members = app.add_subcommand("members", "the node's member table: state, incarnation, tags, last change");
   auto* watch = app.add_subcommand("watch", "stream membership changes as the node sees them, until Ctrl-C");
   int watch_for_ms = 0;
